@@ -1,0 +1,385 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  AbortError,
+  ConnectionError,
+  createApiError,
+  IntegrityError,
+  SciportError,
+  UsageError,
+} from '../errors.js';
+import { extractDetail } from '../http/client.js';
+import { AtomicFile } from './atomic.js';
+
+/** What `downloadToFile` reads: a sciport `StreamResponse`, a fetch `Response`, or anything shaped alike. */
+export interface DownloadResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly url?: string;
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * Fetches (again) from a byte offset. Called with `offset` 0 for a fresh start, or with the number of bytes
+ * already on disk to resume; it should then send `Range: bytes=<offset>-` (see `rangeHeader`).
+ */
+export type DownloadSource = (request: {
+  offset: number;
+  signal: AbortSignal | undefined;
+}) => Promise<DownloadResponse>;
+
+export interface DownloadProgress {
+  /** Bytes of the file on disk so far (including resumed ones). */
+  bytes: number;
+  /** Total size, when known. */
+  total: number | undefined;
+}
+
+export interface DownloadOptions {
+  /** The exact size the file must have. */
+  expectedSize?: number | undefined;
+  /** The SHA-256 (hex) the file must have. */
+  sha256?: string | undefined;
+  onProgress?: ((progress: DownloadProgress) => void) | undefined;
+  signal?: AbortSignal | undefined;
+  /** How many times a cut-short transfer is resumed or restarted (default 5). Needs a `DownloadSource`. */
+  maxResumes?: number;
+  /**
+   * Keep the partial file (`.<name>.part` next to the target) when the download fails, and resume from it
+   * on the next call with a `DownloadSource`. Default false: a failure leaves nothing behind.
+   */
+  keepPartial?: boolean;
+  /** File mode of the result (default 0o644). */
+  mode?: number;
+  /** Service name for errors (default `download`). */
+  service?: string;
+}
+
+export interface DownloadResult {
+  path: string;
+  bytes: number;
+  /** SHA-256 of the file, hex. */
+  sha256: string;
+  /** How many times the transfer was resumed with `Range`. */
+  resumes: number;
+  /** How many times it had to start again from byte 0. */
+  restarts: number;
+}
+
+/** The `Range` header value to resume at `offset`, or undefined for a fresh start. */
+export function rangeHeader(offset: number): string | undefined {
+  return offset > 0 ? `bytes=${offset}-` : undefined;
+}
+
+/** Path of the partial file kept by `keepPartial` for `target`. */
+export function partialPathFor(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.part`);
+}
+
+/**
+ * Streams a response body to `target` atomically: into a temporary file next to it, with backpressure (one
+ * chunk in memory at a time), checking the size and SHA-256 before the final rename. The file appears under
+ * its final name only when it is complete and verified.
+ *
+ * With a `DownloadSource` instead of a response, a transfer cut short is resumed with `Range` when the
+ * server honours it (206) and restarted from zero otherwise (200), up to `maxResumes` times; with
+ * `keepPartial`, an interrupted run leaves the partial file for the next run to resume.
+ *
+ * Non-2xx responses are never saved: they raise the matching `ApiError` with an excerpt of the body
+ * (an expired signed URL's XML error page does not become a data file).
+ */
+export async function downloadToFile(
+  source: DownloadResponse | DownloadSource,
+  target: string,
+  options: DownloadOptions = {},
+): Promise<DownloadResult> {
+  const resolved = path.resolve(target);
+  const service = options.service ?? 'download';
+  const signal = options.signal;
+  const expectedSha = options.sha256?.toLowerCase();
+  if (expectedSha !== undefined && !/^[0-9a-f]{64}$/.test(expectedSha)) {
+    throw new UsageError(`sha256 must be 64 hexadecimal characters, got ${JSON.stringify(options.sha256)}`);
+  }
+  const fetchAt: DownloadSource | undefined = typeof source === 'function' ? source : undefined;
+  const maxResumes = fetchAt ? (options.maxResumes ?? 5) : 0;
+  const keep = options.keepPartial === true;
+  const partialPath = keep ? partialPathFor(resolved) : undefined;
+
+  let offset = 0;
+  let hash: Hash = createHash('sha256');
+  if (partialPath && fetchAt) {
+    offset = await existingSize(partialPath);
+    if (offset > 0) hash = await hashFile(partialPath, signal);
+  }
+  let file = await AtomicFile.create(resolved, {
+    mode: options.mode ?? 0o644,
+    ...(partialPath ? { tempPath: partialPath, append: offset > 0 } : {}),
+  });
+  if (partialPath && offset === 0 && file.bytesWritten > 0) offset = file.bytesWritten;
+
+  let resumes = 0;
+  let restarts = 0;
+  let total: number | undefined = options.expectedSize;
+  let firstResponse: DownloadResponse | undefined = typeof source === 'function' ? undefined : source;
+  let failures = 0;
+
+  const restartFromZero = async () => {
+    await file.discard();
+    file = await AtomicFile.create(resolved, {
+      mode: options.mode ?? 0o644,
+      ...(partialPath ? { tempPath: partialPath } : {}),
+    });
+    hash = createHash('sha256');
+    offset = 0;
+  };
+
+  const fail = async (error: unknown): Promise<never> => {
+    // Only an interruption leaves a partial file to resume; wrong data is never kept.
+    const interrupted = ConnectionError.isInstance(error) || AbortError.isInstance(error);
+    if (keep && interrupted) await file.close().catch(() => undefined);
+    else await file.discard();
+    throw error;
+  };
+
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      let response: DownloadResponse;
+      if (firstResponse) {
+        response = firstResponse;
+        firstResponse = undefined;
+      } else if (fetchAt) {
+        response = await fetchAt({ offset, signal });
+      } else {
+        throw new SciportError('downloadToFile: nothing to download');
+      }
+
+      const status = response.status;
+      if (offset > 0 && status === 416) {
+        // Nothing left to send: either the partial file is already complete, or it is wrong. Check below.
+        await response.body?.cancel().catch(() => undefined);
+        if (total === undefined || offset === total) break;
+        restarts += 1;
+        await restartFromZero();
+        continue;
+      }
+      if (status < 200 || status >= 300) {
+        throw await errorFromResponse(response, service);
+      }
+      if (offset > 0) {
+        const range = status === 206 ? parseContentRange(response.headers.get('content-range')) : undefined;
+        if (status === 206 && range && range.start === offset) {
+          resumes += 1;
+          if (range.total !== undefined) total = checkTotal(total, range.total, resolved);
+        } else {
+          // The server ignored the Range header (or answered another range): start over.
+          if (status === 206) await response.body?.cancel().catch(() => undefined);
+          restarts += 1;
+          await restartFromZero();
+          if (status === 206) continue;
+          total = totalFromHeaders(response, total, resolved);
+        }
+      } else {
+        if (status === 206) {
+          const range = parseContentRange(response.headers.get('content-range'));
+          if (range?.start !== 0) {
+            await response.body?.cancel().catch(() => undefined);
+            throw new IntegrityError(
+              `${service}: the server sent a partial range starting at ${range?.start}`,
+              {
+                path: resolved,
+                retryable: false,
+              },
+            );
+          }
+          if (range.total !== undefined) total = checkTotal(total, range.total, resolved);
+        } else {
+          total = totalFromHeaders(response, total, resolved);
+        }
+      }
+
+      try {
+        await pump(response, file, hash, signal, (bytes) => {
+          offset = bytes;
+          options.onProgress?.({ bytes, total });
+        });
+      } catch (error) {
+        if (AbortError.isInstance(error) || signal?.aborted)
+          throw new AbortError(undefined, { cause: error });
+        if (ConnectionError.isInstance(error) && fetchAt && failures < maxResumes) {
+          failures += 1;
+          offset = file.bytesWritten;
+          continue;
+        }
+        throw error;
+      }
+      offset = file.bytesWritten;
+      if (total !== undefined && offset < total) {
+        if (fetchAt && failures < maxResumes) {
+          failures += 1;
+          continue;
+        }
+        throw new IntegrityError(
+          `${service}: ${path.basename(resolved)} is incomplete: received ${offset} of ${total} bytes`,
+          { path: resolved, expected: total, actual: offset },
+        );
+      }
+      break;
+    }
+
+    const size = file.bytesWritten;
+    if (total !== undefined && size !== total) {
+      throw new IntegrityError(
+        `${service}: ${path.basename(resolved)} has ${size} bytes, expected ${total}`,
+        {
+          path: resolved,
+          expected: total,
+          actual: size,
+          retryable: false,
+        },
+      );
+    }
+    const digest = hash.digest('hex');
+    if (expectedSha !== undefined && digest !== expectedSha) {
+      throw new IntegrityError(`${service}: the SHA-256 of ${path.basename(resolved)} does not match`, {
+        path: resolved,
+        expected: expectedSha,
+        actual: digest,
+        retryable: false,
+      });
+    }
+    await file.commit();
+    return { path: resolved, bytes: size, sha256: digest, resumes, restarts };
+  } catch (error) {
+    return fail(error);
+  }
+}
+
+function checkTotal(known: number | undefined, announced: number, target: string): number {
+  if (known !== undefined && known !== announced) {
+    throw new IntegrityError(
+      `${path.basename(target)}: the server announces ${announced} bytes, expected ${known}`,
+      { path: target, expected: known, actual: announced, retryable: false },
+    );
+  }
+  return announced;
+}
+
+function totalFromHeaders(
+  response: DownloadResponse,
+  known: number | undefined,
+  target: string,
+): number | undefined {
+  const length = response.headers.get('content-length');
+  if (length === null || !/^\d+$/.test(length) || response.headers.get('content-encoding')) return known;
+  return checkTotal(known, Number(length), target);
+}
+
+/** Parses `Content-Range: bytes 100-199/1000` (total may be `*`). */
+export function parseContentRange(
+  value: string | null,
+): { start: number; end: number; total: number | undefined } | undefined {
+  if (!value) return undefined;
+  const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value);
+  if (!m) return undefined;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
+}
+
+async function pump(
+  response: DownloadResponse,
+  file: AtomicFile,
+  hash: Hash,
+  signal: AbortSignal | undefined,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
+  if (!response.body) return;
+  const reader = response.body.getReader();
+  const onAbort = () => {
+    reader.cancel(signal?.reason).catch(() => undefined);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (signal?.aborted || SciportError.isInstance(error)) throw error;
+        throw new ConnectionError(`the transfer was cut short (${(error as Error).message})`, {
+          cause: error,
+        });
+      }
+      const { done, value } = chunk;
+      if (done) return;
+      hash.update(value);
+      await file.write(value);
+      onBytes(file.bytesWritten);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    reader.releaseLock();
+  }
+}
+
+async function errorFromResponse(response: DownloadResponse, service: string): Promise<SciportError> {
+  let text: string | undefined;
+  if (response.body) {
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      while (size < 64 * 1024) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        size += value.byteLength;
+      }
+    } catch {
+      // the excerpt is best effort
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    text = Buffer.concat(chunks).toString('utf8');
+  }
+  return createApiError({
+    status: response.status,
+    method: 'GET',
+    url: response.url ?? '(download)',
+    service,
+    body: text,
+    detail: text === undefined ? undefined : extractDetail(text, response.headers.get('content-type')),
+  });
+}
+
+async function existingSize(file: string): Promise<number> {
+  try {
+    const s = await stat(file);
+    return s.isFile() ? s.size : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** SHA-256 of a file, streamed. */
+export async function hashFile(file: string, signal?: AbortSignal): Promise<Hash> {
+  const hash = createHash('sha256');
+  const stream = createReadStream(file, signal ? { signal } : {});
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash;
+}
+
+/** SHA-256 (hex) of a file, streamed with flat memory. */
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  return (await hashFile(file, signal)).digest('hex');
+}
+
+/** Removes a kept partial file, if any. */
+export async function removePartial(target: string): Promise<void> {
+  await unlink(partialPathFor(path.resolve(target))).catch(() => undefined);
+}

@@ -1,0 +1,923 @@
+import ky, { type Options as KyOptions } from 'ky';
+import type { z } from 'zod';
+import {
+  AbortError,
+  type ApiError,
+  ConnectionError,
+  createApiError,
+  ResponseValidationError,
+  SciportError,
+  TimeoutError,
+} from '../errors.js';
+import { isSecretName, redactText, redactUrl } from '../redact.js';
+import { parseResponse } from '../schema.js';
+import {
+  backoffDelay,
+  IDEMPOTENT_METHODS,
+  parseRetryAfter,
+  RETRYABLE_STATUSES,
+  type ResolvedRetryOptions,
+  resolveRetryOptions,
+  sleep,
+} from './retry.js';
+import type {
+  AuthContext,
+  AuthResponseInfo,
+  AuthStrategy,
+  ClientOverrides,
+  HttpClient,
+  HttpClientOptions,
+  HttpEvent,
+  HttpEventListener,
+  HttpResponse,
+  Query,
+  RequestBody,
+  RequestOptions,
+  StreamResponse,
+} from './types.js';
+
+declare const __SCIPORT_CORE_VERSION__: string | undefined;
+
+/** The version of this package, injected at build time. */
+export const CORE_VERSION: string =
+  typeof __SCIPORT_CORE_VERSION__ === 'string' ? __SCIPORT_CORE_VERSION__ : '0.0.0-dev';
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_RETRIES = 2;
+const DEFAULT_MAX_BODY = 256 * 1024 * 1024;
+const MAX_REDIRECTS = 10;
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+interface ResolvedOptions {
+  baseUrl: string;
+  service: string;
+  auth: AuthStrategy | undefined;
+  headers: Readonly<Record<string, string>>;
+  timeout: number | false;
+  maxRetries: number;
+  retry: ResolvedRetryOptions;
+  fetch: typeof globalThis.fetch | undefined;
+  userAgent: string;
+  trustedOrigins: ReadonlySet<string>;
+  crossOriginRedirects: 'follow-without-credentials' | 'error';
+  maxBodyBytes: number;
+}
+
+/**
+ * Creates the HTTP client every sciport service client is built on.
+ *
+ * It runs over ky (request construction and the `fetch` call) but keeps its own retry loop rather than ky's:
+ * a retry must also cover reading the body (a body cut short is retried like a reset connection), the delay
+ * must be announced before the wait (so a CLI can say "rate limited, waiting 30 s"), idempotency is decided
+ * per call, and a `Retry-After` longer than the cap must surface as an error instead of a silent long wait.
+ * Redirects are followed by hand so that credentials never follow a redirect to another origin.
+ */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const base = normaliseBase(options.baseUrl);
+  const origin = new URL(base).origin;
+  const trusted = new Set<string>([origin]);
+  for (const o of options.trustedOrigins ?? []) trusted.add(new URL(o).origin);
+  const runtime =
+    typeof process !== 'undefined' && process.versions?.node ? ` node/${process.versions.node}` : '';
+  const clientPart = options.client ? `${options.client.name}/${options.client.version} ` : '';
+  const resolved: ResolvedOptions = {
+    baseUrl: base,
+    service: options.service,
+    auth: options.auth,
+    headers: { ...options.headers },
+    timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+    maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+    retry: resolveRetryOptions(options.retry),
+    fetch: options.fetch,
+    userAgent: options.userAgent ?? `${clientPart}@sciport/core/${CORE_VERSION}${runtime}`,
+    trustedOrigins: trusted,
+    crossOriginRedirects: options.crossOriginRedirects ?? 'follow-without-credentials',
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY,
+  };
+  const listeners = new Set<HttpEventListener>();
+  if (options.onEvent) listeners.add(options.onEvent);
+  return new Client(resolved, listeners);
+}
+
+function normaliseBase(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new SciportError(
+      `Invalid base URL ${JSON.stringify(redactText(baseUrl))}: expected http(s)://host/path`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SciportError(`Invalid base URL ${redactUrl(url)}: only http and https are supported`);
+  }
+  url.hash = '';
+  return url.toString().replace(/\/+$/, '');
+}
+
+interface PreparedBody {
+  body: RequestBody | undefined;
+  contentType: string | undefined;
+  replayable: boolean;
+}
+
+function prepareBody(options: RequestOptions): PreparedBody {
+  if (options.json !== undefined) {
+    return { body: JSON.stringify(options.json), contentType: 'application/json', replayable: true };
+  }
+  if (options.form !== undefined) {
+    const params =
+      options.form instanceof URLSearchParams ? options.form : new URLSearchParams({ ...options.form });
+    return { body: params.toString(), contentType: 'application/x-www-form-urlencoded', replayable: true };
+  }
+  if (options.body === undefined) return { body: undefined, contentType: undefined, replayable: true };
+  const replayable = !(typeof ReadableStream !== 'undefined' && options.body instanceof ReadableStream);
+  return { body: options.body, contentType: undefined, replayable };
+}
+
+/** Appends a query to a URL: arrays repeat the key in order, nullish values are left out. */
+export function appendQuery(url: URL, query: Query | undefined): URL {
+  if (!query) return url;
+  const entries: Array<readonly [string, string]> = [];
+  if (query instanceof URLSearchParams) {
+    for (const [k, v] of query) entries.push([k, v]);
+  } else if (Array.isArray(query)) {
+    for (const [k, v] of query as ReadonlyArray<readonly [string, string]>) entries.push([k, v]);
+  } else {
+    for (const [k, v] of Object.entries(query as Record<string, unknown>)) {
+      if (v === undefined || v === null) continue;
+      const values = Array.isArray(v) ? v : [v];
+      for (const item of values) entries.push([k, String(item)]);
+    }
+  }
+  for (const [k, v] of entries) url.searchParams.append(k, v);
+  return url;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+interface AttemptResult {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  url: string;
+  /** Buffered body (always for errors and buffer mode). */
+  bytes?: Uint8Array;
+  stream?: StreamResponse;
+  generation: unknown;
+  authApplied: boolean;
+}
+
+const decoder = new TextDecoder('utf-8');
+
+class BufferedResponse implements HttpResponse {
+  private decoded: string | undefined;
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    readonly headers: Headers,
+    readonly url: string,
+    readonly bytes: Uint8Array,
+    private readonly context: { service: string; endpoint: string },
+  ) {}
+
+  text(): string {
+    if (this.decoded === undefined) this.decoded = decoder.decode(this.bytes);
+    return this.decoded;
+  }
+
+  json(): unknown {
+    const text = this.text();
+    if (text.trim() === '') return null;
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new ResponseValidationError({
+        service: this.context.service,
+        endpoint: this.context.endpoint,
+        issues: [{ path: '', message: `the body is not JSON (${(error as Error).message})` }],
+        body: text,
+      });
+    }
+  }
+}
+
+class Client implements HttpClient {
+  private authless: Client | undefined;
+
+  constructor(
+    private readonly o: ResolvedOptions,
+    private readonly listeners: Set<HttpEventListener>,
+  ) {}
+
+  get baseUrl(): string {
+    return this.o.baseUrl;
+  }
+
+  get service(): string {
+    return this.o.service;
+  }
+
+  url(path: string, query?: Query): URL {
+    let url: URL;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(path)) {
+      url = new URL(path);
+    } else {
+      url = new URL(`${this.o.baseUrl}/${path.replace(/^\/+/, '')}`);
+    }
+    return appendQuery(url, query);
+  }
+
+  onEvent(listener: HttpEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  withOptions(overrides: ClientOverrides): HttpClient {
+    return this.derive(overrides);
+  }
+
+  private derive(overrides: ClientOverrides): Client {
+    const next: ResolvedOptions = {
+      ...this.o,
+      ...(overrides.headers ? { headers: { ...this.o.headers, ...overrides.headers } } : {}),
+      ...(overrides.timeout !== undefined ? { timeout: overrides.timeout } : {}),
+      ...(overrides.maxRetries !== undefined ? { maxRetries: overrides.maxRetries } : {}),
+      ...(overrides.retry ? { retry: resolveRetryOptions({ ...this.o.retry, ...overrides.retry }) } : {}),
+      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      ...(overrides.crossOriginRedirects ? { crossOriginRedirects: overrides.crossOriginRedirects } : {}),
+      ...(overrides.maxBodyBytes !== undefined ? { maxBodyBytes: overrides.maxBodyBytes } : {}),
+      ...(overrides.auth !== undefined ? { auth: overrides.auth ?? undefined } : {}),
+    };
+    let listeners = this.listeners;
+    if (overrides.onEvent) {
+      // The child sees the parent's listeners (shared set) and its own.
+      const own = overrides.onEvent;
+      const parent = this.listeners;
+      listeners = new Set([own]);
+      listeners.add((e) => {
+        for (const l of parent) safeCall(l, e);
+      });
+    }
+    return new Client(next, listeners);
+  }
+
+  async dispose(): Promise<void> {
+    await this.o.auth?.dispose?.(this.authContext(undefined));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  async request(path: string, options: RequestOptions = {}): Promise<HttpResponse> {
+    const result = await this.execute(path, options, 'buffer');
+    return result as HttpResponse;
+  }
+
+  async stream(path: string, options: RequestOptions = {}): Promise<StreamResponse> {
+    const result = await this.execute(path, options, 'stream');
+    return result as StreamResponse;
+  }
+
+  async json<S extends z.ZodType>(
+    path: string,
+    schema: S,
+    options: RequestOptions = {},
+  ): Promise<z.infer<S>> {
+    const headers = { accept: 'application/json', ...options.headers };
+    const response = await this.request(path, { ...options, headers });
+    const method = (options.method ?? 'GET').toUpperCase();
+    const endpoint = options.endpoint ?? `${method} ${new URL(response.url || this.url(path).href).pathname}`;
+    return parseResponse(schema, response.json(), {
+      service: this.o.service,
+      endpoint,
+      body: response.text(),
+    });
+  }
+
+  private emit(event: HttpEvent): void {
+    for (const listener of this.listeners) safeCall(listener, event);
+  }
+
+  private authContext(signal: AbortSignal | undefined): AuthContext {
+    if (!this.authless) this.authless = this.derive({ auth: null });
+    return { http: this.authless, signal, emit: (e) => this.emit(e) };
+  }
+
+  private isTrusted(url: URL): boolean {
+    return this.o.trustedOrigins.has(url.origin);
+  }
+
+  private async execute(
+    path: string,
+    options: RequestOptions,
+    mode: 'buffer' | 'stream',
+  ): Promise<HttpResponse | StreamResponse> {
+    const method = (options.method ?? 'GET').toUpperCase();
+    const url = this.url(path, options.query);
+    const endpoint = options.endpoint ?? `${method} ${url.pathname}`;
+    const maxRetries = Math.max(0, options.maxRetries ?? this.o.maxRetries);
+    const body = prepareBody(options);
+    const canRetry = (IDEMPOTENT_METHODS.has(method) || options.idempotent === true) && body.replayable;
+    const signal = options.signal;
+    const auth = options.auth === false ? undefined : this.o.auth;
+    let attempt = 0;
+    let refreshed = false;
+
+    for (;;) {
+      if (signal?.aborted) throw abortError(signal);
+      let result: AttemptResult;
+      try {
+        result = await this.attempt({ method, url, options, body, mode, attempt, auth, endpoint });
+      } catch (error) {
+        const err = error as SciportError;
+        if (ConnectionError.isInstance(err) && err.retryable && canRetry && attempt < maxRetries) {
+          const delayMs = backoffDelay(attempt, this.o.retry);
+          attempt += 1;
+          this.emit({
+            type: 'retry',
+            method,
+            url: redactUrl(url),
+            attempt,
+            delayMs,
+            reason: err.message,
+          });
+          await this.wait(delayMs, signal);
+          continue;
+        }
+        throw err;
+      }
+
+      const { status, headers } = result;
+      if (
+        auth?.refresh &&
+        result.authApplied &&
+        !refreshed &&
+        (status === 401 || status === 403) &&
+        body.replayable &&
+        !isAccepted(status, options)
+      ) {
+        refreshed = true;
+        const info: AuthResponseInfo = {
+          status,
+          headers,
+          url: result.url,
+          text: result.bytes ? decoder.decode(result.bytes) : undefined,
+        };
+        if (await auth.refresh(info, result.generation, this.authContext(signal))) {
+          await result.stream?.cancel();
+          continue;
+        }
+      }
+
+      if ((status >= 200 && status < 300) || isAccepted(status, options)) {
+        if (result.stream) return result.stream;
+        return new BufferedResponse(
+          status,
+          result.statusText,
+          headers,
+          result.url,
+          result.bytes ?? new Uint8Array(),
+          { service: this.o.service, endpoint },
+        );
+      }
+
+      if (RETRYABLE_STATUSES.has(status) && canRetry && attempt < maxRetries) {
+        const retryAfter = parseRetryAfter(headers);
+        if (retryAfter === undefined || retryAfter <= this.o.retry.maxRetryAfterMs) {
+          const delayMs = retryAfter ?? backoffDelay(attempt, this.o.retry);
+          attempt += 1;
+          this.emit({
+            type: 'retry',
+            method,
+            url: redactUrl(url),
+            attempt,
+            delayMs,
+            reason: `${status}${result.statusText ? ` ${result.statusText}` : ''}`,
+            status,
+          });
+          await this.wait(delayMs, signal);
+          continue;
+        }
+      }
+      throw this.toApiError(result, method, url);
+    }
+  }
+
+  private async wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await sleep(ms, signal);
+    } catch {
+      throw abortError(signal);
+    }
+  }
+
+  private toApiError(result: AttemptResult, method: string, url: URL): ApiError {
+    const text = result.bytes ? decoder.decode(result.bytes) : undefined;
+    return createApiError({
+      status: result.status,
+      statusText: result.statusText,
+      method,
+      url: result.url || url.href,
+      service: this.o.service,
+      requestId: requestIdOf(result.headers),
+      body: text,
+      detail: text === undefined ? undefined : extractDetail(text, result.headers.get('content-type')),
+      retryAfterMs: parseRetryAfter(result.headers),
+    });
+  }
+
+  private buildHeaders(
+    options: RequestOptions,
+    contentType: string | undefined,
+    target: URL,
+    requestHeadersAllowed: boolean,
+  ): Headers {
+    const headers = new Headers();
+    const trusted = this.isTrusted(target);
+    for (const [k, v] of Object.entries(this.o.headers)) {
+      // Secret-looking client defaults go only to the own origin.
+      if (!trusted && isSecretName(k)) continue;
+      headers.set(k, v);
+    }
+    headers.set('user-agent', this.o.userAgent);
+    if (contentType) headers.set('content-type', contentType);
+    for (const [k, v] of Object.entries(options.headers ?? {})) {
+      if (v === undefined) {
+        headers.delete(k);
+        continue;
+      }
+      // After a redirect to another origin, the caller's secret headers stay behind.
+      if (!requestHeadersAllowed && isSecretName(k)) continue;
+      headers.set(k, v);
+    }
+    return headers;
+  }
+
+  private async attempt(args: {
+    method: string;
+    url: URL;
+    options: RequestOptions;
+    body: PreparedBody;
+    mode: 'buffer' | 'stream';
+    attempt: number;
+    auth: AuthStrategy | undefined;
+    endpoint: string;
+  }): Promise<AttemptResult> {
+    const { options, mode, attempt, auth } = args;
+    const userSignal = options.signal;
+    const controller = new AbortController();
+    const onUserAbort = () => controller.abort(userSignal?.reason);
+    userSignal?.addEventListener('abort', onUserAbort, { once: true });
+    const timeoutMs = options.timeout ?? this.o.timeout;
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const armTimer = () => {
+      if (timeoutMs === false) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new TimeoutMarker());
+      }, timeoutMs);
+    };
+    let cleaned = false;
+    const cleanup = () => {
+      if (cleaned) return;
+      cleaned = true;
+      clearTimeout(timer);
+      userSignal?.removeEventListener('abort', onUserAbort);
+    };
+    armTimer();
+
+    let method = args.method;
+    let url = args.url;
+    let body = args.body;
+    let leftOrigin = false;
+    let handedOff = false;
+    const started = Date.now();
+
+    try {
+      for (let hop = 0; ; hop++) {
+        const trusted = this.isTrusted(url);
+        const useAuth = auth !== undefined && trusted;
+        const headers = this.buildHeaders(options, body.contentType, url, !leftOrigin);
+        let generation: unknown;
+        let authApplied = false;
+        const ctx = this.authContext(userSignal);
+        if (useAuth) {
+          generation = await auth.apply({ method, url, headers }, ctx);
+          authApplied = true;
+        }
+        this.emit({ type: 'request', method, url: redactUrl(url), attempt });
+        const kyOptions: KyOptions & { duplex?: 'half' } = {
+          method,
+          headers,
+          signal: controller.signal,
+          retry: 0,
+          timeout: false,
+          throwHttpErrors: false,
+          redirect: 'manual',
+          ...(this.o.fetch ? { fetch: this.o.fetch } : {}),
+        };
+        if (body.body !== undefined) {
+          kyOptions.body = body.body as NonNullable<KyOptions['body']>;
+          if (!body.replayable) kyOptions.duplex = 'half';
+        }
+        const response = await ky(url.href, kyOptions);
+        const responseUrl = response.url || url.href;
+        const info: AuthResponseInfo = {
+          status: response.status,
+          headers: response.headers,
+          url: responseUrl,
+        };
+        if (useAuth) auth.observe?.(info, ctx);
+
+        const location = response.headers.get('location');
+        if (
+          REDIRECT_STATUSES.has(response.status) &&
+          location !== null &&
+          !isAccepted(response.status, options)
+        ) {
+          await response.body?.cancel().catch(() => undefined);
+          if (hop >= MAX_REDIRECTS) {
+            throw new ConnectionError(`${this.o.service}: too many redirects (more than ${MAX_REDIRECTS})`, {
+              method,
+              url,
+              service: this.o.service,
+              retryable: false,
+            });
+          }
+          const next = new URL(location, url);
+          const crossOrigin = next.origin !== url.origin;
+          if (!this.isTrusted(next)) {
+            if (this.o.crossOriginRedirects === 'error') {
+              throw createApiError(
+                {
+                  status: response.status,
+                  statusText: response.statusText,
+                  method,
+                  url,
+                  service: this.o.service,
+                  retryable: false,
+                },
+                `${this.o.service}: ${method} ${url.pathname} was redirected to another host (${next.host}); ` +
+                  'credentials are never sent there. If this is a login page, the session needs renewal',
+              );
+            }
+            leftOrigin = true;
+          }
+          this.emit({ type: 'redirect', method, from: redactUrl(url), to: redactUrl(next), crossOrigin });
+          if (
+            response.status === 303 ||
+            ((response.status === 301 || response.status === 302) && method === 'POST')
+          ) {
+            if (method !== 'HEAD') method = 'GET';
+            body = { body: undefined, contentType: undefined, replayable: true };
+          } else if (!body.replayable) {
+            throw new ConnectionError(
+              `${this.o.service}: ${method} ${url.pathname} was redirected, and a streamed body cannot be sent again`,
+              { method, url, service: this.o.service, retryable: false },
+            );
+          }
+          url = next;
+          continue;
+        }
+
+        const ok = response.status >= 200 && response.status < 300;
+        if (mode === 'stream' && (ok || isAccepted(response.status, options)) && response.body) {
+          const stream = this.wrapStream(response, {
+            controller,
+            cleanup,
+            rearm: timeoutMs === false ? undefined : armTimer,
+            isTimedOut: () => timedOut,
+            userSignal,
+            method,
+            url,
+            timeoutMs,
+          });
+          handedOff = true;
+          this.emit({
+            type: 'response',
+            method,
+            url: redactUrl(responseUrl),
+            status: response.status,
+            attempt,
+            durationMs: Date.now() - started,
+          });
+          return {
+            status: response.status,
+            statusText: response.statusText,
+            headers: response.headers,
+            url: responseUrl,
+            stream,
+            generation,
+            authApplied,
+          };
+        }
+
+        const limit = ok || isAccepted(response.status, options) ? this.o.maxBodyBytes : ERROR_BODY_LIMIT;
+        const bytes =
+          method === 'HEAD'
+            ? new Uint8Array()
+            : await readAll(response, limit, { method, url, service: this.o.service });
+        this.emit({
+          type: 'response',
+          method,
+          url: redactUrl(responseUrl),
+          status: response.status,
+          attempt,
+          durationMs: Date.now() - started,
+          bytes: bytes.byteLength,
+        });
+        return {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+          url: responseUrl,
+          bytes,
+          generation,
+          authApplied,
+        };
+      }
+    } catch (error) {
+      const mapped = this.mapError(error, {
+        timedOut,
+        userSignal,
+        method,
+        url,
+        timeoutMs,
+      });
+      this.emit({ type: 'error', method, url: redactUrl(url), error: mapped.message, attempt });
+      throw mapped;
+    } finally {
+      if (!handedOff) cleanup();
+    }
+  }
+
+  private wrapStream(
+    response: Response,
+    ctx: {
+      controller: AbortController;
+      cleanup: () => void;
+      rearm: (() => void) | undefined;
+      isTimedOut: () => boolean;
+      userSignal: AbortSignal | undefined;
+      method: string;
+      url: URL;
+      timeoutMs: number | false;
+    },
+  ): StreamResponse {
+    // The attempt's timeout becomes an idle timeout: it is re-armed whenever a chunk arrives.
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const mapError = (error: unknown) =>
+      this.mapError(error, {
+        timedOut: ctx.isTimedOut(),
+        userSignal: ctx.userSignal,
+        method: ctx.method,
+        url: ctx.url,
+        timeoutMs: ctx.timeoutMs,
+        whileReading: true,
+      });
+    ctx.rearm?.();
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            const { done, value } = await reader.read();
+            if (done) {
+              ctx.cleanup();
+              controller.close();
+              return;
+            }
+            ctx.rearm?.();
+            controller.enqueue(value);
+          } catch (error) {
+            ctx.cleanup();
+            controller.error(mapError(error));
+          }
+        },
+        async cancel(reason) {
+          ctx.cleanup();
+          await reader.cancel(reason).catch(() => undefined);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+      url: response.url || ctx.url.href,
+      body,
+      cancel: async (reason?: unknown) => {
+        await body.cancel(reason).catch(() => undefined);
+      },
+    };
+  }
+
+  private mapError(
+    error: unknown,
+    ctx: {
+      timedOut: boolean;
+      userSignal: AbortSignal | undefined;
+      method: string;
+      url: URL;
+      timeoutMs: number | false;
+      whileReading?: boolean;
+    },
+  ): SciportError {
+    if (ctx.userSignal?.aborted) return abortError(ctx.userSignal);
+    if (ctx.timedOut) {
+      return new TimeoutError(
+        `${this.o.service}: ${ctx.method} ${ctx.url.pathname} timed out after ${ctx.timeoutMs} ms` +
+          (ctx.whileReading ? ' without receiving data' : ''),
+        {
+          method: ctx.method,
+          url: ctx.url,
+          service: this.o.service,
+          ...(ctx.timeoutMs === false ? {} : { timeoutMs: ctx.timeoutMs }),
+          cause: error,
+        },
+      );
+    }
+    if (SciportError.isInstance(error)) return error;
+    const detail = describeNetworkError(error);
+    const reading = ctx.whileReading === true || error instanceof BodyReadError;
+    const what = reading ? 'the response body was cut short' : 'the connection failed';
+    return new ConnectionError(
+      `${this.o.service}: ${ctx.method} ${ctx.url.pathname}: ${what}${detail ? ` (${detail})` : ''}`,
+      { method: ctx.method, url: ctx.url, service: this.o.service, cause: error },
+    );
+  }
+}
+
+class TimeoutMarker extends Error {
+  constructor() {
+    super('timeout');
+    this.name = 'TimeoutMarker';
+  }
+}
+
+function safeCall(listener: HttpEventListener, event: HttpEvent): void {
+  try {
+    listener(event);
+  } catch {
+    // A listener's failure must never break a request.
+  }
+}
+
+function isAccepted(status: number, options: RequestOptions): boolean {
+  const accept = options.acceptStatus;
+  if (!accept) return false;
+  return typeof accept === 'function' ? accept(status) : accept.includes(status);
+}
+
+function abortError(signal: AbortSignal | undefined): AbortError {
+  const reason = signal?.reason;
+  if (AbortError.isInstance(reason)) return reason;
+  return new AbortError(undefined, { cause: reason });
+}
+
+async function readAll(
+  response: Response,
+  limit: number,
+  ctx: { method: string; url: URL; service: string },
+): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array();
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let truncated = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (total + value.byteLength > limit) {
+        if (limit !== ERROR_BODY_LIMIT) {
+          await reader.cancel().catch(() => undefined);
+          throw new SciportError(
+            `${ctx.service}: ${ctx.method} ${ctx.url.pathname}: the response is larger than ${limit} bytes; ` +
+              'stream it instead',
+          );
+        }
+        chunks.push(value.subarray(0, limit - total));
+        total = limit;
+        truncated = true;
+        await reader.cancel().catch(() => undefined);
+        break;
+      }
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } catch (error) {
+    if (SciportError.isInstance(error)) throw error;
+    // Reported by mapError as a cut-short body.
+    throw new BodyReadError(error);
+  }
+  const length = response.headers.get('content-length');
+  if (
+    !truncated &&
+    length !== null &&
+    /^\d+$/.test(length) &&
+    !response.headers.get('content-encoding') &&
+    Number(length) !== total
+  ) {
+    throw new ConnectionError(
+      `${ctx.service}: ${ctx.method} ${ctx.url.pathname}: the response body was cut short ` +
+        `(${total} of ${length} bytes)`,
+      { method: ctx.method, url: ctx.url, service: ctx.service },
+    );
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+class BodyReadError extends Error {
+  constructor(cause: unknown) {
+    super('body read failed', { cause });
+    this.name = 'BodyReadError';
+  }
+}
+
+function describeNetworkError(error: unknown): string | undefined {
+  const parts: string[] = [];
+  let e: unknown = error instanceof BodyReadError ? error.cause : error;
+  for (let depth = 0; e instanceof Error && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && !parts.includes(code)) parts.push(code);
+    else if (e.message && e.message !== 'fetch failed' && !parts.includes(e.message)) parts.push(e.message);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.length ? redactText(parts.join(': ')) : undefined;
+}
+
+function requestIdOf(headers: Headers): string | undefined {
+  return (
+    headers.get('x-request-id') ??
+    headers.get('x-correlation-id') ??
+    headers.get('x-amzn-requestid') ??
+    headers.get('cf-ray') ??
+    undefined
+  );
+}
+
+/**
+ * Pulls the server's own message out of an error body: FastAPI/DRF `detail` (string or list), `message`,
+ * `error`, DRF per-field arrays, a Google Cloud Storage XML `<Error>`, or the text of an HTML page.
+ */
+export function extractDetail(text: string, contentType: string | null): string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  if (trimmed.startsWith('{') || trimmed.startsWith('[') || contentType?.includes('json')) {
+    try {
+      return detailFromJson(JSON.parse(trimmed));
+    } catch {
+      // not JSON after all
+    }
+  }
+  if (trimmed.startsWith('<')) {
+    const code = /<Code>([^<]*)<\/Code>/i.exec(trimmed)?.[1];
+    const message = /<Message>([^<]*)<\/Message>/i.exec(trimmed)?.[1];
+    if (code || message) return [code, message].filter(Boolean).join(': ');
+    const title = /<title>([^<]*)<\/title>/i.exec(trimmed)?.[1] ?? /<h1>([^<]*)<\/h1>/i.exec(trimmed)?.[1];
+    const stripped = trimmed
+      .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, ' ')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+    return title?.trim() || stripped || undefined;
+  }
+  return trimmed;
+}
+
+function detailFromJson(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const parts = value.map(detailFromJson).filter((x): x is string => Boolean(x));
+    return parts.length ? parts.join('; ') : undefined;
+  }
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const key of ['detail', 'message', 'error', 'error_description', 'msg']) {
+      if (o[key] !== undefined && o[key] !== null) {
+        const inner = detailFromJson(o[key]);
+        if (inner) {
+          const loc = Array.isArray(o.loc) ? o.loc.join('.') : undefined;
+          return loc && key === 'msg' ? `${loc}: ${inner}` : inner;
+        }
+      }
+    }
+    const fields = Object.entries(o)
+      .filter(([, v]) => Array.isArray(v) && v.every((x) => typeof x === 'string'))
+      .map(([k, v]) => `${k}: ${(v as string[]).join(' ')}`);
+    if (fields.length) return fields.join('; ');
+  }
+  return undefined;
+}

@@ -1,0 +1,514 @@
+import { getActiveResourcesInfo } from 'node:process';
+import { startTestServer, type TestServer } from '@sciport/testkit';
+import { HttpResponse, http } from 'msw';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  AbortError,
+  AuthenticationError,
+  ConnectionError,
+  NotFoundError,
+  RateLimitError,
+  ResponseValidationError,
+  ServerError,
+  TimeoutError,
+} from '../src/errors.js';
+import { bearerAuth, cookieCsrfAuth, headerAuth, sessionAuth } from '../src/http/auth.js';
+import { createHttpClient } from '../src/http/client.js';
+import type { HttpClientOptions, HttpEvent } from '../src/http/types.js';
+
+const servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function serve(...args: Parameters<typeof startTestServer>): Promise<TestServer> {
+  const s = await startTestServer(...args);
+  servers.push(s);
+  return s;
+}
+
+/** Fast retries for tests: no random waits. */
+const fast = { baseDelayMs: 1, maxDelayMs: 5 } as const;
+
+function client(server: TestServer, extra: Partial<HttpClientOptions> = {}) {
+  const events: HttpEvent[] = [];
+  const c = createHttpClient({
+    baseUrl: `${server.url}/api`,
+    service: 'test',
+    retry: fast,
+    onEvent: (e) => events.push(e),
+    ...extra,
+  });
+  return { c, events };
+}
+
+const ok = http.get('*/api/thing', () => HttpResponse.json({ id: 7, name: 'seven' }));
+const thing = z.object({ id: z.number(), name: z.string() });
+
+describe('retries over real sockets', () => {
+  it('retries a 503 and succeeds, announcing the retry', async () => {
+    const server = await serve({ handlers: [ok], faults: { failRate: 1, failStatus: 503, times: 1 } });
+    const { c, events } = client(server);
+    await expect(c.json('thing', thing)).resolves.toEqual({ id: 7, name: 'seven' });
+    expect(server.requests.map((r) => r.status)).toEqual([503, 200]);
+    const retry = events.find((e) => e.type === 'retry');
+    expect(retry).toMatchObject({ type: 'retry', attempt: 1, status: 503 });
+  });
+
+  it('honours Retry-After (seconds) on 429 before retrying', async () => {
+    const server = await serve({ handlers: [ok], faults: { rateLimitEvery: 1, retryAfter: 1, times: 1 } });
+    const { c, events } = client(server);
+    const started = Date.now();
+    await c.json('thing', thing);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(950);
+    expect(events.find((e) => e.type === 'retry')).toMatchObject({ delayMs: 1000, status: 429 });
+    expect(server.requests.map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it('honours Retry-After as an HTTP date', async () => {
+    const when = new Date(Date.now() + 2000).toUTCString();
+    const server = await serve({ handlers: [ok], faults: { rateLimitEvery: 1, retryAfter: when, times: 1 } });
+    const { c, events } = client(server);
+    await c.json('thing', thing);
+    const retry = events.find((e) => e.type === 'retry');
+    expect(retry?.type === 'retry' && retry.delayMs).toBeGreaterThan(0);
+    expect(retry?.type === 'retry' && retry.delayMs).toBeLessThanOrEqual(2000);
+  });
+
+  it('does not wait for a Retry-After longer than the cap: it raises RateLimitError with the delay', async () => {
+    const server = await serve({ handlers: [ok], faults: { rateLimitEvery: 1, retryAfter: 3600 } });
+    const { c } = client(server, { retry: { ...fast, maxRetryAfterMs: 5000 } });
+    const error = await c.json('thing', thing).catch((e: unknown) => e);
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect((error as RateLimitError).retryAfterMs).toBe(3_600_000);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('does not retry a POST by default', async () => {
+    const server = await serve({
+      handlers: [http.post('*/api/things', () => HttpResponse.json({ id: 1 }))],
+      faults: { failRate: 1, failStatus: 503, times: 1 },
+    });
+    const { c } = client(server);
+    await expect(c.request('things', { method: 'POST', json: { a: 1 } })).rejects.toBeInstanceOf(ServerError);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('retries a POST marked safe to repeat', async () => {
+    const server = await serve({
+      handlers: [http.post('*/api/things', () => HttpResponse.json({ id: 1 }))],
+      faults: { failRate: 1, failStatus: 503, times: 1 },
+    });
+    const { c } = client(server);
+    const res = await c.request('things', { method: 'POST', json: { a: 1 }, idempotent: true });
+    expect(res.json()).toEqual({ id: 1 });
+    expect(server.requests.map((r) => r.bodyBytes)).toEqual([7, 7]);
+  });
+
+  it('gives up after maxRetries with the last error', async () => {
+    const server = await serve({ handlers: [ok], faults: { failRate: 1, failStatus: 500 } });
+    const { c } = client(server, { maxRetries: 3 });
+    await expect(c.request('thing')).rejects.toBeInstanceOf(ServerError);
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it('retries a body cut short (full Content-Length, then close)', async () => {
+    const big = 'x'.repeat(50_000);
+    const server = await serve({
+      handlers: [
+        http.get('*/api/big', () => new HttpResponse(big, { headers: { 'content-type': 'text/plain' } })),
+      ],
+      faults: { truncateRate: 1, times: 1 },
+    });
+    const { c, events } = client(server);
+    const res = await c.request('big');
+    expect(res.text()).toBe(big);
+    expect(server.requests.map((r) => r.fault)).toEqual(['truncate', undefined]);
+    expect(events.some((e) => e.type === 'retry' && /cut short/.test(e.reason))).toBe(true);
+  });
+
+  it('reports a reset connection as ConnectionError (status 0) once retries are spent', async () => {
+    const server = await serve({ handlers: [ok], faults: { resetRate: 1 } });
+    const { c } = client(server, { maxRetries: 1 });
+    const error = await c.request('thing').catch((e: unknown) => e);
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    expect((error as ConnectionError).status).toBe(0);
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
+describe('timeouts and cancellation', () => {
+  it('raises TimeoutError when the server is too slow', async () => {
+    const server = await serve({ handlers: [ok], faults: { latencyMs: 1500 } });
+    const { c } = client(server, { timeout: 150, maxRetries: 0 });
+    const started = Date.now();
+    const error = await c.request('thing').catch((e: unknown) => e);
+    expect(TimeoutError.isInstance(error)).toBe(true);
+    expect((error as TimeoutError).timeoutMs).toBe(150);
+    expect(Date.now() - started).toBeLessThan(1400);
+  });
+
+  it('aborts with AbortError and leaves no listener or timer behind', async () => {
+    const server = await serve({ handlers: [ok], faults: { latencyMs: 1000 } });
+    const { c } = client(server, { timeout: 30_000 });
+    const controller = new AbortController();
+    let listeners = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    const remove = controller.signal.removeEventListener.bind(controller.signal);
+    controller.signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners++;
+      return add(...args);
+    }) as typeof add;
+    controller.signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      listeners--;
+      return remove(...args);
+    }) as typeof remove;
+
+    // A completed request removes its listener too.
+    await c.request('thing', { signal: controller.signal, timeout: 5000 }).catch(() => undefined);
+    expect(listeners).toBe(0);
+
+    const timersBefore = getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const pending = c.request('thing', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const error = await pending.catch((e: unknown) => e);
+    expect(AbortError.isInstance(error)).toBe(true);
+    expect(listeners).toBeLessThanOrEqual(0);
+    const timersAfter = getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    expect(timersAfter).toBeLessThanOrEqual(timersBefore);
+  });
+
+  it('aborts during a retry wait', async () => {
+    const server = await serve({ handlers: [ok], faults: { rateLimitEvery: 1, retryAfter: 30 } });
+    const { c } = client(server, { retry: { maxRetryAfterMs: 60_000 } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    await expect(c.request('thing', { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('applies the timeout to a stream as an idle timeout', async () => {
+    const server = await serve({
+      handlers: [
+        http.get('*/api/slow-stream', () => {
+          const body = new ReadableStream<Uint8Array>({
+            async start(controller) {
+              controller.enqueue(new TextEncoder().encode('first'));
+              await new Promise((r) => setTimeout(r, 1500));
+              controller.enqueue(new TextEncoder().encode('late'));
+              controller.close();
+            },
+          });
+          return new HttpResponse(body);
+        }),
+      ],
+    });
+    const { c } = client(server, { timeout: 300 });
+    const res = await c.stream('slow-stream');
+    const reader = res.body.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('first');
+    await expect(reader.read()).rejects.toBeInstanceOf(TimeoutError);
+  });
+});
+
+describe('errors', () => {
+  it('maps 404 with a JSON detail to NotFoundError', async () => {
+    const server = await serve({
+      handlers: [
+        http.get('*/api/datasets/:id', () =>
+          HttpResponse.json({ detail: 'Dataset not found' }, { status: 404 }),
+        ),
+      ],
+    });
+    const { c } = client(server);
+    const error = await c.request('datasets/abc').catch((e: unknown) => e);
+    expect(NotFoundError.isInstance(error)).toBe(true);
+    expect((error as NotFoundError).message).toBe(
+      'test: GET /api/datasets/abc failed with 404 Not Found: Dataset not found',
+    );
+    expect((error as NotFoundError).detail).toBe('Dataset not found');
+  });
+
+  it('accepts statuses a caller expects (308 Resume Incomplete)', async () => {
+    const server = await serve({
+      handlers: [
+        http.put('*/upload', () => new HttpResponse(null, { status: 308, headers: { range: 'bytes=0-99' } })),
+      ],
+    });
+    const { c } = client(server);
+    const res = await c.request(`${server.url}/upload`, { method: 'PUT', body: 'x', acceptStatus: [308] });
+    expect(res.status).toBe(308);
+    expect(res.headers.get('range')).toBe('bytes=0-99');
+  });
+
+  it('reports a body that does not match the schema', async () => {
+    const server = await serve({ handlers: [http.get('*/api/thing', () => HttpResponse.json({ id: 'x' }))] });
+    const { c } = client(server);
+    const error = await c.json('thing', thing).catch((e: unknown) => e);
+    expect(ResponseValidationError.isInstance(error)).toBe(true);
+    expect((error as ResponseValidationError).message).toMatch(
+      /GET \/api\/thing: id: .*; name: .*body: \{"id":"x"\}/,
+    );
+  });
+
+  it('never lets a secret from the URL, a header or the body into an error or its JSON', async () => {
+    const secret = 'sk-live-0123456789abcdef';
+    const server = await serve({
+      handlers: [
+        http.get('*/api/fail', ({ request }) =>
+          HttpResponse.text(
+            `crash while handling ${request.headers.get('x-api-key')} ${new URL(request.url).search}`,
+            {
+              status: 500,
+            },
+          ),
+        ),
+      ],
+    });
+    const { c } = client(server, { maxRetries: 0, auth: headerAuth('X-Api-Key', secret) });
+    const error = (await c.request(`fail?api_key=${secret}`).catch((e: unknown) => e)) as Error;
+    expect(ServerError.isInstance(error)).toBe(true);
+    // the server really did echo it
+    expect(server.requests[0]?.headers['x-api-key']).toBe(secret);
+    const exposed = [
+      error.message,
+      error.stack,
+      String(error),
+      JSON.stringify(error),
+      JSON.stringify((error as ServerError).toJSON()),
+    ];
+    for (const text of exposed) expect(text).not.toContain(secret);
+  });
+});
+
+describe('auth', () => {
+  it('sends a bearer token and the user agent', async () => {
+    const server = await serve({ handlers: [ok] });
+    const { c } = client(server, {
+      auth: bearerAuth('key-abcdef123'),
+      client: { name: '@sciport/test', version: '1.2.3' },
+    });
+    await c.request('thing');
+    const headers = server.requests[0]?.headers ?? {};
+    expect(headers.authorization).toBe('Bearer key-abcdef123');
+    expect(headers['user-agent']).toMatch(/^@sciport\/test\/1\.2\.3 @sciport\/core\/\S+ node\/\d+/);
+  });
+
+  it('never sends credentials to another origin (a signed storage URL)', async () => {
+    const storage = await serve({ handlers: [http.get('*/bucket/obj', () => HttpResponse.text('bytes'))] });
+    const server = await serve({ handlers: [ok] });
+    const { c } = client(server, {
+      auth: cookieCsrfAuth({ cookies: { sessionid: 'sess-secret-123' } }),
+      headers: { authorization: 'Bearer default-secret' },
+    });
+    const res = await c.request(`${storage.url}/bucket/obj?X-Goog-Signature=abc`);
+    expect(res.text()).toBe('bytes');
+    const h = storage.requests[0]?.headers ?? {};
+    expect(h.cookie).toBeUndefined();
+    expect(h.authorization).toBeUndefined();
+  });
+
+  it('drops credentials when a redirect leaves the origin, and can refuse such redirects', async () => {
+    const other = await serve({ handlers: [http.get('*/landing', () => HttpResponse.text('elsewhere'))] });
+    const server = await serve({
+      handlers: [
+        http.get(
+          '*/api/moved',
+          () => new HttpResponse(null, { status: 302, headers: { location: `${other.url}/landing` } }),
+        ),
+      ],
+    });
+    const { c, events } = client(server, { auth: headerAuth('ICSD-Auth-Token', 'tok-abcdef999') });
+    const res = await c.request('moved', { headers: { authorization: 'Bearer per-request-secret' } });
+    expect(res.text()).toBe('elsewhere');
+    expect(server.requests[0]?.headers['icsd-auth-token']).toBe('tok-abcdef999');
+    const leaked = other.requests[0]?.headers ?? {};
+    expect(leaked['icsd-auth-token']).toBeUndefined();
+    expect(leaked.authorization).toBeUndefined();
+    expect(events.some((e) => e.type === 'redirect' && e.crossOrigin)).toBe(true);
+
+    const strict = client(server, {
+      auth: headerAuth('ICSD-Auth-Token', 'tok-abcdef999'),
+      crossOriginRedirects: 'error',
+    });
+    await expect(strict.c.request('moved')).rejects.toThrow(/redirected to another host/);
+    expect(other.requests).toHaveLength(1);
+  });
+
+  it('keeps credentials on a same-origin redirect (a missing trailing slash)', async () => {
+    const server = await serve({
+      handlers: [
+        // msw matches with or without the trailing slash: one handler plays Django's APPEND_SLASH.
+        http.get('*/api/targets', ({ request }) => {
+          const u = new URL(request.url);
+          if (u.pathname.endsWith('/')) return HttpResponse.json({ count: 0 });
+          return new HttpResponse(null, { status: 301, headers: { location: `${u.pathname}/${u.search}` } });
+        }),
+      ],
+    });
+    const { c } = client(server, { auth: cookieCsrfAuth({ cookies: { sessionid: 'abc-session-1' } }) });
+    const res = await c.request('targets', { query: { limit: 5 } });
+    expect(res.json()).toEqual({ count: 0 });
+    expect(server.requests.map((r) => `${r.path}|${r.headers.cookie}`)).toEqual([
+      '/api/targets|sessionid=abc-session-1',
+      '/api/targets/|sessionid=abc-session-1',
+    ]);
+    expect(server.requests[1]?.query.limit).toEqual(['5']);
+  });
+
+  function sessionServer(opts: { expireFirst?: boolean } = {}) {
+    let logins = 0;
+    let logouts = 0;
+    const live = new Set<string>();
+    const handlers = [
+      http.post('*/api/auth/login', async ({ request }) => {
+        const form = new URLSearchParams(await request.text());
+        if (form.get('password') !== 'pw-correct-horse')
+          return HttpResponse.text('bad credentials', { status: 401 });
+        logins++;
+        const token = `token-${logins}-abcdef`;
+        live.add(token);
+        return HttpResponse.text('Authentication successful', { headers: { 'ICSD-Auth-Token': token } });
+      }),
+      http.get('*/api/auth/logout', ({ request }) => {
+        const t = request.headers.get('icsd-auth-token') ?? '';
+        if (!live.delete(t)) return HttpResponse.text('no', { status: 401 });
+        logouts++;
+        return HttpResponse.text('Logout successful');
+      }),
+      http.get('*/api/data', ({ request }) => {
+        const t = request.headers.get('icsd-auth-token') ?? '';
+        if (opts.expireFirst && t === 'token-1-abcdef') live.delete(t);
+        if (!live.has(t)) return HttpResponse.text('token expired', { status: 401 });
+        return HttpResponse.json({ ok: true, token: t });
+      }),
+    ];
+    return { handlers, stats: () => ({ logins, logouts, live: live.size }) };
+  }
+
+  function icsdLikeAuth(password = 'pw-correct-horse') {
+    return sessionAuth({
+      async login({ http: h, signal }) {
+        const res = await h.request('auth/login', {
+          method: 'POST',
+          form: { loginid: 'alice', password },
+          signal,
+          headers: { accept: 'text/plain' },
+        });
+        const token = res.headers.get('icsd-auth-token');
+        return { token: token ?? '' };
+      },
+      async logout({ http: h }, token) {
+        await h.request('auth/logout', { headers: { 'icsd-auth-token': token } });
+      },
+      apply: (headers, token) => headers.set('ICSD-Auth-Token', token),
+    });
+  }
+
+  it('session: logs in lazily once for concurrent requests, and logs out on dispose', async () => {
+    const sim = sessionServer();
+    const server = await serve({ handlers: sim.handlers });
+    const { c } = client(server, { auth: icsdLikeAuth() });
+    expect(sim.stats().logins).toBe(0);
+    const results = await Promise.all([1, 2, 3, 4].map(() => c.json('data', z.object({ ok: z.boolean() }))));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(sim.stats().logins).toBe(1);
+    await c[Symbol.asyncDispose]();
+    expect(sim.stats()).toEqual({ logins: 1, logouts: 1, live: 0 });
+  });
+
+  it('session: a 401 logs in once more and the request succeeds', async () => {
+    const sim = sessionServer({ expireFirst: true });
+    const server = await serve({ handlers: sim.handlers });
+    const { c, events } = client(server, { auth: icsdLikeAuth() });
+    const res = await c.request('data');
+    expect(res.json()).toEqual({ ok: true, token: 'token-2-abcdef' });
+    expect(sim.stats().logins).toBe(2);
+    expect(events.filter((e) => e.type === 'auth').map((e) => e.type === 'auth' && e.action)).toEqual([
+      'login',
+      'relogin',
+    ]);
+  });
+
+  it('session: wrong credentials give AuthenticationError without leaking the password', async () => {
+    const sim = sessionServer();
+    const server = await serve({ handlers: sim.handlers });
+    const { c } = client(server, { auth: icsdLikeAuth('wrong-password-9') });
+    const error = (await c.request('data').catch((e: unknown) => e)) as Error;
+    expect(AuthenticationError.isInstance(error)).toBe(true);
+    expect(JSON.stringify(error)).not.toContain('wrong-password-9');
+    // Logging in with bad credentials is not retried in a loop.
+    expect(server.requests.filter((r) => r.path.endsWith('/login'))).toHaveLength(1);
+  });
+
+  it('cookie + CSRF: fetches the CSRF cookie once, before the first write only', async () => {
+    let bootstraps = 0;
+    const server = await serve({
+      handlers: [
+        http.get('*/viewer/react/landing/', () => {
+          bootstraps++;
+          return new HttpResponse('<html></html>', {
+            headers: {
+              'content-type': 'text/html',
+              'set-cookie': 'csrftoken=csrf-value-xyz; Path=/; SameSite=Lax',
+            },
+          });
+        }),
+        http.get('*/api/targets/', () => HttpResponse.json([])),
+        http.post('*/api/download_structures/', ({ request }) =>
+          request.headers.get('x-csrftoken') === 'csrf-value-xyz'
+            ? HttpResponse.json({ ok: true })
+            : HttpResponse.json({ detail: 'CSRF Failed: CSRF token missing.' }, { status: 403 }),
+        ),
+      ],
+    });
+    const c = createHttpClient({
+      baseUrl: server.url,
+      service: 'fragalysis',
+      auth: cookieCsrfAuth({
+        cookies: { sessionid: 'sid-1234567' },
+        csrf: { bootstrapPath: '/viewer/react/landing/' },
+      }),
+    });
+    await c.request('/api/targets/');
+    expect(bootstraps).toBe(0);
+    await c.request('/api/download_structures/', { method: 'POST', json: { target_name: 'Mpro' } });
+    await c.request('/api/download_structures/', { method: 'POST', json: { target_name: 'A71EV2A' } });
+    expect(bootstraps).toBe(1);
+    const post = server.requests.find((r) => r.method === 'POST');
+    expect(post?.headers.cookie).toBe('sessionid=sid-1234567; csrftoken=csrf-value-xyz');
+    expect(post?.headers.referer).toBe(`${server.url}/viewer/react/landing/`);
+  });
+});
+
+describe('requests', () => {
+  it('repeats array query keys in order and encodes a key with a space like a form', async () => {
+    const server = await serve({ handlers: [http.get('*/api/cif/multiple', () => HttpResponse.text('ok'))] });
+    const { c } = client(server);
+    await c.request('cif/multiple', {
+      query: { idnum: [3, 1, 2], 'content type': 'EXPERIMENTAL_INORGANIC', skip: undefined, b: false },
+    });
+    const r = server.requests[0];
+    expect(r?.url).toContain('idnum=3&idnum=1&idnum=2&content+type=EXPERIMENTAL_INORGANIC&b=false');
+    expect(r?.query.idnum).toEqual(['3', '1', '2']);
+  });
+
+  it('keeps the base URL path prefix and trailing slashes', async () => {
+    const { c } = client(await serve({ handlers: [] }));
+    expect(c.url('/datasets/').pathname).toBe('/api/datasets/');
+    expect(c.url('datasets').pathname).toBe('/api/datasets');
+    expect(c.url('https://other.test/x').href).toBe('https://other.test/x');
+  });
+
+  it('withOptions shares auth and overrides settings', async () => {
+    const server = await serve({ handlers: [ok], faults: { failRate: 1, failStatus: 503, times: 1 } });
+    const { c } = client(server, { auth: bearerAuth('abc-123-xyz') });
+    const noRetry = c.withOptions({ maxRetries: 0 });
+    await expect(noRetry.request('thing')).rejects.toBeInstanceOf(ServerError);
+    await expect(noRetry.request('thing')).resolves.toBeDefined();
+    expect(server.requests.every((r) => r.headers.authorization === 'Bearer abc-123-xyz')).toBe(true);
+  });
+});
