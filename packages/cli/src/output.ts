@@ -1,0 +1,197 @@
+import cliProgress from 'cli-progress';
+import type { CliContext, Writer } from './context.js';
+
+/**
+ * Output helpers. Rules: stdout carries the result only (with `--json`, only JSON: one document, or NDJSON for
+ * streams); everything else (info, warnings, debug, progress) goes to stderr, where `--quiet` silences it.
+ * With `--json`, stderr messages are JSON lines too (`{"level":"warning","message":…}`), so both streams stay
+ * machine-readable.
+ */
+
+const ESC = '\u001b[';
+
+/** Wraps `text` in an SGR sequence when `on`. */
+function sgr(code: string, reset: string, text: string, on: boolean): string {
+  return on ? `${ESC}${code}m${text}${ESC}${reset}m` : text;
+}
+
+export const style = {
+  bold: (text: string, on: boolean) => sgr('1', '22', text, on),
+  dim: (text: string, on: boolean) => sgr('2', '22', text, on),
+  red: (text: string, on: boolean) => sgr('31', '39', text, on),
+  yellow: (text: string, on: boolean) => sgr('33', '39', text, on),
+  green: (text: string, on: boolean) => sgr('32', '39', text, on),
+};
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** The printed width of `text`, ignoring colour codes. */
+export function visibleLength(text: string): number {
+  return text.replace(ANSI, '').length;
+}
+
+/** Prints `value` as JSON: keys in the order given, 2-space indent, a final newline. */
+export function printJson(out: Writer, value: unknown): void {
+  out.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints one NDJSON line (for streamed results under `--json`). */
+export function printNdjson(out: Writer, value: unknown): void {
+  out.write(`${JSON.stringify(value)}\n`);
+}
+
+export interface Column<Row> {
+  /** Header text (printed upper-case). */
+  header: string;
+  /** The cell of a row: a property name, or a function. */
+  value: keyof Row | ((row: Row) => unknown);
+  align?: 'left' | 'right';
+}
+
+export interface TableOptions {
+  /** Bold headers when true. */
+  color?: boolean;
+  /** Print the header line (default true). */
+  header?: boolean;
+}
+
+/** A plain text table: columns aligned with two spaces between, no trailing spaces, one row a line. */
+export function formatTable<Row>(
+  rows: readonly Row[],
+  columns: readonly Column<Row>[],
+  options: TableOptions = {},
+): string {
+  const color = options.color === true;
+  const cells = rows.map((row) =>
+    columns.map((column) => {
+      const raw = typeof column.value === 'function' ? column.value(row) : row[column.value];
+      return raw === undefined || raw === null ? '' : String(raw).replace(/[\r\n\t]+/g, ' ');
+    }),
+  );
+  const showHeader = options.header !== false;
+  const headers = columns.map((c) => c.header.toUpperCase());
+  const widths = columns.map((_, i) =>
+    Math.max(showHeader ? visibleLength(headers[i]!) : 0, ...cells.map((r) => visibleLength(r[i]!))),
+  );
+  const line = (values: string[], decorate: (s: string) => string = (s) => s) =>
+    values
+      .map((value, i) => {
+        const pad = ' '.repeat(widths[i]! - visibleLength(value));
+        const last = i === values.length - 1;
+        if (columns[i]!.align === 'right') return pad + decorate(value);
+        return decorate(value) + (last ? '' : pad);
+      })
+      .join('  ')
+      .trimEnd();
+  const lines = cells.map((r) => line(r));
+  if (showHeader) lines.unshift(line(headers, (s) => style.bold(s, color)));
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+/** Prints a table on stdout, bold headers when stdout takes colour. */
+export function printTable<Row>(
+  ctx: Pick<CliContext, 'out'>,
+  rows: readonly Row[],
+  columns: readonly Column<Row>[],
+  options: Omit<TableOptions, 'color'> = {},
+): void {
+  ctx.out.write(formatTable(rows, columns, { ...options, color: ctx.out.color }));
+}
+
+type Level = 'info' | 'warning' | 'debug';
+
+/** Writes one message line on stderr: plain text, or a JSON line under `--json`. */
+export function writeMessage(err: Writer, json: boolean, level: Level, message: string): void {
+  if (json) {
+    err.write(`${JSON.stringify({ level, message })}\n`);
+    return;
+  }
+  const text = message.replace(/\n+$/, '');
+  if (level === 'warning') err.write(`${style.yellow('warning:', err.color)} ${text}\n`);
+  else if (level === 'debug') err.write(`${style.dim(`debug: ${text}`, err.color)}\n`);
+  else err.write(`${text}\n`);
+}
+
+type MessageContext = Pick<CliContext, 'err' | 'json' | 'quiet' | 'verbose'>;
+
+/** Progress and confirmations, on stderr. Silenced by `--quiet`. */
+export function info(ctx: MessageContext, message: string): void {
+  if (!ctx.quiet) writeMessage(ctx.err, ctx.json, 'info', message);
+}
+
+/** Something the user should know, on stderr. Silenced by `--quiet`. */
+export function warn(ctx: MessageContext, message: string): void {
+  if (!ctx.quiet) writeMessage(ctx.err, ctx.json, 'warning', message);
+}
+
+/** Details for `--verbose` only, on stderr. */
+export function debug(ctx: MessageContext, message: string): void {
+  if (ctx.verbose && !ctx.quiet) writeMessage(ctx.err, ctx.json, 'debug', message);
+}
+
+export interface Progress {
+  /** Adds `delta` (default 1) to the current value. */
+  increment(delta?: number): void;
+  /** Sets the current value. */
+  update(value: number): void;
+  /** Changes the total (when it becomes known, or grows). */
+  setTotal(total: number): void;
+  /** Stops drawing and leaves the last state on screen. Safe to call twice. */
+  stop(): void;
+}
+
+const NO_PROGRESS: Progress = Object.freeze({
+  increment() {},
+  update() {},
+  setTotal() {},
+  stop() {},
+});
+
+/**
+ * A progress bar on stderr, drawn only when stderr is a terminal and neither `--quiet` nor `--json` is set;
+ * otherwise a no-op with the same methods, so commands never check.
+ *
+ * Why cli-progress: it handles what a hand-made bar gets wrong (redraw throttling, terminal width, ETA, cursor
+ * hiding and restoring, non-TTY streams), has a single small dependency, and is CommonJS-only but loads fine
+ * from ESM. The bar is stopped by a cleanup, so Ctrl-C leaves the cursor visible.
+ */
+export function createProgress(
+  ctx: Pick<CliContext, 'err' | 'json' | 'quiet' | 'onCleanup'>,
+  total: number,
+  label: string,
+): Progress {
+  if (!ctx.err.isTTY || ctx.quiet || ctx.json) return NO_PROGRESS;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: ctx.err.stream as NodeJS.WritableStream,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      etaBuffer: 50,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    bar.stop();
+  };
+  ctx.onCleanup(stop);
+  return {
+    increment: (delta = 1) => {
+      if (!stopped) bar.increment(delta);
+    },
+    update: (value) => {
+      if (!stopped) bar.update(value);
+    },
+    setTotal: (value) => {
+      if (!stopped) bar.setTotal(value);
+    },
+    stop,
+  };
+}

@@ -1,0 +1,12 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  test: {
+    name: 'consumer',
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    // Packing and installing from the registry takes a while on a cold cache.
+    testTimeout: 240_000,
+    hookTimeout: 240_000,
+  },
+});
