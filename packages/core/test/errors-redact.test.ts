@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import * as built from '../dist/index.js';
 import {
   AbortError,
   ApiError,
@@ -23,6 +22,11 @@ import {
   redactValue,
   registerSecret,
 } from '../src/redact.js';
+
+// The built package, as a second copy of the error classes (what a dual install or a bundled CLI gives).
+// Imported by path at run time: `pnpm test` builds before testing, and typecheck does not depend on dist.
+const distEntry = new URL('../dist/index.js', import.meta.url).href;
+const built = (await import(distEntry)) as typeof import('../src/index.js');
 
 describe('error hierarchy', () => {
   it('maps statuses to classes', () => {

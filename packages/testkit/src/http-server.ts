@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type DefaultBodyType, getResponse, RequestHandler, type StrictRequest } from 'msw';
@@ -399,6 +400,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     if (decision.latencyMs > 0) entry.latencyMs = decision.latencyMs;
 
     const abort = new AbortController();
+    // msw clones the request several times, each clone following this signal: not a leak.
+    setMaxListeners(64, abort.signal);
     res.once('close', () => {
       entry.durationMs = Date.now() - entry.startedAt;
       if (!res.writableFinished) abort.abort();
