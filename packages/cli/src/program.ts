@@ -38,6 +38,11 @@ export interface CommandEntry {
 /** Every top-level command. Adding a service is one line here plus `src/commands/<name>.ts`. */
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'icsd',
+    description: 'ICSD (FIZ Karlsruhe): search, properties, CIF downloads and mirrors',
+    load: () => import('./commands/icsd.js'),
+  },
+  {
     name: 'config',
     description: 'show and change settings and stored credentials',
     load: () => import('./commands/config.js'),

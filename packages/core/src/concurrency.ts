@@ -78,3 +78,59 @@ export async function mapConcurrentAll<T, R>(
     throw error;
   }
 }
+
+/**
+ * A push-based `AsyncIterable`: producers `push` items and finally `end()` (or `fail(error)`); one consumer
+ * iterates. For feeding `mapConcurrent` from work that discovers its items over time.
+ */
+export interface AsyncQueue<T> extends AsyncIterable<T> {
+  push(item: T): void;
+  end(): void;
+  fail(error: unknown): void;
+  /** Items pushed and not yet taken. */
+  readonly size: number;
+}
+
+export function createAsyncQueue<T>(): AsyncQueue<T> {
+  const items: T[] = [];
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  return {
+    push(item: T) {
+      if (ended) throw new Error('push after end');
+      items.push(item);
+      notify();
+    },
+    end() {
+      ended = true;
+      notify();
+    },
+    fail(error: unknown) {
+      failure ??= { error };
+      ended = true;
+      notify();
+    },
+    get size() {
+      return items.length;
+    },
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        if (failure) throw failure.error;
+        if (items.length > 0) {
+          yield items.shift() as T;
+          continue;
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
+  };
+}

@@ -6,6 +6,7 @@ export * from './concurrency.js';
 export * from './env.js';
 export * from './errors.js';
 export * from './http/auth.js';
+export * from './http/buffer-pool.js';
 export { appendQuery, CORE_VERSION, createHttpClient, extractDetail } from './http/client.js';
 export * from './http/retry.js';
 export type * from './http/types.js';

@@ -112,6 +112,8 @@ function redactInlineCredentials(text: string): string {
  */
 export function redactUrl(url: string | URL): string {
   const raw = String(url);
+  // Fast path for the common case (and for long URLs of hundreds of parameters): nothing to hide.
+  if (!mayHoldSecret(raw)) return raw;
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -133,6 +135,33 @@ export function redactUrl(url: string | URL): string {
   if (touched) parsed.search = next.toString();
   // URLSearchParams encodes the brackets; keep the marker readable.
   return redactText(parsed.toString().replace(/%5BREDACTED%5D/g, REDACTED));
+}
+
+/** A cheap pre-check: user info, a secret-looking parameter name, or a registered secret in the text. */
+function mayHoldSecret(raw: string): boolean {
+  if (/\/\/[^/?#]*@/.test(raw)) return true;
+  const q = raw.indexOf('?');
+  // Only when some word of a secret-looking name occurs at all are the parameters looked at one by one.
+  if (q !== -1 && (SECRET_WORD.test(raw.slice(q)) || registry().names.size > 0)) {
+    for (const pair of raw.slice(q + 1).split('&')) {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      if (name !== '' && isSecretName(safeDecode(name))) return true;
+    }
+  }
+  for (const secret of registry().values) if (raw.includes(secret)) return true;
+  return INLINE_CREDENTIAL.test(raw);
+}
+
+const SECRET_WORD = /token|key|pass|pwd|secret|sig|auth|session|csrf|upload|credential|x-goog|x-amz/i;
+const INLINE_CREDENTIAL = /\b(Bearer|Basic|Token)\s|\b(sessionid|csrftoken|JSESSIONID)=/i;
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
 }
 
 export type HeaderLike = Headers | Record<string, string | string[] | undefined> | Iterable<[string, string]>;

@@ -107,6 +107,13 @@ describe('retries over real sockets', () => {
     expect(server.requests.map((r) => r.bodyBytes)).toEqual([7, 7]);
   });
 
+  it('retries only the statuses a call lists', async () => {
+    const server = await serve({ handlers: [ok], faults: { failRate: 1, failStatus: 500, times: 1 } });
+    const { c } = client(server);
+    await expect(c.request('thing', { retryStatuses: [502, 503] })).rejects.toBeInstanceOf(ServerError);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('gives up after maxRetries with the last error', async () => {
     const server = await serve({ handlers: [ok], faults: { failRate: 1, failStatus: 500 } });
     const { c } = client(server, { maxRetries: 3 });

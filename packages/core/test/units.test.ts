@@ -251,3 +251,36 @@ describe('mapConcurrent', () => {
     expect(() => mapConcurrent([1], async (x) => x, { concurrency: 0 })).toThrow(UsageError);
   });
 });
+
+describe('createAsyncQueue', () => {
+  it('yields what is pushed, in order, waiting for more until ended', async () => {
+    const { createAsyncQueue } = await import('../src/concurrency.js');
+    const q = createAsyncQueue<number>();
+    const seen: number[] = [];
+    const consumer = (async () => {
+      for await (const n of q) seen.push(n);
+    })();
+    q.push(1);
+    await sleep(5);
+    q.push(2);
+    q.push(3);
+    q.end();
+    await consumer;
+    expect(seen).toEqual([1, 2, 3]);
+    expect(() => q.push(4)).toThrow();
+  });
+
+  it('ends the iteration with the failure', async () => {
+    const { createAsyncQueue } = await import('../src/concurrency.js');
+    const q = createAsyncQueue<number>();
+    q.push(1);
+    q.fail(new Error('discovery failed'));
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const n of q) seen.push(n);
+      })(),
+    ).rejects.toThrow('discovery failed');
+    expect(seen).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * @sciport/testkit: msw request handlers served over real HTTP on 127.0.0.1, with seeded fault injection
- * and a request log, plus helpers for handler authors. Service simulators build on these.
+ * and a request log, plus helpers for handler authors, and service simulators built on them (ICSD:
+ * {@link createIcsdSimulator}; the `sciport-sim` bin serves them as separate processes).
  *
  * @packageDocumentation
  */
@@ -18,5 +19,24 @@ export {
   faultHandlers,
 } from './faults.js';
 export { startTestServer, type TestServer, type TestServerOptions } from './http-server.js';
+export {
+  createIcsdSimulator,
+  ICSD_CONTENT_TYPE_ALIASES,
+  ICSD_CONTENT_TYPES,
+  ICSD_CSV_PROPERTIES,
+  ICSD_EXPERT_FIELDS,
+  ICSD_SIM_ENDPOINTS,
+  ICSD_SIMULATED_EXPERT_FIELDS,
+  type IcsdCellType,
+  type IcsdCifOptions,
+  type IcsdContentType,
+  type IcsdCsvProperty,
+  type IcsdExpertField,
+  type IcsdSimEndpoint,
+  type IcsdSimEntry,
+  type IcsdSimStats,
+  type IcsdSimulator,
+  type IcsdSimulatorOptions,
+} from './icsd/index.js';
 export { createRandom, type Random } from './random.js';
 export type { RequestLogEntry } from './request-log.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AbortError } from '../errors.js';
@@ -10,6 +10,11 @@ export interface AtomicWriteOptions {
   signal?: AbortSignal | undefined;
   /** Create missing parent folders (default true). */
   mkdirs?: boolean;
+  /**
+   * fsync the file and its folder (default true). Bulk writers that verify their files on the next run
+   * (a mirror) may turn it off: the rename stays atomic, only durability across a power cut is given up.
+   */
+  durable?: boolean;
 }
 
 /** A temporary name next to `target`, so that the final rename stays on one file system. */
@@ -39,10 +44,75 @@ export async function writeFileAtomic(
         await writer.write(chunk);
       }
     }
-    await writer.commit();
+    await writer.commit({ durable: options.durable !== false });
   } catch (error) {
     await writer.discard();
     throw error;
+  }
+}
+
+/**
+ * Writes many small files, each atomically (temporary file in the same folder + rename), without fsync: for
+ * bulk downloads that check their files on the next run instead. The writes are synchronous, in slices of
+ * `sliceSize` files with the event loop released in between: for files of a few kilobytes this is two to
+ * three times faster than going through libuv's four-thread pool, and each slice blocks for about a
+ * millisecond. Parent folders must exist. Returns the number of bytes written.
+ */
+let bulkCounter = 0;
+
+export async function writeSmallFilesAtomic(
+  files: Iterable<{ path: string; data: Uint8Array | string }>,
+  options: { mode?: number; sliceSize?: number; signal?: AbortSignal | undefined } = {},
+): Promise<number> {
+  const slice = options.sliceSize ?? 32;
+  const writer = new SmallFileWriter(options.mode);
+  let bytes = 0;
+  let n = 0;
+  for (const file of files) {
+    if (n > 0 && n % slice === 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+    }
+    n += 1;
+    const slash = file.path.lastIndexOf(path.sep);
+    bytes += writer.write(file.path.slice(0, slash + 1), file.path.slice(slash + 1), file.data);
+  }
+  return bytes;
+}
+
+/**
+ * Synchronous atomic writes of small files (temporary file + rename, no fsync), the engine of
+ * `writeSmallFilesAtomic` for callers that slice the work themselves. Temporary names come from the pid and a
+ * counter (`O_EXCL` guards against a clash): random bytes per file would cost more than the write.
+ */
+export class SmallFileWriter {
+  private readonly prefix = `${process.pid}.${(bulkCounter++).toString(36)}`;
+  private n = 0;
+
+  constructor(private readonly mode = 0o644) {}
+
+  /** Writes `dir + name` (dir ends with a separator); returns the bytes written. */
+  write(dir: string, name: string, content: Uint8Array | string): number {
+    const temp = `${dir}.${name}.${this.prefix}.${(this.n++).toString(36)}.tmp`;
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    let fd: number | undefined;
+    try {
+      fd = openSync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, this.mode);
+      let offset = 0;
+      while (offset < data.byteLength) offset += writeSync(fd, data, offset, data.byteLength - offset);
+      closeSync(fd);
+      fd = undefined;
+      renameSync(temp, dir + name);
+    } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      try {
+        unlinkSync(temp);
+      } catch {
+        // already gone
+      }
+      throw error;
+    }
+    return data.byteLength;
   }
 }
 
@@ -98,13 +168,13 @@ export class AtomicFile {
     this.bytesWritten += buf.byteLength;
   }
 
-  /** Flushes and closes the temporary file without renaming it (it can be resumed later). */
-  async close(): Promise<void> {
+  /** Flushes (unless `durable: false`) and closes the temporary file without renaming it (it can be resumed later). */
+  async close({ durable = true } = {}): Promise<void> {
     const h = this.handle;
     this.handle = undefined;
     if (h) {
       try {
-        await h.sync();
+        if (durable) await h.sync();
       } finally {
         await h.close();
       }
@@ -112,12 +182,12 @@ export class AtomicFile {
   }
 
   /** fsyncs, closes and renames the temporary file over the target, then fsyncs the folder. */
-  async commit(): Promise<void> {
+  async commit({ durable = true } = {}): Promise<void> {
     if (this.done) return;
-    await this.close();
+    await this.close({ durable });
     await rename(this.tempPath, this.target);
     this.done = true;
-    await syncDir(path.dirname(this.target));
+    if (durable) await syncDir(path.dirname(this.target));
   }
 
   /** Closes and removes the temporary file. Never throws. */

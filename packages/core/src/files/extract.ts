@@ -4,8 +4,8 @@ import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, symlink 
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Parser, type ReadEntry } from 'tar';
-import yauzl from 'yauzl';
+import type { ReadEntry } from 'tar';
+import type yauzl from 'yauzl';
 import { AbortError, UnsafeArchiveError, UsageError } from '../errors.js';
 import { isInside, safeJoin, unsafeReason } from './safe-path.js';
 
@@ -324,6 +324,8 @@ async function extractTar(
   budget: Budget,
   options: ExtractOptions,
 ): Promise<void> {
+  // Loaded on first use: clients that never extract do not pay for it.
+  const { Parser } = await import('tar');
   await new Promise<void>((resolve, reject) => {
     const input = createReadStream(archive);
     const parser = new Parser({ strict: true, maxDecompressionRatio: Number.MAX_SAFE_INTEGER });
@@ -429,9 +431,10 @@ function toArchiveError(error: unknown, archive: string): Error {
 type ZipFile = yauzl.ZipFile;
 type ZipEntry = yauzl.Entry;
 
-function openZip(archive: string): Promise<ZipFile> {
+async function openZip(archive: string): Promise<ZipFile> {
+  const { default: yauzlModule } = await import('yauzl');
   return new Promise((resolve, reject) => {
-    yauzl.open(
+    yauzlModule.open(
       archive,
       {
         lazyEntries: true,

@@ -20,6 +20,7 @@ import {
   resolveRetryOptions,
   sleep,
 } from './retry.js';
+import type { BufferPool } from './buffer-pool.js';
 import type {
   AuthContext,
   AuthResponseInfo,
@@ -138,19 +139,22 @@ function prepareBody(options: RequestOptions): PreparedBody {
 /** Appends a query to a URL: arrays repeat the key in order, nullish values are left out. */
 export function appendQuery(url: URL, query: Query | undefined): URL {
   if (!query) return url;
-  const entries: Array<readonly [string, string]> = [];
+  // Built apart and assigned once: appending to `url.searchParams` re-serialises the whole query each time,
+  // which is quadratic for the hundreds of repeated keys of a batch request.
+  const params = new URLSearchParams(url.search);
   if (query instanceof URLSearchParams) {
-    for (const [k, v] of query) entries.push([k, v]);
+    for (const [k, v] of query) params.append(k, v);
   } else if (Array.isArray(query)) {
-    for (const [k, v] of query as ReadonlyArray<readonly [string, string]>) entries.push([k, v]);
+    for (const [k, v] of query as ReadonlyArray<readonly [string, string]>) params.append(k, v);
   } else {
     for (const [k, v] of Object.entries(query as Record<string, unknown>)) {
       if (v === undefined || v === null) continue;
-      const values = Array.isArray(v) ? v : [v];
-      for (const item of values) entries.push([k, String(item)]);
+      if (Array.isArray(v)) for (const item of v) params.append(k, String(item));
+      else params.append(k, String(v));
     }
   }
-  for (const [k, v] of entries) url.searchParams.append(k, v);
+  const search = params.toString();
+  url.search = search === '' ? '' : `?${search}`;
   return url;
 }
 
@@ -179,7 +183,12 @@ class BufferedResponse implements HttpResponse {
     readonly url: string,
     readonly bytes: Uint8Array,
     private readonly context: { service: string; endpoint: string },
+    private readonly pool: BufferPool | undefined,
   ) {}
+
+  release(): void {
+    this.pool?.release(this.bytes);
+  }
 
   text(): string {
     if (this.decoded === undefined) this.decoded = decoder.decode(this.bytes);
@@ -300,7 +309,7 @@ class Client implements HttpClient {
     for (const listener of this.listeners) safeCall(listener, event);
   }
 
-  private authContext(signal: AbortSignal | undefined): AuthContext {
+  authContext(signal?: AbortSignal): AuthContext {
     if (!this.authless) this.authless = this.derive({ auth: null });
     return { http: this.authless, signal, emit: (e) => this.emit(e) };
   }
@@ -380,10 +389,15 @@ class Client implements HttpClient {
           result.url,
           result.bytes ?? new Uint8Array(),
           { service: this.o.service, endpoint },
+          options.bufferPool,
         );
       }
 
-      if (RETRYABLE_STATUSES.has(status) && canRetry && attempt < maxRetries) {
+      const retryStatuses = options.retryStatuses ?? RETRYABLE_STATUSES;
+      const retryable = Array.isArray(retryStatuses)
+        ? retryStatuses.includes(status)
+        : (retryStatuses as ReadonlySet<number>).has(status);
+      if (retryable && canRetry && attempt < maxRetries) {
         const retryAfter = parseRetryAfter(headers);
         if (retryAfter === undefined || retryAfter <= this.o.retry.maxRetryAfterMs) {
           const delayMs = retryAfter ?? backoffDelay(attempt, this.o.retry);
@@ -616,11 +630,17 @@ class Client implements HttpClient {
           };
         }
 
-        const limit = ok || isAccepted(response.status, options) ? this.o.maxBodyBytes : ERROR_BODY_LIMIT;
+        const wanted = ok || isAccepted(response.status, options);
+        const limit = wanted ? this.o.maxBodyBytes : ERROR_BODY_LIMIT;
         const bytes =
           method === 'HEAD'
             ? new Uint8Array()
-            : await readAll(response, limit, { method, url, service: this.o.service });
+            : await readAll(
+                response,
+                limit,
+                { method, url, service: this.o.service },
+                wanted ? options.bufferPool : undefined,
+              );
         this.emit({
           type: 'response',
           method,
@@ -783,9 +803,16 @@ async function readAll(
   response: Response,
   limit: number,
   ctx: { method: string; url: URL; service: string },
+  pool?: BufferPool,
 ): Promise<Uint8Array> {
   if (!response.body) return new Uint8Array();
+  const length = response.headers.get('content-length');
+  const declared =
+    length !== null && /^\d+$/.test(length) && !response.headers.get('content-encoding') ? Number(length) : undefined;
   const reader = response.body.getReader();
+  // With a declared length, one buffer is filled as chunks arrive (no list of chunks, no second copy).
+  let out: Uint8Array | undefined =
+    declared !== undefined && declared <= limit ? (pool?.acquire(declared) ?? new Uint8Array(declared)) : undefined;
   const chunks: Uint8Array[] = [];
   let total = 0;
   let truncated = false;
@@ -804,39 +831,41 @@ async function readAll(
         chunks.push(value.subarray(0, limit - total));
         total = limit;
         truncated = true;
+        out = undefined;
         await reader.cancel().catch(() => undefined);
         break;
       }
-      chunks.push(value);
+      if (out && total + value.byteLength <= out.byteLength) out.set(value, total);
+      else {
+        if (out) chunks.push(out.subarray(0, total));
+        out = undefined;
+        chunks.push(value);
+      }
       total += value.byteLength;
     }
   } catch (error) {
+    if (out) pool?.release(out);
     if (SciportError.isInstance(error)) throw error;
     // Reported by mapError as a cut-short body.
     throw new BodyReadError(error);
   }
-  const length = response.headers.get('content-length');
-  if (
-    !truncated &&
-    length !== null &&
-    /^\d+$/.test(length) &&
-    !response.headers.get('content-encoding') &&
-    Number(length) !== total
-  ) {
+  if (!truncated && declared !== undefined && declared !== total) {
+    if (out) pool?.release(out);
     throw new ConnectionError(
       `${ctx.service}: ${ctx.method} ${ctx.url.pathname}: the response body was cut short ` +
-        `(${total} of ${length} bytes)`,
+        `(${total} of ${declared} bytes)`,
       { method: ctx.method, url: ctx.url, service: ctx.service },
     );
   }
+  if (out) return out;
   if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(total);
+  const joined = new Uint8Array(total);
   let offset = 0;
   for (const c of chunks) {
-    out.set(c, offset);
+    joined.set(c, offset);
     offset += c.byteLength;
   }
-  return out;
+  return joined;
 }
 
 class BodyReadError extends Error {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { BufferPool } from './buffer-pool.js';
 import type { RetryOptions } from './retry.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
@@ -39,12 +40,19 @@ export interface RequestOptions {
   maxRetries?: number;
   /** Mark a non-idempotent call (POST, PATCH) as safe to repeat. */
   idempotent?: boolean;
+  /**
+   * Statuses retried for this call (default 408, 429, 500, 502, 503, 504). A service where 500 means "bad
+   * input in this batch" passes the list without 500.
+   */
+  retryStatuses?: readonly number[];
   /** Send the client's credentials (default true; they only ever go to the client's own origin). */
   auth?: boolean;
   /** Statuses returned as responses instead of raised as errors (e.g. `[308]` for resumable uploads). */
   acceptStatus?: readonly number[] | ((status: number) => boolean);
   /** A label for errors and events; default `METHOD /path`. */
   endpoint?: string;
+  /** Read a body of known length into a buffer from this pool (give it back with `response.release()`). */
+  bufferPool?: BufferPool;
 }
 
 /** A response whose body has been read completely (within the attempt's timeout and retries). */
@@ -59,6 +67,8 @@ export interface HttpResponse {
   text(): string;
   /** The body parsed as JSON; throws `ResponseValidationError` when it is not JSON. An empty body is `null`. */
   json(): unknown;
+  /** Gives `bytes` back to the request's `bufferPool`, if it came from one. Do not use the bytes afterwards. */
+  release(): void;
 }
 
 /** A response whose body is still a stream (downloads). Cancel it when not reading it to the end. */
@@ -200,6 +210,8 @@ export interface HttpClient {
   withOptions(overrides: ClientOverrides): HttpClient;
   /** Subscribes to events; returns the unsubscribe function. */
   onEvent(listener: HttpEventListener): () => void;
+  /** The context the auth strategy runs in (a client without credentials, the signal, the event sink). */
+  authContext(signal?: AbortSignal): AuthContext;
   /** Ends the auth session (logout), if any. */
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -1,0 +1,33 @@
+// One measured run of `IcsdClient.mirror` (the built @sciport/icsd), in its own process.
+// Args: baseUrl username password dir concurrency cifsPerSession(number|unlimited)
+import { performance } from 'node:perf_hooks';
+import { IcsdClient } from '../../packages/icsd/dist/index.js';
+
+const [baseUrl, username, password, dir, concurrency, quota] = process.argv.slice(2);
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 20);
+const client = new IcsdClient({
+  baseUrl,
+  username,
+  password,
+  concurrency: Number(concurrency),
+  cifsPerSession: quota === 'unlimited' ? null : Number(quota),
+});
+const started = performance.now();
+const report = await client.mirror(dir);
+await client.dispose();
+const ms = performance.now() - started;
+clearInterval(sampler);
+peakRss = Math.max(peakRss, process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024);
+console.log(
+  JSON.stringify({
+    entries: report.downloaded,
+    badIds: report.badIds.length,
+    requests: report.requests + 1, // + the logout after the report
+    searches: report.searches,
+    ms,
+    peakRssMB: peakRss / 1024 / 1024,
+  }),
+);

@@ -1,0 +1,68 @@
+// Shared helpers for the benchmark scripts (not a benchmark itself: bench/run.mjs skips it).
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const resultsDir = path.join(root, 'bench', 'results');
+
+/** Starts `sciport-sim <service> …args` as its own process; resolves with its announced JSON and a stop(). */
+export function startSimulator(service, args) {
+  const bin = path.join(root, 'packages', 'testkit', 'dist', 'bin.js');
+  const child = spawn(process.execPath, [bin, service, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const onData = (chunk) => {
+      buffer += chunk;
+      const nl = buffer.indexOf('\n');
+      if (nl === -1) return;
+      child.stdout.off('data', onData);
+      try {
+        const info = JSON.parse(buffer.slice(0, nl));
+        resolve({
+          ...info,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      } catch (error) {
+        reject(error);
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.once('exit', (code) => reject(new Error(`simulator exited with ${code} before announcing itself`)));
+  });
+}
+
+/** Runs `node script …args` in its own process (so its memory is its own); resolves with its last JSON line. */
+export function runJson(script, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+    });
+    child.once('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) reject(new Error(`${path.basename(script)} exited with ${code}: ${last}`));
+      else resolve(JSON.parse(last));
+    });
+  });
+}
+
+export function writeResult(name, data) {
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+export function fmt(n, digits = 1) {
+  return Number.isFinite(n) ? n.toFixed(digits) : String(n);
+}

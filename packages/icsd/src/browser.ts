@@ -1,0 +1,5 @@
+/**
+ * @sciport/icsd for browsers and workers: the client without the parts that write files.
+ */
+export * from './shared.js';
+export { IcsdClient } from './icsd-client.js';

@@ -1,0 +1,17 @@
+import { RateLimitError, type RateLimitErrorInit } from '@sciport/core';
+
+/**
+ * ICSD refused more CIFs: the per-session quota was reached and a fresh session was refused too (spec §9:
+ * throttling after "some" downloads). Nothing is lost: completed files stay, and a mirror resumes later.
+ */
+export class IcsdQuotaError extends RateLimitError {
+  static override readonly kind: string = 'IcsdQuotaError';
+  override readonly code: string = 'icsd_quota';
+  /** CIFs this client fetched before the refusal. */
+  readonly cifsFetched: number;
+
+  constructor(init: RateLimitErrorInit & { cifsFetched: number }, message?: string) {
+    super(init, message);
+    this.cifsFetched = init.cifsFetched;
+  }
+}

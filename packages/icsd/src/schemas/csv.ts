@@ -1,0 +1,202 @@
+import { ResponseValidationError, type ValidationIssue } from '@sciport/core';
+import { z } from 'zod';
+import { type CsvProperty, findCsvProperty } from '../fields.js';
+
+/**
+ * The `/csv` answer (spec §4.4): tab-separated, a header of the requested names, a TAB after every cell
+ * (the last one too), LF or CRLF line ends, no quoting. Each cell is typed by a zod schema per property;
+ * an empty cell is `null`.
+ */
+
+/** A number as ICSD writes it, with its standard uncertainty: `5.5385(2)` → 5.5385 ± 0.0002. */
+export interface Measured {
+  value: number;
+  /** The standard uncertainty, when given in parentheses. */
+  uncertainty: number | undefined;
+  /** The text as sent. */
+  text: string;
+}
+
+export interface CellParameters {
+  a: Measured;
+  b: Measured;
+  c: Measured;
+  alpha: Measured;
+  beta: Measured;
+  gamma: Measured;
+}
+
+const MEASURED = /^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\((\d+)\))?$/;
+
+/** Parses `5.5385(2)`, `90.`, `-12`, `1.2e-3`; undefined when it is not a number. */
+export function parseMeasured(text: string): Measured | undefined {
+  const m = MEASURED.exec(text.trim());
+  if (!m) return undefined;
+  const numberText = m[1] ?? '';
+  const value = Number(numberText);
+  if (!Number.isFinite(value)) return undefined;
+  let uncertainty: number | undefined;
+  if (m[2] !== undefined) {
+    const mantissa = numberText.replace(/[eE].*$/, '');
+    const exponent = /[eE]([-+]?\d+)$/.exec(numberText)?.[1];
+    const decimals = mantissa.includes('.') ? mantissa.length - mantissa.indexOf('.') - 1 : 0;
+    uncertainty = Number(m[2]) * 10 ** (-decimals + (exponent ? Number(exponent) : 0));
+    uncertainty = Number(uncertainty.toPrecision(6));
+  }
+  return { value, uncertainty, text: text.trim() };
+}
+
+const empty = (s: string) => s.trim() === '';
+
+const textCell = z.string().transform((s) => (empty(s) ? null : s));
+
+const integerCell = z.string().transform((s, ctx) => {
+  if (empty(s)) return null;
+  if (!/^\s*[-+]?\d+\s*$/.test(s)) {
+    ctx.addIssue({ code: 'custom', message: `expected a whole number, got "${s.slice(0, 40)}"` });
+    return z.NEVER;
+  }
+  return Number(s);
+});
+
+const measuredCell = z.string().transform((s, ctx) => {
+  if (empty(s)) return null;
+  const m = parseMeasured(s);
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `expected a number, got "${s.slice(0, 40)}"` });
+    return z.NEVER;
+  }
+  return m;
+});
+
+const cellCell = z.string().transform((s, ctx): CellParameters | null => {
+  if (empty(s)) return null;
+  const parts = s.trim().split(/\s+/).map(parseMeasured);
+  if (parts.length !== 6 || parts.some((p) => p === undefined)) {
+    ctx.addIssue({ code: 'custom', message: `expected six numbers (a b c alpha beta gamma), got "${s.slice(0, 60)}"` });
+    return z.NEVER;
+  }
+  const [a, b, c, alpha, beta, gamma] = parts as Measured[];
+  return { a: a!, b: b!, c: c!, alpha: alpha!, beta: beta!, gamma: gamma! };
+});
+
+const authorsCell = z.string().transform((s) =>
+  s
+    .split(';')
+    .map((a) => a.trim())
+    .filter((a) => a !== ''),
+);
+
+/** The schema of each property's cell. Their outputs are the row's value types. */
+export const PROPERTY_SCHEMAS = {
+  CollectionCode: integerCell,
+  HMS: textCell,
+  StructuredFormula: textCell,
+  SumFormula: textCell,
+  StructureType: textCell,
+  Title: textCell,
+  Authors: authorsCell,
+  Reference: textCell,
+  CellParameter: cellCell,
+  ReducedCellParameter: cellCell,
+  StandardisedCellParameter: cellCell,
+  CellVolume: measuredCell,
+  FormulaUnitsPerCell: integerCell,
+  FormulaWeight: measuredCell,
+  Temperature: measuredCell,
+  Pressure: measuredCell,
+  RValue: measuredCell,
+  ANXFormula: textCell,
+  ABFormula: textCell,
+  ChemicalName: textCell,
+  MineralName: textCell,
+  MineralGroup: textCell,
+  CalculatedDensity: measuredCell,
+  MeasuredDensity: measuredCell,
+  PearsonSymbol: textCell,
+  WyckoffSequence: textCell,
+  Journal: textCell,
+  Volume: integerCell,
+  PublicationYear: integerCell,
+  Page: textCell,
+  Quality: integerCell,
+  CcdcNo: textCell,
+  Ccdc: textCell,
+  Pdf: textCell,
+  Keywords: textCell,
+  MineralNameIma: textCell,
+  MineralSeries: textCell,
+  MineralRootGroup: textCell,
+  MineralSubGroup: textCell,
+  MineralSuperGroup: textCell,
+  MineralSubClass: textCell,
+  MineralClass: textCell,
+} as const satisfies Record<CsvProperty, z.ZodType>;
+
+export type PropertyValue<P extends CsvProperty> = z.output<(typeof PROPERTY_SCHEMAS)[P]>;
+
+/** One entry's properties, keyed by the property names asked for, plus its collection code. */
+export type IcsdRow<P extends CsvProperty = CsvProperty> = {
+  /** The collection code (the ICSD number cited in papers). Always present. */
+  collectionCode: number;
+  /** The internal id this row belongs to, when it could be established (see `properties`). */
+  id: number | undefined;
+} & { [K in P]: PropertyValue<K> };
+
+export interface ParsedCsv {
+  /** Canonical property names, in column order. */
+  columns: CsvProperty[];
+  rows: Array<Record<string, unknown> & { collectionCode: number }>;
+}
+
+/**
+ * Parses a `/csv` body. Columns are mapped by header name, never by position; every cell is validated by
+ * its property's schema. A row without a collection code, or with a cell count that does not match the
+ * header, is an error naming the line.
+ */
+export function parseCsv(body: string, endpoint: string): ParsedCsv {
+  const fail = (issues: ValidationIssue[]): never => {
+    throw new ResponseValidationError({ service: 'icsd', endpoint, issues, body });
+  };
+  const text = body.startsWith('\uFEFF') ? body.slice(1) : body;
+  const lines = text.split(/\r?\n/);
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) fail([{ path: '', message: 'the answer is empty (no header line)' }]);
+  const splitLine = (line: string) => {
+    const cells = line.split('\t');
+    // Every cell is followed by a TAB, so the last piece is empty; tolerate its absence.
+    if (cells.length > 1 && cells[cells.length - 1] === '') cells.pop();
+    return cells;
+  };
+  const header = splitLine(lines[0] ?? '');
+  const columns: CsvProperty[] = [];
+  for (const [i, name] of header.entries()) {
+    const property = findCsvProperty(name);
+    if (!property) fail([{ path: `header[${i}]`, message: `unknown column "${name.slice(0, 60)}"` }]);
+    columns.push(property as CsvProperty);
+  }
+  const ccColumn = columns.indexOf('CollectionCode');
+  if (ccColumn === -1) fail([{ path: 'header', message: 'no CollectionCode column' }]);
+  const rows: ParsedCsv['rows'] = [];
+  for (let n = 1; n < lines.length; n++) {
+    const line = lines[n] ?? '';
+    if (line.trim() === '') continue;
+    const cells = splitLine(line);
+    // A row may lack trailing empty cells; it may never have more cells than the header.
+    if (cells.length > columns.length) {
+      fail([{ path: `line ${n + 1}`, message: `${cells.length} cells for ${columns.length} columns` }]);
+    }
+    const row: Record<string, unknown> = {};
+    const issues: ValidationIssue[] = [];
+    for (const [i, property] of columns.entries()) {
+      const result = PROPERTY_SCHEMAS[property].safeParse(cells[i] ?? '');
+      if (result.success) row[property] = result.data;
+      else issues.push(...result.error.issues.map((e) => ({ path: `line ${n + 1}.${property}`, message: e.message })));
+    }
+    if (issues.length > 0) fail(issues);
+    const cc = row.CollectionCode;
+    if (typeof cc !== 'number') fail([{ path: `line ${n + 1}.CollectionCode`, message: 'empty collection code' }]);
+    rows.push({ ...row, collectionCode: cc as number });
+  }
+  return { columns, rows };
+}

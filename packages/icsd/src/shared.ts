@@ -1,0 +1,35 @@
+export * from './fields.js';
+export type { HistoryEntry } from './history.js';
+export { IcsdQuotaError } from './icsd-error.js';
+export {
+  type CallOptions,
+  type CifOptions,
+  type CifsOptions,
+  type CifBatch,
+  type CifStream,
+  CONTENT_TYPE_NAMES,
+  DEFAULT_ICSD_BASE_URL,
+  type ExpertSearchOptions,
+  type IcsdCif,
+  type IcsdClientOptions,
+  type IcsdEvent,
+  MAX_IDS_PER_REQUEST,
+  type PropertiesOptions,
+  type ResultStream,
+  type RowStream,
+  type SearchOptions,
+} from './icsd-client.js';
+export * from './query.js';
+export {
+  type CifBytes,
+  type CifDocument,
+  type CifPiece,
+  checkDocument,
+  cifFileName,
+  findCifPieces,
+  splitCifBytes,
+  splitCifs,
+} from './schemas/cif.js';
+export { type CellParameters, type IcsdRow, type Measured, PROPERTY_SCHEMAS, parseCsv, parseMeasured, type PropertyValue } from './schemas/csv.js';
+export { parseSearchBody, searchJsonSchema } from './schemas/search.js';
+export type { SessionEvent } from './session.js';

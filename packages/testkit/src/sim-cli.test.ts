@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { runSimCli } from './sim-cli.js';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
+  };
+}
+
+describe('sciport-sim', () => {
+  it('serves the ICSD simulator, prints one JSON line, and closes on abort', async () => {
+    const { out, err, io } = capture();
+    const controller = new AbortController();
+    let resolveListening: (info: Readonly<Record<string, unknown>>) => void = () => undefined;
+    const listening = new Promise<Readonly<Record<string, unknown>>>((resolve) => {
+      resolveListening = resolve;
+    });
+    const done = runSimCli(
+      ['icsd', '--entries', '50', '--seed', '3', '--cifs-per-session', 'unlimited', '--latency', '1'],
+      {
+        ...io,
+        signal: controller.signal,
+        onListening: resolveListening,
+      },
+    );
+    const info = await listening;
+    expect(out).toHaveLength(1);
+    const line = JSON.parse(out[0]!) as Record<string, string | number>;
+    expect(Object.keys(line)).toEqual([
+      'url',
+      'service',
+      'baseUrl',
+      'username',
+      'password',
+      'entries',
+      'maxCollectionCode',
+    ]);
+    expect(line.entries).toBe(50);
+    expect(line.maxCollectionCode).toBeLessThanOrEqual(200);
+    expect(line).toEqual(info);
+    expect(line.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(line).toMatchObject({
+      service: 'icsd',
+      baseUrl: `${line.url}/ws`,
+      username: 'demo',
+      password: 'demo-password',
+    });
+
+    const res = await fetch(`${line.baseUrl}/auth/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ loginid: String(line.username), password: String(line.password) }),
+    });
+    expect(await res.text()).toBe('Authentication successful');
+
+    controller.abort();
+    expect(await done).toBe(0);
+    await expect(fetch(`${line.baseUrl}/auth/login`, { method: 'POST' })).rejects.toThrow();
+    expect(err).toEqual([]);
+  });
+
+  it('closes when its lifetime ends', async () => {
+    const { io, err } = capture();
+    expect(await runSimCli(['icsd', '--entries', '5', '--lifetime', '50'], io)).toBe(0);
+    expect(err.join('')).toMatch(/lifetime/);
+  });
+
+  it('answers usage errors with exit code 2 and help with 0', async () => {
+    for (const argv of [
+      [],
+      ['crucible'],
+      ['icsd', '--port', 'x'],
+      ['icsd', '--bogus', '1'],
+      ['icsd', '--fail-rate', '2'],
+    ]) {
+      const { io, err } = capture();
+      expect(await runSimCli(argv, io)).toBe(2);
+      expect(err.join('')).toMatch(/Usage: sciport-sim/);
+    }
+    const { io, out } = capture();
+    expect(await runSimCli(['icsd', '--help'], io)).toBe(0);
+    expect(out.join('')).toMatch(/--cifs-per-session/);
+  });
+});
