@@ -42,7 +42,11 @@ for (const entries of sizes) {
       String(CONCURRENCY),
       'unlimited',
     ]);
-    const reference = await runJson(path.join(here, 'reference.mjs'), [...creds, path.join(work, 'reference'), String(maxCode)]);
+    const reference = await runJson(path.join(here, 'reference.mjs'), [
+      ...creds,
+      path.join(work, 'reference'),
+      String(maxCode),
+    ]);
     const row = {
       entries,
       outputDir: outputRoot,

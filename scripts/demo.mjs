@@ -1,48 +1,115 @@
 #!/usr/bin/env node
-// The demo behind `pnpm demo`: runs the built `sciport` CLI the way a user would. It grows a part per
-// service as the service clients land; each part runs against the bundled simulators (@sciport/testkit),
-// never against the real services.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// The demo behind `pnpm demo`: runs the built `sciport` CLI the way a user would, against the bundled
+// simulators (@sciport/testkit) served over real HTTP on 127.0.0.1, never against the real services.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'packages', 'cli', 'dist', 'bin.js');
-const configDir = mkdtempSync(path.join(tmpdir(), 'sciport-demo-'));
-const env = { ...process.env, SCIPORT_CONFIG_DIR: configDir };
+const { createIcsdSimulator, startTestServer } = await import(
+  path.join(root, 'packages', 'testkit', 'dist', 'index.js')
+);
 
-function step(title, args, input) {
-  process.stdout.write(`\n\x1b[1m$ sciport ${args.join(' ')}\x1b[0m  # ${title}\n`);
-  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', input });
-  process.stdout.write(r.stdout);
-  process.stdout.write(r.stderr);
-  if (r.status !== 0) {
-    process.stdout.write(`(exit ${r.status})\n`);
-  }
-  return r.status;
+const work = mkdtempSync(path.join(tmpdir(), 'sciport-demo-'));
+const env = { ...process.env, SCIPORT_CONFIG_DIR: path.join(work, 'config'), NO_COLOR: process.env.NO_COLOR };
+const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+let failures = 0;
+
+function run(args, { input, expect = 0, title, quietOutput = false } = {}) {
+  process.stdout.write(`\n${bold(`$ sciport ${args.join(' ')}`)}${title ? `   # ${title}` : ''}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (!quietOutput) process.stdout.write(d);
+    });
+    child.stderr.on('data', (d) => process.stdout.write(d));
+    child.stdin.end(input ?? '');
+    child.on('close', (code) => {
+      if (code !== expect) {
+        failures++;
+        process.stdout.write(`(exit ${code}, expected ${expect})\n`);
+      }
+      resolve(out);
+    });
+  });
 }
 
-let failures = 0;
+function section(title) {
+  process.stdout.write(`\n${bold(`== ${title}`)}\n`);
+}
+
+const sim = createIcsdSimulator({ entries: 3000, seed: 42 });
+const server = await startTestServer({ handlers: sim.handlers, faults: { latencyMs: [2, 10] } });
 try {
-  if (step('what the CLI can do', ['--help']) !== 0) failures++;
-  if (step('its version', ['--version']) !== 0) failures++;
-  if (step('store a setting', ['config', 'set', 'icsd.username', 'alice']) !== 0) failures++;
-  if (
-    step(
-      'store a secret from stdin (never on the command line)',
-      ['config', 'set', 'icsd.password'],
-      'demo-password\n',
-    ) !== 0
+  section('The CLI');
+  await run(['--help']);
+  await run(['config', 'set', 'icsd.username', 'demo'], { title: 'store a setting' });
+  await run(['config', 'set', 'icsd.password'], {
+    input: 'demo-password\n',
+    title: 'a secret, from stdin: not in shell history',
+  });
+  await run(['config', 'list'], { title: 'secrets are masked' });
+  await run(['confg', 'list'], { expect: 2, title: 'a typo: one line, a suggestion, exit 2' });
+
+  section(`ICSD, against the simulator at ${server.url}/ws (${sim.entries.length} entries)`);
+  env.ICSD_BASE_URL = `${server.url}/ws`;
+  await run(['icsd', 'login'], { title: 'checks the credentials; no token is printed' });
+  const ids = (
+    await run(['icsd', 'search', 'Li', 'O', '--limit', '5'], { title: 'simple search: internal ids' })
   )
-    failures++;
-  if (step('settings, secrets masked', ['config', 'list']) !== 0) failures++;
-  if (step('where they live (credentials.json is mode 0600)', ['config', 'path']) !== 0) failures++;
-  // A mistake shows the one-line error and the exit code (2: usage).
-  if (step('a typo: exit 2 with a suggestion', ['confg', 'list']) !== 2) failures++;
+    .trim()
+    .split('\n')
+    .filter(Boolean);
+  await run(
+    [
+      'icsd',
+      'search',
+      '--expert',
+      'COMPOSITION : O and SPACEGROUPNUMBER : 1-20',
+      '--limit',
+      '6',
+      '--properties',
+      'SumFormula,HMS,CellVolume,Authors',
+    ],
+    { title: 'expert search, typed properties from /csv' },
+  );
+  const out = path.join(work, 'cifs');
+  await run(['icsd', 'fetch', ...ids, '--out', out], { title: 'CIFs of those ids, written atomically' });
+  const mirror = path.join(work, 'mirror');
+  await run(['icsd', 'mirror', '--out', mirror, '--from', '1', '--to', '4000'], {
+    title: 'mirror a collection-code range',
+  });
+  await run(['icsd', 'mirror', '--out', mirror, '--from', '1', '--to', '4000'], {
+    title: 'again: resumes, nothing to fetch',
+  });
+  const files = readdirSync(mirror)
+    .filter((f) => f.endsWith('.cif'))
+    .sort();
+  const bytes = files.reduce((sum, f) => sum + statSync(path.join(mirror, f)).size, 0);
+  process.stdout.write(
+    `\n${bold('What was written:')} ${files.length} files (${(bytes / 1024).toFixed(0)} KiB) in ${mirror}\n`,
+  );
+  process.stdout.write(`  ${files.slice(0, 3).join('\n  ')}\n  …\n  ${files.at(-1)}\n`);
+  process.stdout.write(`${bold(`Head of ${files[0]}:`)}\n`);
+  process.stdout.write(
+    `${readFileSync(path.join(mirror, files[0]), 'utf8')
+      .split('\n')
+      .slice(0, 8)
+      .map((l) => `  | ${l}`)
+      .join('\n')}\n`,
+  );
+  process.stdout.write(
+    `${bold('Simulator counters:')} ${sim.stats.logins} logins, ${sim.stats.logouts} logouts, ${sim.stats.liveTokens} live tokens, ${sim.stats.cifsServed} CIFs served\n`,
+  );
+  if (sim.stats.liveTokens !== 0) failures++;
 } finally {
-  rmSync(configDir, { recursive: true, force: true });
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
 }
 process.stdout.write(
   failures === 0

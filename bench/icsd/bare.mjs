@@ -39,7 +39,9 @@ await Promise.all(
         ['windowsclient', 'false'],
         ['filetype', 'cif'],
       ]);
-      const res = await fetch(`${baseUrl}/cif/multiple?${q}`, { headers: { ...h, accept: 'application/cif' } });
+      const res = await fetch(`${baseUrl}/cif/multiple?${q}`, {
+        headers: { ...h, accept: 'application/cif' },
+      });
       for await (const _ of res.body) {
         // discarded
       }

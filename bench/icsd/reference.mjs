@@ -34,10 +34,16 @@ for (let lo = 0; lo <= maxCode; lo += 500) {
   const token = res.headers.get('icsd-auth-token');
   const h = { 'icsd-auth-token': token };
   const q = new URLSearchParams({ query: `COLLECTIONCODE : ${lo}-${lo + 499}` });
-  const search = await call(`${baseUrl}/search/expert?${q}`, { headers: { ...h, accept: 'application/xml' } });
+  const search = await call(`${baseUrl}/search/expert?${q}`, {
+    headers: { ...h, accept: 'application/xml' },
+  });
   const ids = (/<idnums>([^<]*)<\/idnums>/.exec(search.body)?.[1] ?? '').split(' ').filter(Boolean);
   if (ids.length > 0) {
-    const csv = new URLSearchParams([...ids.map((i) => ['idnum', i]), ['windowsclient', 'false'], ['listSelection', 'CollectionCode']]);
+    const csv = new URLSearchParams([
+      ...ids.map((i) => ['idnum', i]),
+      ['windowsclient', 'false'],
+      ['listSelection', 'CollectionCode'],
+    ]);
     await call(`${baseUrl}/csv?${csv}`, { headers: { ...h, accept: 'application/csv' } });
     const cif = new URLSearchParams([
       ...ids.map((i) => ['idnum', i]),
@@ -45,7 +51,9 @@ for (let lo = 0; lo <= maxCode; lo += 500) {
       ['windowsclient', 'false'],
       ['filetype', 'cif'],
     ]);
-    const { body } = await call(`${baseUrl}/cif/multiple?${cif}`, { headers: { ...h, accept: 'application/cif' } });
+    const { body } = await call(`${baseUrl}/cif/multiple?${cif}`, {
+      headers: { ...h, accept: 'application/cif' },
+    });
     for (const doc of body.split(/(?<=#End of TTdata_\d+-ICSD\n)/)) {
       const cc = /_database_code_ICSD (\d+)/.exec(doc)?.[1];
       if (!cc) continue;

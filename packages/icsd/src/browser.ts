@@ -1,5 +1,6 @@
 /**
  * @sciport/icsd for browsers and workers: the client without the parts that write files.
  */
-export * from './shared.js';
+
 export { IcsdClient } from './icsd-client.js';
+export * from './shared.js';

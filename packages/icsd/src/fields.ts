@@ -1,9 +1,20 @@
+import { UsageError } from '@sciport/core';
+
 /**
  * The vocabularies of the ICSD API: expert-search fields (spec §6) and CSV properties (spec §7), with the
  * content types (spec §4.3).
  */
 
-export type ExpertFieldKind = 'text' | 'integer' | 'number' | 'range' | 'date' | 'boolean' | 'enum' | 'composition' | 'cell';
+export type ExpertFieldKind =
+  | 'text'
+  | 'integer'
+  | 'number'
+  | 'range'
+  | 'date'
+  | 'boolean'
+  | 'enum'
+  | 'composition'
+  | 'cell';
 
 export interface ExpertFieldInfo {
   /** The name as the API writes it (`SPACEGROUPNUMBER`). */
@@ -44,83 +55,97 @@ const INTEGER_FIELDS = new Set([
 const BOUNDS: Record<string, readonly [number, number]> = { SPACEGROUPNUMBER: [1, 230], RVALUE: [0, 1] };
 
 /** Every expert-search field the spec knows (§6), in its order. */
-export const EXPERT_FIELDS: readonly ExpertFieldInfo[] = ([
-  f('AUTHORS', 'authors', 'bibliography', 'text', 'authors of the main reference'),
-  f('ARTICLE', 'article', 'bibliography', 'text', 'title of the main reference'),
-  f('DOI', 'doi', 'bibliography', 'text', 'DOI of the main reference'),
-  f('PUBLICATIONYEAR', 'publicationYear', 'bibliography', 'range', 'year, or a range like 2000-2010'),
-  f('PAGEFIRST', 'pageFirst', 'bibliography', 'integer', 'first page'),
-  f('JOURNAL', 'journal', 'bibliography', 'text', 'journal'),
-  f('VOLUME', 'volume', 'bibliography', 'integer', 'journal volume'),
-  f('ABSTRACT', 'abstract', 'bibliography', 'text', 'abstract'),
-  f('KEYWORDS', 'keywords', 'bibliography', 'text', 'keywords'),
-  f('CELLVOLUME', 'cellVolume', 'cell', 'range', 'cell volume (Å³), or a range'),
-  f('CALCDENSITY', 'calcDensity', 'cell', 'range', 'calculated density, or a range'),
-  f('CELLPARAMETERS', 'cellParameters', 'cell', 'cell', 'a b c alpha beta gamma, * for any'),
-  f('SEARCH', 'search', 'cell', 'enum', 'which cell CELLPARAMETERS refers to', [
-    'experimental',
-    'reduced',
-    'standardized',
-  ]),
-  f('STRUCTUREDFORMULA', 'structuredFormula', 'chemistry', 'text', 'chemical groups or element symbols'),
-  f('CHEMICALNAME', 'chemicalName', 'chemistry', 'text', 'part of the chemical name'),
-  f('MINERALNAME', 'mineralName', 'chemistry', 'text', 'mineral name'),
-  f('MINERALNAMEIMA', 'mineralNameIma', 'chemistry', 'text', 'IMA mineral name'),
-  f('MINERALGROUP', 'mineralGroup', 'chemistry', 'text', 'mineral group'),
-  f('ZVALUECHEMISTRY', 'zValueChemistry', 'chemistry', 'integer', 'formula units per cell'),
-  f('ANXFORMULA', 'anxFormula', 'chemistry', 'text', 'ANX formula'),
-  f('ABFORMULA', 'abFormula', 'chemistry', 'text', 'AB formula'),
-  f('FORMULAWEIGHT', 'formulaWeight', 'chemistry', 'range', 'formula weight, or a range'),
-  f('NUMBEROFELEMENTS', 'numberOfElements', 'chemistry', 'range', 'number of elements, or a range'),
-  f('COMPOSITION', 'composition', 'chemistry', 'composition', 'elements present, each El[:cmin:cmax[:oxmin:oxmax]]'),
-  f('COLLECTIONCODE', 'collectionCode', 'database', 'range', 'collection code, a range, or a list'),
-  f('PDFNUMBER', 'pdfNumber', 'database', 'text', 'ICDD PDF number'),
-  f('RELEASE', 'release', 'database', 'integer', 'database release'),
-  f('RECORDINGDATE', 'recordingDate', 'database', 'date', 'date recorded (years or ISO dates, as a range)'),
-  f('MODIFICATIONDATE', 'modificationDate', 'database', 'date', 'date modified (years or ISO dates, as a range)'),
-  f('COMMENT', 'comment', 'experiment', 'text', 'comment'),
-  f('RVALUE', 'rValue', 'experiment', 'range', 'R value (0-1), or a range'),
-  f('TEMPERATURE', 'temperature', 'experiment', 'range', 'temperature (K), or a range'),
-  f('PRESSURE', 'pressure', 'experiment', 'range', 'pressure, or a range'),
-  f('SAMPLETYPE', 'sampleType', 'experiment', 'enum', 'sample type', ['powder', 'singlecrystal']),
-  f('RADIATIONTYPE', 'radiationType', 'experiment', 'enum', 'radiation type', [
-    'xray',
-    'electrons',
-    'neutrons',
-    'synchotron',
-  ]),
-  f('STRUCTURETYPE', 'structureType', 'structure type', 'text', 'a predefined structure type name'),
-  f('SPACEGROUPSYMBOL', 'spaceGroupSymbol', 'symmetry', 'text', 'Hermann-Mauguin symbol'),
-  f('SPACEGROUPNUMBER', 'spaceGroupNumber', 'symmetry', 'range', 'space group number 1-230, or a range'),
-  f('BRAVAISLATTICE', 'bravaisLattice', 'symmetry', 'enum', 'Bravais lattice', [
-    'Primitive',
-    'a-centered',
-    'b-centered',
-    'c-centered',
-    'Body-centered',
-    'Rhombohedral',
-    'Face-centered',
-  ]),
-  f('CRYSTALSYSTEM', 'crystalSystem', 'symmetry', 'text', 'crystal system'),
-  f('CRYSTALCLASS', 'crystalClass', 'symmetry', 'text', 'crystal class'),
-  f('LAUECLASS', 'laueClass', 'symmetry', 'enum', 'Laue class', [
-    '-1',
-    '-3',
-    '-3m',
-    '2/m',
-    '4/m',
-    '4/mmm',
-    '6/m',
-    '6/mmm',
-    'm-3',
-    'm-3m',
-    'mmm',
-  ]),
-  f('WYCKOFFSEQUENCE', 'wyckoffSequence', 'symmetry', 'text', 'Wyckoff sequence'),
-  f('PEARSONSYMBOL', 'pearsonSymbol', 'symmetry', 'text', 'Pearson symbol'),
-  f('INVERSIONCENTER', 'inversionCenter', 'symmetry', 'boolean', 'has an inversion centre'),
-  f('POLARAXIS', 'polarAxis', 'symmetry', 'boolean', 'has a polar axis'),
-] as ExpertFieldInfo[]).map((info) => ({
+export const EXPERT_FIELDS: readonly ExpertFieldInfo[] = (
+  [
+    f('AUTHORS', 'authors', 'bibliography', 'text', 'authors of the main reference'),
+    f('ARTICLE', 'article', 'bibliography', 'text', 'title of the main reference'),
+    f('DOI', 'doi', 'bibliography', 'text', 'DOI of the main reference'),
+    f('PUBLICATIONYEAR', 'publicationYear', 'bibliography', 'range', 'year, or a range like 2000-2010'),
+    f('PAGEFIRST', 'pageFirst', 'bibliography', 'integer', 'first page'),
+    f('JOURNAL', 'journal', 'bibliography', 'text', 'journal'),
+    f('VOLUME', 'volume', 'bibliography', 'integer', 'journal volume'),
+    f('ABSTRACT', 'abstract', 'bibliography', 'text', 'abstract'),
+    f('KEYWORDS', 'keywords', 'bibliography', 'text', 'keywords'),
+    f('CELLVOLUME', 'cellVolume', 'cell', 'range', 'cell volume (Å³), or a range'),
+    f('CALCDENSITY', 'calcDensity', 'cell', 'range', 'calculated density, or a range'),
+    f('CELLPARAMETERS', 'cellParameters', 'cell', 'cell', 'a b c alpha beta gamma, * for any'),
+    f('SEARCH', 'search', 'cell', 'enum', 'which cell CELLPARAMETERS refers to', [
+      'experimental',
+      'reduced',
+      'standardized',
+    ]),
+    f('STRUCTUREDFORMULA', 'structuredFormula', 'chemistry', 'text', 'chemical groups or element symbols'),
+    f('CHEMICALNAME', 'chemicalName', 'chemistry', 'text', 'part of the chemical name'),
+    f('MINERALNAME', 'mineralName', 'chemistry', 'text', 'mineral name'),
+    f('MINERALNAMEIMA', 'mineralNameIma', 'chemistry', 'text', 'IMA mineral name'),
+    f('MINERALGROUP', 'mineralGroup', 'chemistry', 'text', 'mineral group'),
+    f('ZVALUECHEMISTRY', 'zValueChemistry', 'chemistry', 'integer', 'formula units per cell'),
+    f('ANXFORMULA', 'anxFormula', 'chemistry', 'text', 'ANX formula'),
+    f('ABFORMULA', 'abFormula', 'chemistry', 'text', 'AB formula'),
+    f('FORMULAWEIGHT', 'formulaWeight', 'chemistry', 'range', 'formula weight, or a range'),
+    f('NUMBEROFELEMENTS', 'numberOfElements', 'chemistry', 'range', 'number of elements, or a range'),
+    f(
+      'COMPOSITION',
+      'composition',
+      'chemistry',
+      'composition',
+      'elements present, each El[:cmin:cmax[:oxmin:oxmax]]',
+    ),
+    f('COLLECTIONCODE', 'collectionCode', 'database', 'range', 'collection code, a range, or a list'),
+    f('PDFNUMBER', 'pdfNumber', 'database', 'text', 'ICDD PDF number'),
+    f('RELEASE', 'release', 'database', 'integer', 'database release'),
+    f('RECORDINGDATE', 'recordingDate', 'database', 'date', 'date recorded (years or ISO dates, as a range)'),
+    f(
+      'MODIFICATIONDATE',
+      'modificationDate',
+      'database',
+      'date',
+      'date modified (years or ISO dates, as a range)',
+    ),
+    f('COMMENT', 'comment', 'experiment', 'text', 'comment'),
+    f('RVALUE', 'rValue', 'experiment', 'range', 'R value (0-1), or a range'),
+    f('TEMPERATURE', 'temperature', 'experiment', 'range', 'temperature (K), or a range'),
+    f('PRESSURE', 'pressure', 'experiment', 'range', 'pressure, or a range'),
+    f('SAMPLETYPE', 'sampleType', 'experiment', 'enum', 'sample type', ['powder', 'singlecrystal']),
+    f('RADIATIONTYPE', 'radiationType', 'experiment', 'enum', 'radiation type', [
+      'xray',
+      'electrons',
+      'neutrons',
+      'synchotron',
+    ]),
+    f('STRUCTURETYPE', 'structureType', 'structure type', 'text', 'a predefined structure type name'),
+    f('SPACEGROUPSYMBOL', 'spaceGroupSymbol', 'symmetry', 'text', 'Hermann-Mauguin symbol'),
+    f('SPACEGROUPNUMBER', 'spaceGroupNumber', 'symmetry', 'range', 'space group number 1-230, or a range'),
+    f('BRAVAISLATTICE', 'bravaisLattice', 'symmetry', 'enum', 'Bravais lattice', [
+      'Primitive',
+      'a-centered',
+      'b-centered',
+      'c-centered',
+      'Body-centered',
+      'Rhombohedral',
+      'Face-centered',
+    ]),
+    f('CRYSTALSYSTEM', 'crystalSystem', 'symmetry', 'text', 'crystal system'),
+    f('CRYSTALCLASS', 'crystalClass', 'symmetry', 'text', 'crystal class'),
+    f('LAUECLASS', 'laueClass', 'symmetry', 'enum', 'Laue class', [
+      '-1',
+      '-3',
+      '-3m',
+      '2/m',
+      '4/m',
+      '4/mmm',
+      '6/m',
+      '6/mmm',
+      'm-3',
+      'm-3m',
+      'mmm',
+    ]),
+    f('WYCKOFFSEQUENCE', 'wyckoffSequence', 'symmetry', 'text', 'Wyckoff sequence'),
+    f('PEARSONSYMBOL', 'pearsonSymbol', 'symmetry', 'text', 'Pearson symbol'),
+    f('INVERSIONCENTER', 'inversionCenter', 'symmetry', 'boolean', 'has an inversion centre'),
+    f('POLARAXIS', 'polarAxis', 'symmetry', 'boolean', 'has a polar axis'),
+  ] as ExpertFieldInfo[]
+).map((info) => ({
   ...info,
   ...(INTEGER_FIELDS.has(info.field) ? { integer: true } : {}),
   ...(BOUNDS[info.field] ? { bounds: BOUNDS[info.field] } : {}),
@@ -183,7 +208,12 @@ for (const info of EXPERT_FIELDS) {
 
 /** Looks a field up by API name or typed key, case-insensitively. */
 export function findExpertField(name: string): ExpertFieldInfo | undefined {
-  return BY_NAME.get(name.trim().toLowerCase().replace(/[\s_-]+/g, ''));
+  return BY_NAME.get(
+    name
+      .trim()
+      .toLowerCase()
+      .replace(/[\s_-]+/g, ''),
+  );
 }
 
 /** The CSV properties (spec §7), in the spec's order. */
@@ -234,13 +264,35 @@ export const CSV_PROPERTIES = [
 
 export type CsvProperty = (typeof CSV_PROPERTIES)[number];
 
-const PROPERTY_ALIASES: Record<string, CsvProperty> = { standardizedcellparameter: 'StandardisedCellParameter' };
+const PROPERTY_ALIASES: Record<string, CsvProperty> = {
+  standardizedcellparameter: 'StandardisedCellParameter',
+};
 const PROPERTY_BY_LOWER = new Map<string, CsvProperty>(CSV_PROPERTIES.map((p) => [p.toLowerCase(), p]));
 
 /** Canonical spelling of a CSV property name (case-insensitive; `StandardizedCellParameter` accepted). */
 export function findCsvProperty(name: string): CsvProperty | undefined {
   const lower = name.trim().toLowerCase();
   return PROPERTY_BY_LOWER.get(lower) ?? PROPERTY_ALIASES[lower];
+}
+
+/**
+ * Canonical spellings of CSV property names, in order and without repeats; an unknown name is a `UsageError`
+ * naming the closest ones.
+ */
+export function resolveCsvProperties(names: readonly string[]): CsvProperty[] {
+  const out: CsvProperty[] = [];
+  for (const name of names) {
+    const property = findCsvProperty(name);
+    if (!property) {
+      const near = closest(name, CSV_PROPERTIES);
+      throw new UsageError(
+        `Unknown ICSD property ${JSON.stringify(name)}${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
+        { hint: 'Run `sciport icsd fields` for the list' },
+      );
+    }
+    if (!out.includes(property)) out.push(property);
+  }
+  return out;
 }
 
 /** Content types (spec §4.3), with the API's own spelling. The theoretical subset is misspelled on purpose. */

@@ -1,18 +1,18 @@
 import {
   AuthenticationError,
-  createBufferPool,
   ConnectionError,
+  createBufferPool,
   createHttpClient,
   type HttpClient,
   type HttpEvent,
   type HttpResponse,
-  mapConcurrent,
   MissingCredentialsError,
+  mapConcurrent,
   NotFoundError,
   PermissionDeniedError,
+  ResponseValidationError,
   readEnv,
   registerSecret,
-  ResponseValidationError,
   ServerError,
   type SessionAuth,
   sessionAuth,
@@ -24,16 +24,14 @@ import {
   type ContentType,
   type ContentTypeName,
   type CsvProperty,
-  closest,
-  CSV_PROPERTIES,
-  findCsvProperty,
+  resolveCsvProperties,
 } from './fields.js';
 import { type HistoryEntry, RequestHistory } from './history.js';
 import { type ExpertQuery, toExpertQueryText } from './query.js';
 import { type CifPiece, checkDocument, findCifPieces } from './schemas/cif.js';
 import { type IcsdRow, parseCsv } from './schemas/csv.js';
 import { parseSearchBody } from './schemas/search.js';
-import { SessionManager, type SessionEvent } from './session.js';
+import { type SessionEvent, SessionManager } from './session.js';
 
 declare const __SCIPORT_ICSD_VERSION__: string | undefined;
 export const ICSD_VERSION: string =
@@ -182,7 +180,10 @@ function checkIds(ids: readonly number[]): void {
   }
 }
 
-async function* batches(ids: Iterable<number> | AsyncIterable<number>, size: number): AsyncGenerator<number[]> {
+async function* batches(
+  ids: Iterable<number> | AsyncIterable<number>,
+  size: number,
+): AsyncGenerator<number[]> {
   let batch: number[] = [];
   for await (const id of ids) {
     checkIds([id]);
@@ -319,6 +320,13 @@ export class IcsdClient implements AsyncDisposable {
       });
     }
     const started = Date.now();
+    const base = new URL(this.baseUrl);
+    if (base.protocol === 'http:' && !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(base.hostname)) {
+      this.emit({
+        type: 'warning',
+        message: `logging in to ${base.host} over plain http: the password travels unencrypted`,
+      });
+    }
     const response = await http.request('auth/login', {
       method: 'POST',
       form: { loginid: this.username, password: this.password },
@@ -438,11 +446,18 @@ export class IcsdClient implements AsyncDisposable {
       ids = await this.searchOnce('search/expert', `COLLECTIONCODE : ${sorted.join(',')}`, undefined, signal);
     } catch (error) {
       if (ConnectionError.isInstance(error) || ResponseValidationError.isInstance(error)) throw error;
-      this.emit({ type: 'warning', message: `could not resolve ids by collection code: ${(error as Error).message}` });
+      this.emit({
+        type: 'warning',
+        message: `could not resolve ids by collection code: ${(error as Error).message}`,
+      });
       return undefined;
     }
     // The answer lists ids in ascending collection-code order: pair only if it is exactly the ids asked for.
-    if (ids.length !== sorted.length || ids.some((id) => !candidates.has(id)) || new Set(ids).size !== ids.length) {
+    if (
+      ids.length !== sorted.length ||
+      ids.some((id) => !candidates.has(id)) ||
+      new Set(ids).size !== ids.length
+    ) {
       this.emit({
         type: 'warning',
         message: `the search by ${sorted.length} collection codes returned ${ids.length} ids that do not match the batch; ids left unresolved`,
@@ -461,18 +476,7 @@ export class IcsdClient implements AsyncDisposable {
     fields: readonly P[],
     options: PropertiesOptions = {},
   ): RowStream<P> {
-    const selection: CsvProperty[] = [];
-    for (const name of fields) {
-      const property = findCsvProperty(name);
-      if (!property) {
-        const near = closest(name, CSV_PROPERTIES);
-        throw new UsageError(
-          `Unknown ICSD property ${JSON.stringify(name)}${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
-          { hint: 'Run `sciport icsd fields` for the list' },
-        );
-      }
-      if (!selection.includes(property)) selection.push(property);
-    }
+    const selection = resolveCsvProperties(fields);
     if (!selection.includes('CollectionCode')) selection.unshift('CollectionCode');
     const missing: number[] = [];
     const signal = options.signal;
@@ -508,7 +512,9 @@ export class IcsdClient implements AsyncDisposable {
             const found = new Set(pairs.values());
             for (const id of batch) if (!found.has(id)) missing.push(id);
           }
-          return parsed.rows.map((row) => ({ ...row, id: pairs?.get(row.collectionCode) }) as unknown as IcsdRow<P>);
+          return parsed.rows.map(
+            (row) => ({ ...row, id: pairs?.get(row.collectionCode) }) as unknown as IcsdRow<P>,
+          );
         },
         { concurrency: options.concurrency ?? self.concurrency, signal },
       );
@@ -583,7 +589,10 @@ export class IcsdClient implements AsyncDisposable {
         });
       }
       if (new Set(pieces.map((p) => p.collectionCode)).size !== pieces.length) {
-        this.emit({ type: 'warning', message: `a batch of ${ids.length} CIFs holds duplicate collection codes` });
+        this.emit({
+          type: 'warning',
+          message: `a batch of ${ids.length} CIFs holds duplicate collection codes`,
+        });
       }
       return {
         parts: [{ body: response.bytes, pieces, release: () => response.release() }],
@@ -598,14 +607,19 @@ export class IcsdClient implements AsyncDisposable {
         this.fetchCifBatch(ids.slice(0, mid), cellType, signal),
         this.fetchCifBatch(ids.slice(mid), cellType, signal),
       ]);
-      return { parts: [...a.parts, ...b.parts], served: [...a.served, ...b.served], bad: [...a.bad, ...b.bad] };
+      return {
+        parts: [...a.parts, ...b.parts],
+        served: [...a.served, ...b.served],
+        bad: [...a.bad, ...b.bad],
+      };
     }
   }
 
   /** The batch size for CIF requests: 500, or less when the session quota is smaller. */
   protected cifBatchSize(requested?: number): number {
     const size = Math.min(requested ?? MAX_IDS_PER_REQUEST, MAX_IDS_PER_REQUEST, this.session.maxUnits);
-    if (!Number.isInteger(size) || size < 1) throw new UsageError(`batchSize must be 1 to 500, got ${requested}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new UsageError(`batchSize must be 1 to 500, got ${requested}`);
     return size;
   }
 

@@ -2,7 +2,7 @@
  * @sciport/icsd: a client for the ICSD web service (FIZ Karlsruhe). This is the Node entry point, with
  * `download` and `mirror`; bundlers for the browser get the same client without them.
  */
-export * from './shared.js';
+
 export {
   type DownloadOptions,
   type DownloadReport,
@@ -12,3 +12,4 @@ export {
   type TransferProgress,
 } from './node/icsd-client.js';
 export { JOURNAL_FILE } from './node/journal.js';
+export * from './shared.js';

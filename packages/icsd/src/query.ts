@@ -1,5 +1,11 @@
 import { UsageError } from '@sciport/core';
-import { closest, EXPERT_FIELDS, type ExpertFieldInfo, type ExpertFieldKey, findExpertField } from './fields.js';
+import {
+  closest,
+  EXPERT_FIELDS,
+  type ExpertFieldInfo,
+  type ExpertFieldKey,
+  findExpertField,
+} from './fields.js';
 
 /**
  * Expert queries (spec §6): a raw string, or a typed object built into `FIELD : value` terms joined by one
@@ -53,7 +59,9 @@ function formatNumber(field: ExpertFieldInfo, value: number): string {
     throw new UsageError(`${field.key} must be a whole number, got ${value}`);
   }
   if (field.bounds && (value < field.bounds[0] || value > field.bounds[1])) {
-    throw new UsageError(`${field.key} must be between ${field.bounds[0]} and ${field.bounds[1]}, got ${value}`);
+    throw new UsageError(
+      `${field.key} must be between ${field.bounds[0]} and ${field.bounds[1]}, got ${value}`,
+    );
   }
   return String(value);
 }
@@ -74,7 +82,9 @@ function formatValue(field: ExpertFieldInfo, value: ExpertValue): string {
       );
     }
     if (field.values && !field.values.some((v) => v.toLowerCase() === text.toLowerCase())) {
-      throw new UsageError(`${field.key} must be one of ${field.values.join(', ')}; got ${JSON.stringify(text)}`);
+      throw new UsageError(
+        `${field.key} must be one of ${field.values.join(', ')}; got ${JSON.stringify(text)}`,
+      );
     }
     return text;
   }

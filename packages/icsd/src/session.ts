@@ -61,7 +61,11 @@ export class SessionManager {
   constructor(private readonly o: SessionManagerOptions) {
     this.now = o.now ?? (() => Date.now());
     o.http.onEvent((e: HttpEvent) => {
-      if (e.type === 'auth' && e.ok && (e.action === 'login' || e.action === 'relogin' || e.action === 'renew')) {
+      if (
+        e.type === 'auth' &&
+        e.ok &&
+        (e.action === 'login' || e.action === 'relogin' || e.action === 'renew')
+      ) {
         this.generation += 1;
         this.used = 0;
         this.loginAt = this.now();
@@ -168,7 +172,10 @@ export class SessionManager {
     });
   }
 
-  private async rotate(reason: 'quota' | 'expiry' | 'refused', signal: AbortSignal | undefined): Promise<void> {
+  private async rotate(
+    reason: 'quota' | 'expiry' | 'refused',
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     this.forceRotation = undefined;
     this.o.emit({ type: 'session', action: 'rotate', reason });
     await this.o.auth.rotate(this.o.http.authContext(signal));

@@ -1,12 +1,11 @@
 export * from './fields.js';
 export type { HistoryEntry } from './history.js';
-export { IcsdQuotaError } from './icsd-error.js';
 export {
   type CallOptions,
-  type CifOptions,
-  type CifsOptions,
   type CifBatch,
+  type CifOptions,
   type CifStream,
+  type CifsOptions,
   CONTENT_TYPE_NAMES,
   DEFAULT_ICSD_BASE_URL,
   type ExpertSearchOptions,
@@ -19,6 +18,7 @@ export {
   type RowStream,
   type SearchOptions,
 } from './icsd-client.js';
+export { IcsdQuotaError } from './icsd-error.js';
 export * from './query.js';
 export {
   type CifBytes,
@@ -30,6 +30,14 @@ export {
   splitCifBytes,
   splitCifs,
 } from './schemas/cif.js';
-export { type CellParameters, type IcsdRow, type Measured, PROPERTY_SCHEMAS, parseCsv, parseMeasured, type PropertyValue } from './schemas/csv.js';
+export {
+  type CellParameters,
+  type IcsdRow,
+  type Measured,
+  PROPERTY_SCHEMAS,
+  type PropertyValue,
+  parseCsv,
+  parseMeasured,
+} from './schemas/csv.js';
 export { parseSearchBody, searchJsonSchema } from './schemas/search.js';
 export type { SessionEvent } from './session.js';

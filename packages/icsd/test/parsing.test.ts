@@ -22,7 +22,11 @@ function cif(cc: number, year = 2026, eol = '\n', extra = ''): string {
 
 describe('splitCifs', () => {
   it('splits concatenated documents losslessly, each exactly as sent', () => {
-    const docs = [cif(86351, 2018), cif(71031, 2025, '\n', "_citation_title\n;\nÅngström's (C) 2021 by FIZ Karlsruhe\n;"), cif(5, 2026)];
+    const docs = [
+      cif(86351, 2018),
+      cif(71031, 2025, '\n', "_citation_title\n;\nÅngström's (C) 2021 by FIZ Karlsruhe\n;"),
+      cif(5, 2026),
+    ];
     const body = docs.join('');
     const split = splitCifs(body, 'GET /cif/multiple');
     expect(split.map((d) => d.collectionCode)).toEqual([86351, 71031, 5]);
@@ -49,9 +53,9 @@ describe('splitCifs', () => {
   });
 
   it('reports an end line that names another code, and an error page', () => {
-    expect(() => checkDocument(cif(7).replace('#End of TTdata_7-ICSD', '#End of TTdata_8-ICSD'), 'x')).toThrow(
-      /does not name 8/,
-    );
+    expect(() =>
+      checkDocument(cif(7).replace('#End of TTdata_7-ICSD', '#End of TTdata_8-ICSD'), 'x'),
+    ).toThrow(/does not name 8/);
     expect(() => splitCifs('<html><body>Internal error</body></html>', 'x')).toThrow(ResponseValidationError);
     expect(splitCifs('', 'x')).toEqual([]);
   });
@@ -101,7 +105,12 @@ describe('parseCsv', () => {
     const parsed = parseCsv(body, 'GET /csv');
     expect(parsed.columns).toEqual(['StructuredFormula', 'CollectionCode', 'Authors']);
     expect(parsed.rows).toEqual([
-      { collectionCode: 86351, CollectionCode: 86351, StructuredFormula: 'Li Fe O2', Authors: ['Müller, K.', 'Ångström, A.'] },
+      {
+        collectionCode: 86351,
+        CollectionCode: 86351,
+        StructuredFormula: 'Li Fe O2',
+        Authors: ['Müller, K.', 'Ångström, A.'],
+      },
       { collectionCode: 8, CollectionCode: 8, StructuredFormula: 'Co O', Authors: [] },
     ]);
   });
@@ -146,9 +155,12 @@ describe('expert queries', () => {
     expect(buildExpertQuery({ composition: 'Li O', spaceGroupNumber: 225, collectionCode: [1, 5000] })).toBe(
       'COMPOSITION : Li O and SPACEGROUPNUMBER : 225 and COLLECTIONCODE : 1-5000',
     );
-    expect(buildExpertQuery({ numberOfElements: { min: 2, max: 3 }, collectionCode: { anyOf: [5, 9] } }, { operator: 'or' })).toBe(
-      'NUMBEROFELEMENTS : 2-3 or COLLECTIONCODE : 5,9',
-    );
+    expect(
+      buildExpertQuery(
+        { numberOfElements: { min: 2, max: 3 }, collectionCode: { anyOf: [5, 9] } },
+        { operator: 'or' },
+      ),
+    ).toBe('NUMBEROFELEMENTS : 2-3 or COLLECTIONCODE : 5,9');
   });
 
   it('leaves out null values without touching the object', () => {
@@ -157,7 +169,9 @@ describe('expert queries', () => {
   });
 
   it('refuses unknown fields, naming the closest ones', () => {
-    expect(() => buildExpertQuery({ spaceGroupNo: 225 } as never)).toThrow(/Unknown ICSD search field "spaceGroupNo"; did you mean "spaceGroupNumber"/);
+    expect(() => buildExpertQuery({ spaceGroupNo: 225 } as never)).toThrow(
+      /Unknown ICSD search field "spaceGroupNo"; did you mean "spaceGroupNumber"/,
+    );
     expect(() => checkExpertQuery('COMPOSITON : Li')).toThrow(/did you mean "composition"/);
     expect(() => checkExpertQuery('xyz : 1')).toThrow(UsageError);
   });
@@ -171,7 +185,9 @@ describe('expert queries', () => {
   });
 
   it('accepts raw queries with any case and spacing', () => {
-    expect(checkExpertQuery('  numberofelements: 1 AND composition : Fe ')).toBe('numberofelements: 1 AND composition : Fe');
+    expect(checkExpertQuery('  numberofelements: 1 AND composition : Fe ')).toBe(
+      'numberofelements: 1 AND composition : Fe',
+    );
     expect(checkExpertQuery('COMPOSITION : Li:1:2 O')).toBe('COMPOSITION : Li:1:2 O');
   });
 

@@ -24,7 +24,12 @@ const packages = [
     dir: undefined,
     exports: ['downloadToFile', 'extractArchive', 'ConfigStore'],
   },
-  { name: '@sciport/testkit', dir: 'packages/testkit', exports: ['startTestServer', 'faultHandlers'] },
+  {
+    name: '@sciport/testkit',
+    dir: 'packages/testkit',
+    exports: ['startTestServer', 'faultHandlers', 'createIcsdSimulator'],
+  },
+  { name: '@sciport/icsd', dir: 'packages/icsd', exports: ['IcsdClient', 'buildExpertQuery', 'splitCifs'] },
   { name: '@sciport/cli', dir: 'packages/cli', exports: ['main'] },
 ] as const;
 

@@ -1,4 +1,3 @@
-import { type Command, Option } from 'commander';
 import { UsageError } from '@sciport/core';
 import { requireCredential, resolveCredential } from '@sciport/core/node';
 import {
@@ -7,11 +6,13 @@ import {
   CSV_PROPERTIES,
   type CsvProperty,
   EXPERT_FIELDS,
-  type IcsdEvent,
   IcsdClient,
+  type IcsdEvent,
   type IcsdRow,
+  resolveCsvProperties,
   type TransferProgress,
 } from '@sciport/icsd';
+import { type Command, Option } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import type { CliContext } from '../context.js';
 import { createProgress, debug, info, printJson, printNdjson, printTable, warn } from '../output.js';
@@ -45,9 +46,18 @@ function contentTypes(values: string[] | undefined): ContentType[] | undefined {
   for (const v of values.flatMap((x) => x.split(','))) {
     const name = v.trim();
     if (name === '') continue;
-    const known = [...CONTENT_TYPE_NAMES, 'EXPERIMENTAL_INORGANIC', 'EXPERIMENTAL_METALORGANIC', 'THEORETICAL_STRUCTURES', 'THERORETICAL_STRUCTURES'];
+    const known = [
+      ...CONTENT_TYPE_NAMES,
+      'EXPERIMENTAL_INORGANIC',
+      'EXPERIMENTAL_METALORGANIC',
+      'THEORETICAL_STRUCTURES',
+      'THERORETICAL_STRUCTURES',
+    ];
     const match = known.find((k) => k.toLowerCase() === name.toLowerCase());
-    if (!match) throw new UsageError(`Unknown content type ${JSON.stringify(name)}; use ${CONTENT_TYPE_NAMES.join(', ')}`);
+    if (!match)
+      throw new UsageError(
+        `Unknown content type ${JSON.stringify(name)}; use ${CONTENT_TYPE_NAMES.join(', ')}`,
+      );
     out.push(match as ContentType);
   }
   return out;
@@ -57,12 +67,23 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-async function makeClient(ctx: CliContext, options: ConnectionOptions, needsCredentials = true): Promise<IcsdClient> {
+async function makeClient(
+  ctx: CliContext,
+  options: ConnectionOptions,
+  needsCredentials = true,
+): Promise<IcsdClient> {
   const env = ctx.env;
   const baseUrl =
     options.baseUrl ??
-    (await resolveCredential({ env: 'ICSD_BASE_URL', configKey: 'icsd.baseUrl', store: ctx.config, environment: env, secret: false }))
-      ?.value;
+    (
+      await resolveCredential({
+        env: 'ICSD_BASE_URL',
+        configKey: 'icsd.baseUrl',
+        store: ctx.config,
+        environment: env,
+        secret: false,
+      })
+    )?.value;
   let username: string | undefined;
   let password: string | undefined;
   if (needsCredentials) {
@@ -112,7 +133,10 @@ function logEvent(ctx: CliContext, event: IcsdEvent): void {
       debug(ctx, `new ICSD session (${event.reason})`);
       break;
     case 'quota':
-      warn(ctx, `ICSD is throttling downloads; waiting ${Math.round(event.delayMs / 1000)} s before trying again`);
+      warn(
+        ctx,
+        `ICSD is throttling downloads; waiting ${Math.round(event.delayMs / 1000)} s before trying again`,
+      );
       break;
     case 'warning':
       warn(ctx, event.message);
@@ -127,7 +151,10 @@ function logEvent(ctx: CliContext, event: IcsdEvent): void {
 
 function connectionOptions(command: Command): Command {
   return command
-    .option('--base-url <url>', 'ICSD API base URL (default ICSD_BASE_URL, or https://icsd.fiz-karlsruhe.de/ws)')
+    .option(
+      '--base-url <url>',
+      'ICSD API base URL (default ICSD_BASE_URL, or https://icsd.fiz-karlsruhe.de/ws)',
+    )
     .option('--timeout <seconds>', 'per-request timeout in seconds (default 120)');
 }
 
@@ -148,16 +175,20 @@ function cellText(value: unknown): string {
 function jsonValue(value: unknown): unknown {
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const v = value as Record<string, unknown>;
-    if ('value' in v && 'text' in v) return { value: v.value, uncertainty: v.uncertainty ?? null, text: v.text };
+    if ('value' in v && 'text' in v)
+      return { value: v.value, uncertainty: v.uncertainty ?? null, text: v.text };
   }
   return value;
 }
 
+/** The `--properties` list, checked (and spelt canonically) before anything is sent. */
 function parseFields(list: string): CsvProperty[] {
-  return list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean) as CsvProperty[];
+  return resolveCsvProperties(
+    list
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 export const register: CommandModule['register'] = (command, { action }) => {
@@ -167,7 +198,9 @@ export const register: CommandModule['register'] = (command, { action }) => {
       'Another server: --base-url or ICSD_BASE_URL (e.g. http://127.0.0.1:PORT/ws).',
   );
 
-  connectionOptions(command.command('login').description('check the credentials: log in, then out (no token is printed)')).action(
+  connectionOptions(
+    command.command('login').description('check the credentials: log in, then out (no token is printed)'),
+  ).action(
     action(async (ctx, options: ConnectionOptions) => {
       const client = await makeClient(ctx, options);
       await client.login({ signal: ctx.signal });
@@ -235,16 +268,17 @@ export const register: CommandModule['register'] = (command, { action }) => {
         }
         if (ctx.json) return;
         const columns = ['id', 'collectionCode', ...fields.filter((f) => f !== 'CollectionCode')];
-        const records = rows.map((row) =>
-          columns.map((c) => cellText((row as Record<string, unknown>)[c])),
-        );
+        const records = rows.map((row) => columns.map((c) => cellText((row as Record<string, unknown>)[c])));
         if (options.csv) {
           ctx.out.write(stringify([columns, ...records]));
         } else {
           printTable(
             ctx,
             records,
-            columns.map((c, i) => ({ header: c === 'collectionCode' ? 'code' : c, value: (r: string[]) => r[i] })),
+            columns.map((c, i) => ({
+              header: c === 'collectionCode' ? 'code' : c,
+              value: (r: string[]) => r[i],
+            })),
           );
         }
         info(ctx, `${rows.length} ${rows.length === 1 ? 'entry' : 'entries'}`);
@@ -255,27 +289,43 @@ export const register: CommandModule['register'] = (command, { action }) => {
   connectionOptions(
     command
       .command('fetch')
-      .description('download the CIFs of internal ids into a folder (icsd_<code>.cif), resuming what is there')
+      .description(
+        'download the CIFs of internal ids into a folder (icsd_<code>.cif), resuming what is there',
+      )
       .argument('<id...>', 'internal ids (from `sciport icsd search`)')
       .requiredOption('--out <dir>', 'folder to write into')
-      .addOption(new Option('--cell-type <type>', 'cell').choices(['experimental', 'standardized']).default('experimental'))
+      .addOption(
+        new Option('--cell-type <type>', 'cell')
+          .choices(['experimental', 'standardized'])
+          .default('experimental'),
+      )
       .option('--concurrency <n>', 'requests in flight (default 4)'),
   ).action(
-    action(async (ctx, idArgs: string[], options: ConnectionOptions & { out: string; cellType: 'experimental' | 'standardized' }) => {
-      const ids = idArgs.flatMap((a) => a.split(',')).filter(Boolean).map((a) => {
-        if (!/^\d+$/.test(a.trim()) || Number(a) < 1) throw new UsageError(`Not an ICSD id: ${JSON.stringify(a)}`);
-        return Number(a);
-      });
-      const client = await makeClient(ctx, options);
-      const progress = createProgress(ctx, ids.length, 'fetch');
-      const report = await client.download(ids, options.out, {
-        signal: ctx.signal,
-        cellType: options.cellType,
-        onProgress: (p: TransferProgress) => progress.update(p.done + p.skipped + p.failed),
-      });
-      progress.stop();
-      summarise(ctx, report);
-    }),
+    action(
+      async (
+        ctx,
+        idArgs: string[],
+        options: ConnectionOptions & { out: string; cellType: 'experimental' | 'standardized' },
+      ) => {
+        const ids = idArgs
+          .flatMap((a) => a.split(','))
+          .filter(Boolean)
+          .map((a) => {
+            if (!/^\d+$/.test(a.trim()) || Number(a) < 1)
+              throw new UsageError(`Not an ICSD id: ${JSON.stringify(a)}`);
+            return Number(a);
+          });
+        const client = await makeClient(ctx, options);
+        const progress = createProgress(ctx, ids.length, 'fetch');
+        const report = await client.download(ids, options.out, {
+          signal: ctx.signal,
+          cellType: options.cellType,
+          onProgress: (p: TransferProgress) => progress.update(p.done + p.skipped + p.failed),
+        });
+        progress.stop();
+        summarise(ctx, report);
+      },
+    ),
   );
 
   connectionOptions(
@@ -285,8 +335,16 @@ export const register: CommandModule['register'] = (command, { action }) => {
       .requiredOption('--out <dir>', 'folder to mirror into')
       .option('--from <code>', 'lowest collection code (default 1)')
       .option('--to <code>', 'highest collection code (default 9999999)')
-      .option('--content-type <type>', `subset(s): ${CONTENT_TYPE_NAMES.join(', ')} (default: all three)`, collect)
-      .addOption(new Option('--cell-type <type>', 'cell').choices(['experimental', 'standardized']).default('experimental'))
+      .option(
+        '--content-type <type>',
+        `subset(s): ${CONTENT_TYPE_NAMES.join(', ')} (default: all three)`,
+        collect,
+      )
+      .addOption(
+        new Option('--cell-type <type>', 'cell')
+          .choices(['experimental', 'standardized'])
+          .default('experimental'),
+      )
       .option('--concurrency <n>', 'requests in flight, sharing one session (default 4)')
       .option('--retry-bad', 'try again the ids an earlier run could not download')
       .option('--wait-on-quota', 'when ICSD throttles, wait (minutes) and go on instead of stopping'),
@@ -306,8 +364,12 @@ export const register: CommandModule['register'] = (command, { action }) => {
       ) => {
         const from = options.from === undefined ? undefined : Number(options.from);
         const to = options.to === undefined ? undefined : Number(options.to);
-        for (const [name, v] of [['--from', options.from], ['--to', options.to]] as const) {
-          if (v !== undefined && !/^\d+$/.test(v)) throw new UsageError(`${name} must be a collection code, got ${JSON.stringify(v)}`);
+        for (const [name, v] of [
+          ['--from', options.from],
+          ['--to', options.to],
+        ] as const) {
+          if (v !== undefined && !/^\d+$/.test(v))
+            throw new UsageError(`${name} must be a collection code, got ${JSON.stringify(v)}`);
         }
         const client = await makeClient(ctx, options);
         const types = contentTypes(options.contentType);
@@ -341,7 +403,12 @@ export const register: CommandModule['register'] = (command, { action }) => {
       action(async (ctx) => {
         if (ctx.json) {
           printJson(ctx.out, {
-            searchFields: EXPERT_FIELDS.map((f) => ({ field: f.field, key: f.key, group: f.group, description: f.description })),
+            searchFields: EXPERT_FIELDS.map((f) => ({
+              field: f.field,
+              key: f.key,
+              group: f.group,
+              description: f.description,
+            })),
             properties: CSV_PROPERTIES,
           });
           return;
@@ -359,7 +426,15 @@ export const register: CommandModule['register'] = (command, { action }) => {
 
 function summarise(
   ctx: CliContext,
-  report: { dir: string; downloaded: number; skipped: number; badIds: number[]; bytes: number; requests: number; durationMs: number },
+  report: {
+    dir: string;
+    downloaded: number;
+    skipped: number;
+    badIds: number[];
+    bytes: number;
+    requests: number;
+    durationMs: number;
+  },
 ): void {
   if (ctx.json) {
     printJson(ctx.out, {

@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import { isSecretName, redactText, redactUrl } from '../redact.js';
 import { parseResponse } from '../schema.js';
+import type { BufferPool } from './buffer-pool.js';
 import {
   backoffDelay,
   IDEMPOTENT_METHODS,
@@ -20,7 +21,6 @@ import {
   resolveRetryOptions,
   sleep,
 } from './retry.js';
-import type { BufferPool } from './buffer-pool.js';
 import type {
   AuthContext,
   AuthResponseInfo,
@@ -808,11 +808,15 @@ async function readAll(
   if (!response.body) return new Uint8Array();
   const length = response.headers.get('content-length');
   const declared =
-    length !== null && /^\d+$/.test(length) && !response.headers.get('content-encoding') ? Number(length) : undefined;
+    length !== null && /^\d+$/.test(length) && !response.headers.get('content-encoding')
+      ? Number(length)
+      : undefined;
   const reader = response.body.getReader();
   // With a declared length, one buffer is filled as chunks arrive (no list of chunks, no second copy).
   let out: Uint8Array | undefined =
-    declared !== undefined && declared <= limit ? (pool?.acquire(declared) ?? new Uint8Array(declared)) : undefined;
+    declared !== undefined && declared <= limit
+      ? (pool?.acquire(declared) ?? new Uint8Array(declared))
+      : undefined;
   const chunks: Uint8Array[] = [];
   let total = 0;
   let truncated = false;

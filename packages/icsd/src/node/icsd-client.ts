@@ -11,10 +11,10 @@ import {
 } from '@sciport/core';
 import type { CellType, ContentType } from '../fields.js';
 import {
-  type CallOptions,
   IcsdClient as BaseIcsdClient,
-  CONTENT_TYPE_NAMES,
+  type CallOptions,
   type CifOptions,
+  CONTENT_TYPE_NAMES,
   type IcsdClientOptions,
   MAX_IDS_PER_REQUEST,
 } from '../icsd-client.js';
@@ -96,9 +96,14 @@ export class IcsdClient extends BaseIcsdClient {
   async download(ids: Iterable<number>, dir: string, options: DownloadOptions = {}): Promise<DownloadReport> {
     const unique = [...new Set(ids)];
     for (const id of unique) {
-      if (!Number.isSafeInteger(id) || id <= 0) throw new UsageError(`ICSD ids are positive whole numbers; got ${id}`);
+      if (!Number.isSafeInteger(id) || id <= 0)
+        throw new UsageError(`ICSD ids are positive whole numbers; got ${id}`);
     }
-    const { discovered: _d, searches: _s, ...report } = await this.transfer(
+    const {
+      discovered: _d,
+      searches: _s,
+      ...report
+    } = await this.transfer(
       path.resolve(dir),
       options,
       async (feed) => {
@@ -146,7 +151,10 @@ export class IcsdClient extends BaseIcsdClient {
         // No cap on search results is known, but a round count could be one: check it with two halves.
         if (found.length >= MAX_IDS_PER_REQUEST && found.length % MAX_IDS_PER_REQUEST === 0 && hi > lo) {
           const mid = Math.floor((lo + hi) / 2);
-          const [left, right] = await Promise.all([search(lo, mid, contentType), search(mid + 1, hi, contentType)]);
+          const [left, right] = await Promise.all([
+            search(lo, mid, contentType),
+            search(mid + 1, hi, contentType),
+          ]);
           if (left.length + right.length !== found.length) {
             this.emit({
               type: 'warning',
@@ -183,7 +191,15 @@ export class IcsdClient extends BaseIcsdClient {
     const unsubscribe = this.onEvent((e) => {
       if ((e as HttpEvent).type === 'request') requests += 1;
     });
-    const state: TransferProgress = { phase: 'discover', total: 0, done: 0, skipped: 0, failed: 0, bytes: 0, requests: 0 };
+    const state: TransferProgress = {
+      phase: 'discover',
+      total: 0,
+      done: 0,
+      skipped: 0,
+      failed: 0,
+      bytes: 0,
+      requests: 0,
+    };
     const report = (p: Partial<TransferProgress> = {}) => {
       Object.assign(state, p, { requests });
       options.onProgress?.({ ...state });
@@ -298,7 +314,10 @@ export class IcsdClient extends BaseIcsdClient {
       { concurrency: 32 },
     );
     if (broken.size === 0) return;
-    this.emit({ type: 'warning', message: `${broken.size} files listed in the manifest are missing or cut short; fetching them again` });
+    this.emit({
+      type: 'warning',
+      message: `${broken.size} files listed in the manifest are missing or cut short; fetching them again`,
+    });
     journal.forget(broken);
   }
 }

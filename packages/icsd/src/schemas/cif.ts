@@ -108,7 +108,11 @@ export function findCifPieces(body: string | Uint8Array, endpoint: string): CifP
     const last = pieces[pieces.length - 1];
     if (blank && last) last.end = len;
     else if (!blank) {
-      throw invalid(endpoint, textOf(body, start, len), 'a CIF document is cut short (no "#End of TTdata_" line)');
+      throw invalid(
+        endpoint,
+        textOf(body, start, len),
+        'a CIF document is cut short (no "#End of TTdata_" line)',
+      );
     }
   }
 
@@ -120,7 +124,11 @@ export function findCifPieces(body: string | Uint8Array, endpoint: string): CifP
       blocks += 1;
       const d = readNumber(p + MARKERS[2].length);
       const after = p + MARKERS[2].length + d;
-      blockOk = d > 0 && value === cc && h.indexOf(ICSD, after) === after && lineEndsAt(after + MARKERS[1].length, end);
+      blockOk =
+        d > 0 &&
+        value === cc &&
+        h.indexOf(ICSD, after) === after &&
+        lineEndsAt(after + MARKERS[1].length, end);
     }
     let codes = 0;
     let codeOk = false;
@@ -137,7 +145,8 @@ export function findCifPieces(body: string | Uint8Array, endpoint: string): CifP
     if (blocks !== 1) problems.push(`${blocks} data_ blocks`);
     else if (!blockOk) problems.push(`the data block is not data_${cc}-ICSD`);
     if (codes !== 1) problems.push(`${codes} _database_code_ICSD lines`);
-    else if (!codeOk) problems.push(`the _database_code_ICSD line does not name ${cc}, the code of the end line`);
+    else if (!codeOk)
+      problems.push(`the _database_code_ICSD line does not name ${cc}, the code of the end line`);
     if (problems.length > 0) {
       throw invalid(endpoint, textOf(body, from, end), `a CIF document is malformed: ${problems.join(', ')}`);
     }
@@ -174,7 +183,10 @@ function textOf(body: string | Uint8Array, start: number, end: number): string {
 
 /** Splits a body holding one or more CIF documents into their texts (see `findCifPieces`). */
 export function splitCifs(body: string, endpoint: string): CifDocument[] {
-  return findCifPieces(body, endpoint).map((p) => ({ collectionCode: p.collectionCode, text: body.slice(p.start, p.end) }));
+  return findCifPieces(body, endpoint).map((p) => ({
+    collectionCode: p.collectionCode,
+    text: body.slice(p.start, p.end),
+  }));
 }
 
 /** A document as the bytes the server sent. */
@@ -198,7 +210,11 @@ export function splitCifBytes(bytes: Uint8Array, endpoint: string): CifBytes[] {
 export function checkDocument(text: string, endpoint: string): CifDocument {
   const pieces = findCifPieces(text, endpoint);
   if (pieces.length !== 1) {
-    throw invalid(endpoint, text, pieces.length === 0 ? 'no CIF document found' : `${pieces.length} CIF documents where one was expected`);
+    throw invalid(
+      endpoint,
+      text,
+      pieces.length === 0 ? 'no CIF document found' : `${pieces.length} CIF documents where one was expected`,
+    );
   }
   return { collectionCode: (pieces[0] as CifPiece).collectionCode, text };
 }

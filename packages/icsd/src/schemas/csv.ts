@@ -73,7 +73,10 @@ const cellCell = z.string().transform((s, ctx): CellParameters | null => {
   if (empty(s)) return null;
   const parts = s.trim().split(/\s+/).map(parseMeasured);
   if (parts.length !== 6 || parts.some((p) => p === undefined)) {
-    ctx.addIssue({ code: 'custom', message: `expected six numbers (a b c alpha beta gamma), got "${s.slice(0, 60)}"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected six numbers (a b c alpha beta gamma), got "${s.slice(0, 60)}"`,
+    });
     return z.NEVER;
   }
   const [a, b, c, alpha, beta, gamma] = parts as Measured[];
@@ -191,11 +194,15 @@ export function parseCsv(body: string, endpoint: string): ParsedCsv {
     for (const [i, property] of columns.entries()) {
       const result = PROPERTY_SCHEMAS[property].safeParse(cells[i] ?? '');
       if (result.success) row[property] = result.data;
-      else issues.push(...result.error.issues.map((e) => ({ path: `line ${n + 1}.${property}`, message: e.message })));
+      else
+        issues.push(
+          ...result.error.issues.map((e) => ({ path: `line ${n + 1}.${property}`, message: e.message })),
+        );
     }
     if (issues.length > 0) fail(issues);
     const cc = row.CollectionCode;
-    if (typeof cc !== 'number') fail([{ path: `line ${n + 1}.CollectionCode`, message: 'empty collection code' }]);
+    if (typeof cc !== 'number')
+      fail([{ path: `line ${n + 1}.CollectionCode`, message: 'empty collection code' }]);
     rows.push({ ...row, collectionCode: cc as number });
   }
   return { columns, rows };

@@ -67,7 +67,11 @@ export function parseSearchBody(body: string, endpoint: string): number[] {
         body,
       });
     }
-    return toIds(parseResponse(searchJsonSchema, value, { service: 'icsd', endpoint, body }).idnums, endpoint, body);
+    return toIds(
+      parseResponse(searchJsonSchema, value, { service: 'icsd', endpoint, body }).idnums,
+      endpoint,
+      body,
+    );
   }
   return parseResponse(searchXmlSchema, body, { service: 'icsd', endpoint, body });
 }
