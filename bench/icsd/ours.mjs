@@ -15,6 +15,13 @@ const client = new IcsdClient({
   concurrency: Number(concurrency),
   cifsPerSession: quota === 'unlimited' ? null : Number(quota),
 });
+// The CIF phase alone (from the first /cif/multiple request), to compare with the bare loop's clock, which
+// starts after its login and its id search.
+let firstCif;
+client.onEvent((e) => {
+  if (firstCif === undefined && e.type === 'request' && e.url.includes('/cif/multiple'))
+    firstCif = performance.now();
+});
 const started = performance.now();
 const report = await client.mirror(dir);
 await client.dispose();
@@ -28,6 +35,7 @@ console.log(
     requests: report.requests + 1, // + the logout after the report
     searches: report.searches,
     ms,
+    cifPhaseMs: started + ms - (firstCif ?? started),
     peakRssMB: peakRss / 1024 / 1024,
   }),
 );

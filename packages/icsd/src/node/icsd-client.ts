@@ -19,6 +19,7 @@ import {
   MAX_IDS_PER_REQUEST,
 } from '../icsd-client.js';
 import { cifFileName } from '../schemas/cif.js';
+import { IdSet } from './id-set.js';
 import { Journal } from './journal.js';
 import { BatchWriter } from './writer.js';
 
@@ -211,7 +212,7 @@ export class IcsdClient extends BaseIcsdClient {
       await this.verifyFolder(dir, journal);
 
       const queue = createAsyncQueue<number[]>();
-      const seen = new Set<number>();
+      const seen = new IdSet();
       let carry: number[] = [];
       let discovered = 0;
       const feed = (ids: readonly number[]) => {

@@ -2,6 +2,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '@sciport/core';
 import { z } from 'zod';
+import { IdSet } from './id-set.js';
 
 /**
  * The manifest of a download folder: an append-only journal (`.sciport-icsd.ndjson`), one JSON line per
@@ -31,14 +32,19 @@ const line = z.discriminatedUnion('t', [metaLine, batchLine, badLine]);
 export interface JournalState {
   cellType: 'experimental' | 'standardized' | undefined;
   /** ids whose CIFs are on disk. */
-  doneIds: Set<number>;
+  doneIds: IdSet;
   /** Collection codes on disk. */
-  codes: Set<number>;
+  codes: IdSet;
   /** ids the server could not serve. */
-  badIds: Set<number>;
+  badIds: IdSet;
   bytes: number;
-  /** The completed batches, as recorded. */
-  batches: Array<{ ids: number[]; codes: number[] }>;
+  /** The completed batches, as recorded (compact: a mirror may hold hundreds of thousands of entries). */
+  batches: Array<{ ids: Int32Array | Float64Array; codes: Int32Array | Float64Array }>;
+}
+
+/** Packs numbers in the smallest typed array that holds them. */
+function pack(values: readonly number[]): Int32Array | Float64Array {
+  return values.every((v) => v <= 0x7fffffff) ? Int32Array.from(values) : Float64Array.from(values);
 }
 
 export class Journal {
@@ -53,9 +59,9 @@ export class Journal {
     const file = path.join(dir, JOURNAL_FILE);
     const state: JournalState = {
       cellType: undefined,
-      doneIds: new Set(),
-      codes: new Set(),
-      badIds: new Set(),
+      doneIds: new IdSet(),
+      codes: new IdSet(),
+      badIds: new IdSet(),
       bytes: 0,
       batches: [],
     };
@@ -82,7 +88,7 @@ export class Journal {
         }
         for (const cc of parsed.codes) state.codes.add(cc);
         state.bytes += parsed.bytes;
-        state.batches.push({ ids: parsed.ids, codes: parsed.codes });
+        state.batches.push({ ids: pack(parsed.ids), codes: pack(parsed.codes) });
       } else {
         for (const id of parsed.ids) state.badIds.add(id);
       }
@@ -113,15 +119,19 @@ export class Journal {
     }
     for (const cc of codes) this.state.codes.add(cc);
     this.state.bytes += bytes;
-    this.state.batches.push({ ids: [...ids], codes: [...codes] });
+    this.state.batches.push({ ids: pack(ids), codes: pack(codes) });
   }
 
   /** Marks the batches holding any of `codes` as not done (their files are missing or damaged). */
   forget(codes: ReadonlySet<number>): void {
     const keep = this.state.batches.filter((b) => !b.codes.some((cc) => codes.has(cc)));
     this.state.batches = keep;
-    this.state.doneIds = new Set(keep.flatMap((b) => b.ids));
-    this.state.codes = new Set(keep.flatMap((b) => b.codes));
+    this.state.doneIds = new IdSet();
+    this.state.codes = new IdSet();
+    for (const b of keep) {
+      for (const id of b.ids) this.state.doneIds.add(id);
+      for (const cc of b.codes) this.state.codes.add(cc);
+    }
   }
 
   async recordBad(ids: readonly number[]): Promise<void> {

@@ -10,14 +10,15 @@ import { z } from 'zod';
  * The JSON answer. Ids are checked and converted by `toIds` rather than by a per-element zod transform: a
  * whole-database search has hundreds of thousands of them.
  */
-export const searchJsonSchema = z.object({ idnums: z.array(z.union([z.string(), z.number()])) });
+export const searchJsonSchema = z.object({ idnums: z.array(z.unknown()) });
 export type SearchJson = z.infer<typeof searchJsonSchema>;
 
-function toIds(values: ReadonlyArray<string | number>, endpoint: string, body: string): number[] {
+function toIds(values: readonly unknown[], endpoint: string, body: string): number[] {
   const ids = new Array<number>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v as string) ? Number(v) : Number.NaN;
+    const n =
+      typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new ResponseValidationError({
         service: 'icsd',
