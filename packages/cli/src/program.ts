@@ -43,6 +43,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/icsd.js'),
   },
   {
+    name: 'fragalysis',
+    description: 'Fragalysis (Diamond/XChem): targets, structure archives, uploads, compound SMILES',
+    load: () => import('./commands/fragalysis.js'),
+  },
+  {
     name: 'config',
     description: 'show and change settings and stored credentials',
     load: () => import('./commands/config.js'),

@@ -258,6 +258,18 @@ describe('extractArchive (tar specifics)', () => {
   });
 });
 
+describe('extractArchive (zip specifics)', () => {
+  it('refuses an entry that inflates to more than it declares (a lying zip bomb)', async () => {
+    const src = path.join(work, 'liar.zip');
+    await writeFile(
+      src,
+      makeZip([{ name: 'small.txt', data: Buffer.alloc(500_000, 1), declaredSize: 1000 }]),
+    );
+    await expect(extractArchive(src, path.join(box, 'dest'))).rejects.toBeInstanceOf(UnsafeArchiveError);
+    expect(await readdir(box)).toEqual([]);
+  });
+});
+
 describe('detectArchiveFormat', () => {
   it('looks at magic bytes, not names', async () => {
     const z = path.join(work, 'looks-like.tar.gz');

@@ -7,7 +7,7 @@ import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
  */
 
 export type TestEntry =
-  | { name: string; type?: 'file'; data: string | Uint8Array; mode?: number }
+  | { name: string; type?: 'file'; data: string | Uint8Array; mode?: number; declaredSize?: number }
   | { name: string; type: 'dir' }
   | { name: string; type: 'symlink'; target: string }
   | { name: string; type: 'hardlink'; target: string }
@@ -96,7 +96,8 @@ export function makeZip(entries: TestEntry[], { deflate = true } = {}): Buffer {
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    const declared = 'declaredSize' in e && e.declaredSize !== undefined ? e.declaredSize : data.length;
+    local.writeUInt32LE(declared, 22);
     local.writeUInt16LE(name.length, 26);
     locals.push(local, name, compressed);
     const central = Buffer.alloc(46);
@@ -107,7 +108,7 @@ export function makeZip(entries: TestEntry[], { deflate = true } = {}): Buffer {
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(declared, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt32LE((mode << 16) >>> 0, 38);
     central.writeUInt32LE(offset, 42);

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Fragalysis download benchmark: a target's archive of about 500 MB served by the Fragalysis simulator (its
+// own process), fetched by FragalysisClient.downloadTarget beside curl fetching the same URL in the same run;
+// then extraction of the tar.gz and of a zip of the same files by extractArchive beside tar and unzip.
+//
+//   node bench/fragalysis-download.mjs [megabytes]       (default 500)
+//
+// Targets: peak RSS under 120 MB; throughput at least 0.8x curl's; extraction within 1.5x of the system tools.
+// Writes bench/results/fragalysis-download.json; exits 1 when a target is missed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fmt, root, runJson, startSimulator, writeResult } from './lib.mjs';
+
+const megabytes = Number(process.argv[2] ?? process.env.BENCH_FRAGALYSIS_MB ?? 500);
+const here = path.join(root, 'bench', 'fragalysis');
+// tmpfs when there is one: this machine's disk stalls for seconds at random (see icsd-mirror.mjs).
+const outputRoot = process.env.BENCH_TMPDIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+const work = mkdtempSync(path.join(outputRoot, 'sciport-bench-frag-'));
+const timed = (fn) => {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+};
+
+try {
+  // A target folder like a real archive's: metadata, aligned files, and big incompressible maps.
+  const tree = path.join(work, 'tree');
+  mkdirSync(path.join(tree, 'aligned_files', 'A0001a'), { recursive: true });
+  mkdirSync(path.join(tree, 'crystallographic_files', 'x0001'), { recursive: true });
+  writeFileSync(path.join(tree, 'metadata.csv'), 'Code,Smiles\n"A0001a","c1ccccc1"\n');
+  const maps = Math.max(1, Math.round(megabytes / 50));
+  for (let i = 0; i < maps; i++) {
+    writeFileSync(
+      path.join(tree, 'aligned_files', 'A0001a', `map_${i}.ccp4`),
+      randomBytes(Math.round((megabytes * 1048576) / maps)),
+    );
+  }
+  for (let i = 0; i < 200; i++)
+    writeFileSync(path.join(tree, 'aligned_files', 'A0001a', `small_${i}.pdb`), `ATOM ${i}\n`.repeat(200));
+  const tarGz = path.join(work, 'Big.tar.gz');
+  execFileSync('tar', ['-C', tree, '-czf', tarGz, '.']);
+  const zip = path.join(work, 'Big.zip');
+  execFileSync('zip', ['-q', '-r', '-1', zip, '.'], { cwd: tree });
+  rmSync(tree, { recursive: true, force: true });
+
+  const sim = await startSimulator('fragalysis', ['--archive', `Big|lb00000-1=${tarGz}`]);
+  let download;
+  let curl;
+  try {
+    const ours = await runJson(path.join(here, 'ours.mjs'), [
+      sim.baseUrl,
+      sim.token,
+      'Big',
+      'lb00000-1',
+      path.join(work, 'ours'),
+    ]);
+    const url = `${sim.baseUrl}/api/download_structures/?file_url=${encodeURIComponent(ours.fileUrl)}`;
+    const curlOut = path.join(work, 'curl.tar.gz');
+    const curlMs = timed(() => execFileSync('curl', ['-sSf', '-o', curlOut, url]));
+    curl = { ms: curlMs, bytes: statSync(curlOut).size };
+    rmSync(curlOut);
+    download = { ours, curl, throughputRatio: ours.bytes / ours.ms / (curl.bytes / curl.ms) };
+  } finally {
+    await sim.stop();
+  }
+
+  const extraction = {};
+  for (const [format, file, tool, args] of [
+    ['tar.gz', tarGz, 'tar', (d) => ['-xzf', tarGz, '-C', d]],
+    ['zip', zip, 'unzip', (d) => ['-q', zip, '-d', d]],
+  ]) {
+    const oursOut = path.join(work, `x-ours-${format}`);
+    const ours = await runJson(path.join(here, 'extract.mjs'), [file, oursOut]);
+    rmSync(oursOut, { recursive: true, force: true });
+    const toolOut = path.join(work, `x-tool-${format}`);
+    mkdirSync(toolOut);
+    const toolMs = timed(() => spawnSync(tool, args(toolOut), { stdio: 'ignore' }));
+    rmSync(toolOut, { recursive: true, force: true });
+    extraction[format] = { ours, tool: { name: tool, ms: toolMs }, ratio: ours.ms / toolMs };
+  }
+
+  const targets = {
+    rssUnder120MB: download.ours.peakRssMB < 120,
+    throughputAtLeast0_8xCurl: download.throughputRatio >= 0.8,
+    extractionWithin1_5x: Object.values(extraction).every((e) => e.ratio <= 1.5),
+  };
+  const file = writeResult('fragalysis-download', {
+    benchmark: 'fragalysis-download',
+    date: new Date().toISOString(),
+    node: process.version,
+    outputDir: outputRoot,
+    archiveBytes: statSync(tarGz).size,
+    download,
+    extraction,
+    targets,
+  });
+  const mbps = (b, ms) => fmt(b / 1048576 / (ms / 1000), 0);
+  console.log(
+    `fragalysis-download ${fmt(statSync(tarGz).size / 1048576, 0)} MB: ours ${mbps(download.ours.bytes, download.ours.ms)} MB/s ` +
+      `(peak RSS ${fmt(download.ours.peakRssMB)} MB), curl ${mbps(download.curl.bytes, download.curl.ms)} MB/s → ${fmt(download.throughputRatio, 2)}x; ` +
+      `extraction tar.gz ${fmt(extraction['tar.gz'].ours.ms, 0)} ms vs tar ${fmt(extraction['tar.gz'].tool.ms, 0)} ms (${fmt(extraction['tar.gz'].ratio, 2)}x), ` +
+      `zip ${fmt(extraction.zip.ours.ms, 0)} ms vs unzip ${fmt(extraction.zip.tool.ms, 0)} ms (${fmt(extraction.zip.ratio, 2)}x) ` +
+      `${Object.values(targets).every(Boolean) ? 'ok' : `MISSED ${JSON.stringify(targets)}`}`,
+  );
+  console.log(`results in ${path.relative(root, file)}`);
+  process.exitCode = Object.values(targets).every(Boolean) ? 0 : 1;
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,29 @@
+// One measured download of a target's archive with FragalysisClient.downloadTarget (the built package), in
+// its own process. Args: stack token title tas destination
+import { performance } from 'node:perf_hooks';
+import { FragalysisClient } from '../../packages/fragalysis/dist/index.js';
+
+const [stack, token, title, tas, destination] = process.argv.slice(2);
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 20);
+const client = new FragalysisClient({ stack, token });
+// The build is requested and finished before the clock starts: what is measured is the transfer.
+const { fileUrl } = await client.requestArchive({ target: title, tas });
+let firstByte;
+const started = performance.now();
+const result = await client.downloadTarget({
+  target: title,
+  tas,
+  destination,
+  onProgress: () => {
+    firstByte ??= performance.now();
+  },
+});
+const ms = performance.now() - started;
+clearInterval(sampler);
+peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+console.log(
+  JSON.stringify({ bytes: result.bytes, ms, archive: result.archive, fileUrl, peakRssMB: peakRss / 1048576 }),
+);
