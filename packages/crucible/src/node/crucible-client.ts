@@ -1,0 +1,155 @@
+import { UsageError } from '@sciport/core';
+import type { CallOptions, CrucibleEvent } from '../context.js';
+import { CrucibleClient as BaseCrucibleClient, type CrucibleClientOptions } from '../crucible-client.js';
+import { type DatasetParser, getParser, type ParsedDataset } from '../parsers/parsers.js';
+import type { DatasetInput } from '../resources/datasets.js';
+import type { RequestOutcome, WaitForRequestOptions } from '../resources/files.js';
+import type { CrucibleDataset, CrucibleRequest } from '../schemas.js';
+import {
+  type DownloadedFile,
+  type DownloadOptions,
+  downloadDataset,
+  type UploadOptions,
+  type UploadResult,
+  uploadMultipart,
+  uploadResumable,
+} from './transfer.js';
+
+export interface IngestOptions {
+  /** The server-side ingestor (`ApiUploadIngestor` for plain files; omitted: the server picks). */
+  ingestionClass?: string;
+  /** Wait for the request to end (default false). */
+  wait?: boolean | WaitForRequestOptions;
+}
+
+export interface UploadFileResult extends UploadResult {
+  /** The ingestion request, when one was made. */
+  request?: CrucibleRequest | undefined;
+  /** Its end, when waited for. */
+  outcome?: RequestOutcome | undefined;
+}
+
+export interface CreateFromFilesOptions extends CallOptions, IngestOptions {
+  /** A parser name (`lammps`) or object; default: upload the files as they are. */
+  parser?: string | DatasetParser;
+  /** Fields that override the parser's. */
+  dataset?: DatasetInput;
+  scientificMetadata?: Record<string, unknown>;
+  keywords?: readonly string[];
+  onUpload?: (progress: { file: string; bytes: number; total: number }) => void;
+}
+
+export interface CreatedDataset {
+  dataset: CrucibleDataset;
+  parsed: ParsedDataset;
+  files: UploadFileResult[];
+}
+
+/** The Crucible client with the parts that touch files: uploads, downloads, datasets created from files. */
+export class CrucibleClient extends BaseCrucibleClient {
+  constructor(options: CrucibleClientOptions = {}) {
+    super(options);
+  }
+
+  /**
+   * Uploads a file into a dataset (v2: resumable, chunked, skipped when the server has the bytes; v1: multipart,
+   * below its limit), then requests ingestion when `ingestionClass` or `wait` is given (per file on v2, per
+   * dataset on v1).
+   */
+  async uploadFile(
+    datasetId: string,
+    file: string,
+    options: UploadOptions & IngestOptions & { ingest?: boolean } = {},
+  ): Promise<UploadFileResult> {
+    const result =
+      this.apiVersion === 'v2'
+        ? await uploadResumable(this.http, this.storage, this.ctx, datasetId, file, options)
+        : await uploadMultipart(this.ctx, datasetId, file, options);
+    const ingest = options.ingest ?? (options.ingestionClass !== undefined || options.wait !== undefined);
+    if (!ingest) return result;
+    // A deduplicated file that is already ingested needs no second ingestion.
+    if (result.skipped && result.file.storage_path && !options.ingestionClass) return result;
+    const request =
+      this.apiVersion === 'v2'
+        ? await this.requests.ingest({ fileId: requireMfid(result.file.mfid) }, { ...options })
+        : await this.requests.ingest(
+            {
+              datasetId,
+              fileToUpload: result.file.filename.startsWith('api-uploads/')
+                ? result.file.filename
+                : `api-uploads/${basename(file)}`,
+            },
+            { ...options },
+          );
+    if (!options.wait) return { ...result, request };
+    const waitOptions = typeof options.wait === 'object' ? options.wait : {};
+    const outcome = await this.requests.wait(request.id, {
+      ...waitOptions,
+      signal: options.signal,
+      datasetId,
+    });
+    return { ...result, request, outcome };
+  }
+
+  /** Downloads a dataset's ingested files into `dir` (verified, atomic, resumable; the key never goes to storage). */
+  async downloadDataset(
+    datasetId: string,
+    dir: string,
+    options: DownloadOptions = {},
+  ): Promise<DownloadedFile[]> {
+    return downloadDataset(this.ctx, this.storage, this.files, datasetId, dir, options);
+  }
+
+  /**
+   * A dataset from local files: a parser reads them into fields, metadata and keywords; the dataset is created,
+   * its metadata merged and keywords added, each file uploaded and (optionally) ingested and waited for.
+   * Creation is not repeated on a failure (no duplicate datasets); a later step that fails leaves the dataset
+   * in place and the error names it, so the upload can be finished with `uploadFile`.
+   */
+  async createDatasetFromFiles(
+    files: readonly string[],
+    options: CreateFromFilesOptions = {},
+  ): Promise<CreatedDataset> {
+    const parser =
+      typeof options.parser === 'object' ? options.parser : getParser(options.parser ?? 'generic');
+    const parsed = await parser.parse(files);
+    const input: DatasetInput = { ...parsed.dataset, ...options.dataset };
+    if (!input.datasetName && parsed.files[0]) input.datasetName = basename(parsed.files[0]);
+    const dataset = await this.datasets.create(input, options);
+    const dsid = dataset.unique_id;
+    try {
+      const metadata = { ...parsed.scientificMetadata, ...options.scientificMetadata };
+      if (Object.keys(metadata).length > 0) await this.datasets.mergeMetadata(dsid, metadata, options);
+      const keywords = [...new Set([...parsed.keywords, ...(options.keywords ?? [])])];
+      if (keywords.length > 0) await this.datasets.addKeywords(dsid, keywords, options);
+      const uploaded: UploadFileResult[] = [];
+      for (const file of parsed.files) {
+        uploaded.push(
+          await this.uploadFile(dsid, file, {
+            ...options,
+            ...(options.onUpload ? { onProgress: options.onUpload } : {}),
+            ingest: options.ingestionClass !== undefined || options.wait !== undefined,
+          }),
+        );
+      }
+      return { dataset, parsed, files: uploaded };
+    } catch (error) {
+      throw Object.assign(error as object, { datasetId: dsid });
+    }
+  }
+
+  /** Emits an event (for the CLI's logs). */
+  protected note(event: CrucibleEvent): void {
+    this.ctx.emit(event);
+  }
+}
+
+function requireMfid(mfid: string | null | undefined): string {
+  if (!mfid)
+    throw new UsageError('The server returned a file record without an mfid: cannot request its ingestion');
+  return mfid;
+}
+
+function basename(file: string): string {
+  return file.replace(/\\/g, '/').split('/').pop() ?? file;
+}

@@ -1,0 +1,527 @@
+import { createHash } from 'node:crypto';
+import { openAsBlob } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import {
+  AbortError,
+  ApiError,
+  ConnectionError,
+  type HttpClient,
+  IntegrityError,
+  registerSecret,
+  SciportError,
+  sleep,
+  UsageError,
+} from '@sciport/core';
+import { downloadToFile, rangeHeader, safeJoin, sha256File, writeFileAtomic } from '@sciport/core/node';
+import { z } from 'zod';
+import { type CallOptions, type Context, call, id } from '../context.js';
+import { type CrucibleFile, fileSchema, initiateUploadSchema } from '../schemas.js';
+
+/** GCS resumable uploads take chunks in multiples of 256 KiB (all but the last). */
+export const CHUNK_QUANTUM = 256 * 1024;
+const DEFAULT_CHUNK = 8 * 1024 * 1024;
+const MAX_CHUNK = 32 * 1024 * 1024;
+/** The v1 direct upload's practical ceiling (the reference switches path at 1e8 bytes). */
+export const V1_UPLOAD_LIMIT = 100_000_000;
+
+export interface UploadProgress {
+  file: string;
+  /** Bytes the server has persisted. */
+  bytes: number;
+  total: number;
+}
+
+export interface UploadOptions extends CallOptions {
+  /** Chunk size in bytes (a multiple of 256 KiB; default: the server's hint, else 8 MiB; at most 32 MiB). */
+  chunkSize?: number;
+  /** Folder keeping interrupted upload sessions, so a killed process resumes (default `~/.cache/sciport/uploads`). */
+  stateDir?: string;
+  onProgress?: (progress: UploadProgress) => void;
+  /** Attempts per chunk before giving up (default 6). */
+  maxAttempts?: number;
+}
+
+export interface UploadResult {
+  file: CrucibleFile;
+  /** The server already had these bytes (same SHA-256): nothing was sent. */
+  skipped: boolean;
+  /** Bytes this call sent. */
+  sent: number;
+  /** Whether an earlier interrupted session was resumed. */
+  resumed: boolean;
+  sha256: string;
+}
+
+const sessionSchema = z.object({
+  datasetId: z.string(),
+  file: z.string(),
+  size: z.number(),
+  mtimeMs: z.number(),
+  sha256: z.string(),
+  uploadId: z.string(),
+  uri: z.string(),
+  chunkSize: z.number(),
+});
+type Session = z.infer<typeof sessionSchema>;
+
+function defaultStateDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
+  return path.join(base, 'sciport', 'uploads');
+}
+
+function alignChunk(wanted: number): number {
+  const clamped = Math.min(MAX_CHUNK, Math.max(CHUNK_QUANTUM, wanted));
+  return Math.floor(clamped / CHUNK_QUANTUM) * CHUNK_QUANTUM;
+}
+
+/** `Range: bytes=0-n` → n + 1; absent → 0 (nothing persisted yet). */
+export function persistedFrom(range: string | null): number {
+  if (!range) return 0;
+  const m = /bytes=(\d+)-(\d+)/.exec(range);
+  return m ? Number(m[2]) + 1 : 0;
+}
+
+class SessionGone extends Error {}
+
+/**
+ * Uploads one file into a dataset with API v2's signed, resumable upload (spec §17.1): hash (streamed), initiate
+ * (skipped when the server already has a file with this SHA-256), chunks of a multiple of 256 KiB with
+ * `Content-Range`, each continuing from what the server says it *persisted* (the `Range` of its 308), a probe
+ * and a resume after any failure, and `complete`, whose SHA-256 check the server makes. The session is kept on
+ * disk (mode 0600) until completion, so a killed process resumes from the committed offset. Memory stays at
+ * one chunk.
+ */
+export async function uploadResumable(
+  api: HttpClient,
+  storage: HttpClient,
+  ctx: Context,
+  datasetId: string,
+  file: string,
+  options: UploadOptions = {},
+): Promise<UploadResult> {
+  const signal = options.signal;
+  const abs = path.resolve(file);
+  const info = await stat(abs).catch(() => {
+    throw new UsageError(`No such file: ${abs}`);
+  });
+  if (!info.isFile()) throw new UsageError(`Not a file: ${abs}`);
+  const size = info.size;
+  const sha256 = await sha256File(abs, signal);
+  const dsPath = `datasets/${id(datasetId, 'dataset id')}`;
+  const stateDir = options.stateDir ?? defaultStateDir();
+  const stateFile = path.join(
+    stateDir,
+    `${createHash('sha256').update(`${datasetId}\0${abs}\0${sha256}`).digest('hex').slice(0, 32)}.json`,
+  );
+
+  let session = await loadSession(stateFile, { datasetId, file: abs, size, mtimeMs: info.mtimeMs, sha256 });
+  let resumed = session !== undefined;
+  let sent = 0;
+  let restarts = 0;
+  const handle = await open(abs, 'r');
+  try {
+    for (;;) {
+      if (!session) {
+        const init = await call(ctx, `${dsPath}/upload/initiate`, initiateUploadSchema, {
+          method: 'POST',
+          json: { filename: path.basename(abs), size, sha256_hash: sha256 },
+          signal,
+          // Initiating twice for the same bytes yields the same dedup answer or a fresh session: harmless.
+          idempotent: true,
+        });
+        if (init.existing_file) {
+          return { file: init.existing_file, skipped: true, sent: 0, resumed: false, sha256 };
+        }
+        if (!init.upload_id || !init.resumable_uri) {
+          throw new SciportError(
+            'crucible: the upload initiation answered neither an existing file nor an upload session',
+          );
+        }
+        registerSecret(init.resumable_uri);
+        session = {
+          datasetId,
+          file: abs,
+          size,
+          mtimeMs: info.mtimeMs,
+          sha256,
+          uploadId: init.upload_id,
+          uri: init.resumable_uri,
+          chunkSize: alignChunk(options.chunkSize ?? init.chunk_size_hint ?? DEFAULT_CHUNK),
+        };
+        await saveSession(stateFile, session);
+      } else {
+        registerSecret(session.uri);
+      }
+      try {
+        sent += await sendChunks(storage, handle, session, options, resumed);
+        break;
+      } catch (error) {
+        if (!(error instanceof SessionGone) || restarts >= 2) throw error;
+        // The session expired or was cancelled: start over with a new one.
+        restarts += 1;
+        await unlink(stateFile).catch(() => undefined);
+        session = undefined;
+        resumed = false;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  const record = await complete(ctx, dsPath, session.uploadId, sha256, signal);
+  await unlink(stateFile).catch(() => undefined);
+  return { file: record, skipped: false, sent, resumed, sha256 };
+}
+
+async function sendChunks(
+  storage: HttpClient,
+  handle: FileHandle,
+  session: Session,
+  options: UploadOptions,
+  resumed: boolean,
+): Promise<number> {
+  const { size, uri } = session;
+  const signal = options.signal;
+  const maxAttempts = options.maxAttempts ?? 6;
+  let sent = 0;
+  let offset = 0;
+  if (resumed) {
+    const probed = await probe(storage, uri, size, signal);
+    if (probed === 'done') return 0;
+    offset = probed;
+  }
+  const buffer = Buffer.allocUnsafe(Math.min(session.chunkSize, Math.max(size, 1)));
+  let failures = 0;
+  while (offset < size || size === 0) {
+    const length = Math.min(session.chunkSize, size - offset);
+    let read = 0;
+    while (read < length) {
+      const { bytesRead } = await handle.read(buffer, read, length - read, offset + read);
+      if (bytesRead === 0) throw new IntegrityError(`${session.file} changed while it was being uploaded`);
+      read += bytesRead;
+    }
+    const last = offset + length - 1;
+    try {
+      const response = await storage.request(uri, {
+        method: 'PUT',
+        body: buffer.subarray(0, length),
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-range': size === 0 ? 'bytes */0' : `bytes ${offset}-${last}/${size}`,
+        },
+        acceptStatus: [308],
+        auth: false,
+        // A chunk is not blindly resent: the probe below says where to go on from.
+        maxRetries: 0,
+        signal,
+      });
+      sent += length;
+      failures = 0;
+      if (response.status === 308) {
+        offset = persistedFrom(response.headers.get('range'));
+        options.onProgress?.({ file: session.file, bytes: offset, total: size });
+        continue;
+      }
+      options.onProgress?.({ file: session.file, bytes: size, total: size });
+      return sent;
+    } catch (error) {
+      if (signal?.aborted) throw new AbortError(undefined, { cause: error });
+      if (ApiError.isInstance(error) && (error.status === 404 || error.status === 410))
+        throw new SessionGone();
+      const transient =
+        ConnectionError.isInstance(error) ||
+        (ApiError.isInstance(error) && (error.status === 429 || error.status >= 500));
+      failures += 1;
+      if (!transient || failures >= maxAttempts) throw error;
+      await pause(Math.min(30_000, 500 * 2 ** failures), signal);
+      const probed = await probe(storage, uri, size, signal);
+      if (probed === 'done') return sent;
+      offset = probed;
+      options.onProgress?.({ file: session.file, bytes: offset, total: size });
+    }
+  }
+  return sent;
+}
+
+/** `PUT` with `Content-Range: bytes *\/size`: how much the server holds, or `done`. */
+async function probe(
+  storage: HttpClient,
+  uri: string,
+  size: number,
+  signal: AbortSignal | undefined,
+): Promise<number | 'done'> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await storage.request(uri, {
+        method: 'PUT',
+        body: new Uint8Array(),
+        headers: { 'content-range': `bytes */${size}` },
+        acceptStatus: [308],
+        auth: false,
+        maxRetries: 2,
+        signal,
+      });
+      return response.status === 308 ? persistedFrom(response.headers.get('range')) : 'done';
+    } catch (error) {
+      if (ApiError.isInstance(error) && (error.status === 404 || error.status === 410))
+        throw new SessionGone();
+      if (signal?.aborted || attempt >= 4) throw error;
+      await pause(1000 * 2 ** attempt, signal);
+    }
+  }
+}
+
+/**
+ * `POST …/upload/complete`. Its answer can be lost after the server acted: then the file is looked up by its
+ * SHA-256 before asking again.
+ */
+async function complete(
+  ctx: Context,
+  dsPath: string,
+  uploadId: string,
+  sha256: string,
+  signal: AbortSignal | undefined,
+): Promise<CrucibleFile> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call(ctx, `${dsPath}/upload/complete`, fileSchema, {
+        method: 'POST',
+        json: { upload_id: uploadId, sha256_hash: sha256 },
+        signal,
+        maxRetries: 0,
+      });
+    } catch (error) {
+      if (!ConnectionError.isInstance(error) && !(ApiError.isInstance(error) && error.status >= 500))
+        throw error;
+      const files = await call(ctx, `${dsPath}/files`, z.array(fileSchema).nullable(), { signal }).catch(
+        () => null,
+      );
+      const found = files?.find((f) => f.sha256_hash?.toLowerCase() === sha256);
+      if (found) return found;
+      if (attempt >= 3) throw error;
+      await pause(1000 * 2 ** attempt, signal);
+    }
+  }
+}
+
+async function loadSession(
+  file: string,
+  expect: Pick<Session, 'datasetId' | 'file' | 'size' | 'mtimeMs' | 'sha256'>,
+): Promise<Session | undefined> {
+  try {
+    const session = sessionSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+    const same =
+      session.datasetId === expect.datasetId &&
+      session.file === expect.file &&
+      session.size === expect.size &&
+      session.mtimeMs === expect.mtimeMs &&
+      session.sha256 === expect.sha256;
+    return same ? session : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function saveSession(file: string, session: Session): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  // The session URI is a capability (anyone holding it can write the object): mode 0600.
+  await writeFileAtomic(file, JSON.stringify(session), { mode: 0o600 });
+}
+
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, signal);
+  } catch {
+    throw new AbortError(undefined, { cause: signal?.reason });
+  }
+}
+
+/**
+ * API v1's direct upload: `POST …/upload`, multipart, field `files`, one file per request, streamed from disk.
+ * Files over the direct upload's limit are refused up front (v1 has no other path for ordinary users).
+ */
+export async function uploadMultipart(
+  ctx: Context,
+  datasetId: string,
+  file: string,
+  options: CallOptions & { limit?: number } = {},
+): Promise<UploadResult> {
+  const abs = path.resolve(file);
+  const info = await stat(abs).catch(() => {
+    throw new UsageError(`No such file: ${abs}`);
+  });
+  const limit = options.limit ?? V1_UPLOAD_LIMIT;
+  if (info.size >= limit) {
+    throw new UsageError(
+      `${path.basename(abs)} is ${info.size} bytes: API v1 takes direct uploads below ${limit} bytes`,
+      { hint: 'Use the v2 API (CRUCIBLE_API_URL=…/api/v2), whose uploads are resumable and unlimited' },
+    );
+  }
+  const sha256 = await sha256File(abs, options.signal);
+  const form = new FormData();
+  form.append('files', await openAsBlob(abs, { type: 'application/octet-stream' }), path.basename(abs));
+  let answer: unknown;
+  try {
+    answer = await call(ctx, `datasets/${id(datasetId, 'dataset id')}/upload`, z.unknown(), {
+      method: 'POST',
+      body: form,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (ApiError.isInstance(error) && error.status === 413) {
+      throw new UsageError(`${path.basename(abs)} is too large for the v1 direct upload (413)`, {
+        hint: 'Use the v2 API, whose uploads are resumable',
+      });
+    }
+    throw error;
+  }
+  const record = fileSchema.safeParse(Array.isArray(answer) ? answer[0] : answer);
+  const file1: CrucibleFile = record.success
+    ? record.data
+    : { filename: `api-uploads/${path.basename(abs)}`, size: info.size, sha256_hash: sha256 };
+  if (file1.sha256_hash && file1.sha256_hash.toLowerCase() !== sha256) {
+    throw new IntegrityError(`The server's SHA-256 of ${path.basename(abs)} differs from the file's`, {
+      expected: sha256,
+      actual: file1.sha256_hash,
+      retryable: true,
+    });
+  }
+  return { file: file1, skipped: false, sent: info.size, resumed: false, sha256 };
+}
+
+export interface DownloadOptions extends CallOptions {
+  /** Which files: a predicate on the local relative name (default: all). */
+  include?: (name: string) => boolean;
+  onProgress?: (progress: { file: string; bytes: number; total: number | undefined }) => void;
+}
+
+export interface DownloadedFile {
+  name: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** Already complete on disk (same size and SHA-256): not fetched. */
+  skipped: boolean;
+}
+
+/** Where a file lands locally: its path inside the dataset folder of the production bucket, else its basename. */
+export function localName(file: CrucibleFile, datasetId: string): string {
+  const prefix = `mf-storage-prod/${datasetId}/`;
+  if (file.storage_path?.startsWith(prefix)) return file.storage_path.slice(prefix.length);
+  return path.posix.basename(file.filename.replace(/\\/g, '/'));
+}
+
+/**
+ * Downloads a dataset's ingested files into `dir` through their signed URLs, with a storage client that never
+ * carries the API key: streamed to a temporary file, checked against the record's size and SHA-256, renamed
+ * into place; an error page (an expired or refused link) is never saved; an expired link is renewed once; a
+ * transfer cut short resumes with `Range`; files already complete on disk are not fetched again.
+ */
+export async function downloadDataset(
+  ctx: Context,
+  storage: HttpClient,
+  files: {
+    list(id: string, o?: CallOptions): Promise<CrucibleFile[]>;
+    links(id: string, o?: CallOptions): Promise<Record<string, string>>;
+    link(id: string, o?: CallOptions): Promise<{ url: string }>;
+  },
+  datasetId: string,
+  dir: string,
+  options: DownloadOptions = {},
+): Promise<DownloadedFile[]> {
+  const signal = options.signal;
+  const records = await files.list(datasetId, { signal });
+  let links = await files.links(datasetId, { signal });
+  const root = path.resolve(dir);
+  const jobs: Array<{ name: string; record: CrucibleFile | undefined; key: string }> = [];
+  for (const key of Object.keys(links)) {
+    let record: CrucibleFile | undefined;
+    let name: string;
+    if (ctx.version === 'v2') {
+      record = records.find((r) => r.mfid === key);
+      name = record ? localName(record, datasetId) : key;
+    } else {
+      // v1 keys are `<dataset id>/<path>`; records are matched by basename.
+      name = key.startsWith(`${datasetId}/`) ? key.slice(datasetId.length + 1) : key;
+      const base = path.posix.basename(name);
+      record = records.find((r) => path.posix.basename(r.filename.replace(/\\/g, '/')) === base);
+    }
+    if (options.include && !options.include(name)) continue;
+    jobs.push({ name, record, key });
+  }
+  const out: DownloadedFile[] = [];
+  for (const job of jobs) {
+    const target = safeJoin(root, job.name);
+    const expectedSize = typeof job.record?.size === 'number' ? job.record.size : undefined;
+    const expectedSha = job.record?.sha256_hash?.toLowerCase() || undefined;
+    if (expectedSha && (await isComplete(target, expectedSize, expectedSha, signal))) {
+      out.push({
+        name: job.name,
+        path: target,
+        bytes: expectedSize ?? 0,
+        sha256: expectedSha,
+        skipped: true,
+      });
+      continue;
+    }
+    let url = links[job.key] as string;
+    let renewed = false;
+    const fetchAt = async ({ offset, signal: s }: { offset: number; signal: AbortSignal | undefined }) => {
+      for (;;) {
+        try {
+          return await storage.stream(url, {
+            headers: { range: rangeHeader(offset) },
+            auth: false,
+            signal: s,
+          });
+        } catch (error) {
+          // An expired or refused signed URL: ask once for a fresh one (the old page is never saved).
+          if (
+            !renewed &&
+            ApiError.isInstance(error) &&
+            (error.status === 400 || error.status === 401 || error.status === 403)
+          ) {
+            renewed = true;
+            if (ctx.version === 'v2' && job.record?.mfid)
+              url = (await files.link(job.record.mfid, { signal: s })).url;
+            else {
+              links = await files.links(datasetId, { signal: s });
+              url = links[job.key] ?? url;
+            }
+            registerSecret(new URL(url).search);
+            continue;
+          }
+          throw error;
+        }
+      }
+    };
+    const saved = await downloadToFile(fetchAt, target, {
+      ...(expectedSize !== undefined ? { expectedSize } : {}),
+      ...(expectedSha ? { sha256: expectedSha } : {}),
+      keepPartial: true,
+      signal,
+      service: 'crucible',
+      ...(options.onProgress
+        ? { onProgress: (p) => options.onProgress?.({ file: job.name, bytes: p.bytes, total: p.total }) }
+        : {}),
+    });
+    out.push({ name: job.name, path: target, bytes: saved.bytes, sha256: saved.sha256, skipped: false });
+  }
+  return out;
+}
+
+async function isComplete(
+  file: string,
+  size: number | undefined,
+  sha256: string,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  try {
+    const s = await stat(file);
+    if (!s.isFile() || (size !== undefined && s.size !== size)) return false;
+    return (await sha256File(file, signal)) === sha256;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,377 @@
+import { type PageIterable, UsageError } from '@sciport/core';
+import { z } from 'zod';
+import {
+  arrayList,
+  body,
+  type CallOptions,
+  type Context,
+  call,
+  getRecord,
+  id,
+  keysetList,
+  type ListOptions,
+  offsetList,
+} from '../context.js';
+import {
+  accountSchema,
+  type CrucibleAccount,
+  type CrucibleInstrument,
+  type CrucibleProject,
+  type CrucibleSample,
+  type CrucibleUser,
+  instrumentSchema,
+  projectSchema,
+  sampleSchema,
+  userSchema,
+} from '../schemas.js';
+import { mapIterable, setMetadata } from './datasets.js';
+
+/** Samples (spec §5.3, §16.5). */
+export interface SampleInput {
+  uniqueId?: string;
+  sampleName?: string;
+  sampleType?: string;
+  description?: string;
+  projectId?: string;
+  ownerOrcid?: string;
+  timestamp?: string;
+  public?: boolean;
+}
+
+export function normaliseSample(raw: CrucibleSample): CrucibleSample {
+  const out = { ...raw };
+  if (out.timestamp == null && out.date_created != null) out.timestamp = out.date_created;
+  return out;
+}
+
+function sampleBody(input: SampleInput, version: 'v1' | 'v2'): Record<string, unknown> {
+  return body({
+    unique_id: input.uniqueId,
+    sample_name: input.sampleName,
+    sample_type: input.sampleType,
+    description: input.description,
+    project_id: input.projectId,
+    owner_orcid: input.ownerOrcid,
+    [version === 'v1' ? 'date_created' : 'timestamp']: input.timestamp,
+    public: version === 'v2' ? input.public : undefined,
+  });
+}
+
+export class Samples {
+  constructor(private readonly ctx: Context) {}
+
+  list(
+    options: ListOptions & {
+      projectId?: string;
+      sampleType?: string;
+      sampleName?: string;
+      ownerOrcid?: string;
+      datasetId?: string;
+    } = {},
+  ): PageIterable<CrucibleSample, unknown> {
+    const query = {
+      project_id: options.projectId,
+      sample_type: options.sampleType,
+      sample_name: options.sampleName,
+      owner_orcid: options.ownerOrcid,
+    };
+    const v2 = this.ctx.version === 'v2';
+    const path = options.datasetId ? `datasets/${id(options.datasetId, 'dataset id')}/samples` : 'samples';
+    const source = options.datasetId
+      ? v2
+        ? offsetList(this.ctx, path, sampleSchema, query, options)
+        : arrayList(this.ctx, path, sampleSchema, query, { ...options, sendLimit: false })
+      : v2
+        ? keysetList(this.ctx, path, sampleSchema, query, options)
+        : arrayList(this.ctx, path, sampleSchema, query, { ...options, sendLimit: false });
+    return mapIterable(source, normaliseSample);
+  }
+
+  async get(sid: string, options: CallOptions = {}): Promise<CrucibleSample> {
+    return normaliseSample(
+      await getRecord(this.ctx, `samples/${id(sid, 'sample id')}`, sampleSchema, `sample ${sid}`, options),
+    );
+  }
+
+  async create(input: SampleInput, options: CallOptions = {}): Promise<CrucibleSample> {
+    if (!input.sampleName && !input.uniqueId) throw new UsageError('A sample needs a name');
+    return normaliseSample(
+      await call(this.ctx, 'samples', sampleSchema, {
+        method: 'POST',
+        json: sampleBody(input, this.ctx.version),
+        signal: options.signal,
+      }),
+    );
+  }
+
+  async update(sid: string, changes: SampleInput, options: CallOptions = {}): Promise<CrucibleSample> {
+    const { uniqueId: _ignored, ...rest } = changes;
+    return normaliseSample(
+      await call(this.ctx, `samples/${id(sid, 'sample id')}`, sampleSchema, {
+        method: 'PATCH',
+        json: sampleBody(rest, this.ctx.version),
+        signal: options.signal,
+        idempotent: true,
+      }),
+    );
+  }
+
+  /** Links a child sample to its parent. */
+  async linkChild(parent: string, child: string, options: CallOptions = {}): Promise<void> {
+    await call(
+      this.ctx,
+      `samples/${id(parent, 'sample id')}/children/${id(child, 'sample id')}`,
+      z.unknown(),
+      {
+        method: 'POST',
+        signal: options.signal,
+        idempotent: true,
+      },
+    );
+  }
+
+  async unlinkChild(parent: string, child: string, options: CallOptions = {}): Promise<void> {
+    await call(
+      this.ctx,
+      `samples/${id(parent, 'sample id')}/children/${id(child, 'sample id')}`,
+      z.unknown(),
+      {
+        method: 'DELETE',
+        signal: options.signal,
+      },
+    );
+  }
+
+  children(sid: string, options: ListOptions = {}): PageIterable<CrucibleSample, unknown> {
+    return this.relatives(sid, 'children', options);
+  }
+
+  parents(sid: string, options: ListOptions = {}): PageIterable<CrucibleSample, unknown> {
+    return this.relatives(sid, 'parents', options);
+  }
+
+  private relatives(sid: string, which: 'children' | 'parents', options: ListOptions) {
+    const path = `samples/${id(sid, 'sample id')}/${which}`;
+    return mapIterable(
+      this.ctx.version === 'v2'
+        ? offsetList(this.ctx, path, sampleSchema, {}, options)
+        : arrayList(this.ctx, path, sampleSchema, {}, { ...options, sendLimit: false }),
+      normaliseSample,
+    );
+  }
+
+  async mergeMetadata(sid: string, metadata: Record<string, unknown>, options: CallOptions = {}) {
+    this.requireV2('sample metadata');
+    return setMetadata(this.ctx, sid, metadata, 'merge', options);
+  }
+
+  private requireV2(what: string): void {
+    if (this.ctx.version !== 'v2') throw new UsageError(`${what} needs API v2`);
+  }
+}
+
+/** Instruments (spec §5.2, §16.4). */
+export interface InstrumentInput {
+  instrumentName: string;
+  owner?: string;
+  location?: string;
+  manufacturer?: string;
+  model?: string;
+  instrumentType?: string;
+  description?: string;
+}
+
+export class Instruments {
+  constructor(private readonly ctx: Context) {}
+
+  list(options: ListOptions & { name?: string } = {}): PageIterable<CrucibleInstrument, unknown> {
+    const query = { instrument_name: options.name };
+    return this.ctx.version === 'v2'
+      ? offsetList(this.ctx, 'instruments', instrumentSchema, query, options)
+      : arrayList(this.ctx, 'instruments', instrumentSchema, query, { ...options, sendLimit: false });
+  }
+
+  /** By id (MFID), or by name when `byName` (v1 names are case-insensitive). */
+  async get(key: string, options: CallOptions & { byName?: boolean } = {}): Promise<CrucibleInstrument> {
+    if (options.byName || this.ctx.version === 'v1') {
+      const query = options.byName ? { instrument_name: key } : { unique_id: key };
+      const found = await call(
+        this.ctx,
+        'instruments',
+        z.union([z.array(instrumentSchema), z.looseObject({ items: z.array(instrumentSchema) })]),
+        {
+          query,
+          signal: options.signal,
+        },
+      );
+      const items = Array.isArray(found) ? found : found.items;
+      const match = items[items.length - 1];
+      if (!match) {
+        throw new (await import('@sciport/core')).NotFoundError(
+          {
+            status: 404,
+            method: 'GET',
+            url: this.ctx.http.url('instruments', query).href,
+            service: 'crucible',
+          },
+          `No instrument ${options.byName ? 'named ' : ''}${key}`,
+        );
+      }
+      return match;
+    }
+    return getRecord(
+      this.ctx,
+      `instruments/${id(key, 'instrument id')}`,
+      instrumentSchema,
+      `instrument ${key}`,
+      options,
+    );
+  }
+
+  async create(input: InstrumentInput, options: CallOptions = {}): Promise<CrucibleInstrument> {
+    if (!input.instrumentName?.trim()) throw new UsageError('An instrument needs a name');
+    if (!input.owner || !input.location) throw new UsageError('An instrument needs an owner and a location');
+    return call(this.ctx, 'instruments', instrumentSchema, {
+      method: 'POST',
+      json: body({
+        instrument_name: input.instrumentName,
+        owner: input.owner,
+        location: input.location,
+        manufacturer: input.manufacturer,
+        model: input.model,
+        instrument_type: input.instrumentType,
+        description: input.description,
+      }),
+      signal: options.signal,
+    });
+  }
+}
+
+/** Projects (spec §5.1, §16.3). */
+export interface ProjectInput {
+  projectId: string;
+  organization: string;
+  title?: string;
+  status?: string;
+  leadEmail?: string;
+  leadOrcid?: string;
+}
+
+export class Projects {
+  constructor(private readonly ctx: Context) {}
+
+  /** v2: the caller's projects (all for admins); v1: every project (admin only), or a user's. */
+  list(options: ListOptions & { orcid?: string } = {}): PageIterable<CrucibleProject, unknown> {
+    const path = options.orcid ? `users/${id(options.orcid, 'ORCID')}/projects` : 'projects';
+    return this.ctx.version === 'v2'
+      ? offsetList(this.ctx, path, projectSchema, {}, options)
+      : arrayList(this.ctx, path, projectSchema, {}, { ...options, sendLimit: false });
+  }
+
+  async get(pid: string, options: CallOptions = {}): Promise<CrucibleProject> {
+    return getRecord(this.ctx, `projects/${id(pid, 'project id')}`, projectSchema, `project ${pid}`, options);
+  }
+
+  async create(input: ProjectInput, options: CallOptions = {}): Promise<CrucibleProject> {
+    if (!input.projectId?.trim() || !input.organization?.trim())
+      throw new UsageError('A project needs an id and an organization');
+    if (!input.leadEmail && !input.leadOrcid) throw new UsageError('A project needs a lead (email or ORCID)');
+    return call(this.ctx, 'projects', projectSchema, {
+      method: 'POST',
+      json: body({
+        project_id: input.projectId,
+        organization: input.organization,
+        title: input.title,
+        status: input.status,
+        project_lead_email: input.leadEmail,
+        project_lead_orcid: this.ctx.version === 'v2' ? input.leadOrcid : undefined,
+      }),
+      signal: options.signal,
+    });
+  }
+
+  users(pid: string, options: ListOptions = {}): PageIterable<CrucibleUser, unknown> {
+    const path = `projects/${id(pid, 'project id')}/users`;
+    return this.ctx.version === 'v2'
+      ? offsetList(this.ctx, path, userSchema, {}, options)
+      : arrayList(this.ctx, path, userSchema, {}, { ...options, sendLimit: false });
+  }
+
+  async addUser(pid: string, orcid: string, options: CallOptions = {}): Promise<void> {
+    await call(this.ctx, `projects/${id(pid, 'project id')}/users/${id(orcid, 'ORCID')}`, z.unknown(), {
+      method: 'POST',
+      signal: options.signal,
+      idempotent: true,
+    });
+  }
+}
+
+/** Users, the caller's account, and access groups (spec §5.1, §16.1, §16.2, §16.7). */
+export class Users {
+  constructor(private readonly ctx: Context) {}
+
+  /** The caller (`GET /account`): the cheapest check that the key works. */
+  async account(options: CallOptions = {}): Promise<CrucibleAccount> {
+    const account = await call(this.ctx, 'account', accountSchema.nullable(), options);
+    if (!account) throw new UsageError('The server answered the account request with nothing');
+    return account;
+  }
+
+  async get(orcid: string, options: CallOptions = {}): Promise<CrucibleUser> {
+    return normaliseUser(
+      await getRecord(this.ctx, `users/${id(orcid, 'ORCID')}`, userSchema, `user ${orcid}`, options),
+    );
+  }
+
+  /** Users by email (admin). */
+  async findByEmail(email: string, options: CallOptions = {}): Promise<CrucibleUser[]> {
+    const found = await call(
+      this.ctx,
+      'users',
+      z.union([z.array(userSchema), z.looseObject({ items: z.array(userSchema) })]).nullable(),
+      { query: this.ctx.version === 'v2' ? { email, permissive: false } : { email }, signal: options.signal },
+    );
+    const items = found === null ? [] : Array.isArray(found) ? found : found.items;
+    return items.map(normaliseUser);
+  }
+
+  /** Access groups of a resource (admin). */
+  async accessGroups(resourceId: string, options: CallOptions = {}): Promise<string[]> {
+    const path =
+      this.ctx.version === 'v2'
+        ? `resources/${id(resourceId, 'id')}/access_groups`
+        : `datasets/${id(resourceId, 'dataset id')}/access_groups`;
+    const groups = await call(
+      this.ctx,
+      path,
+      z.array(z.looseObject({ group_name: z.string() })).nullable(),
+      options,
+    );
+    return (groups ?? []).map((g) => g.group_name);
+  }
+
+  /** Grants a group read (and optionally write) access to a resource (admin). */
+  async grantAccess(
+    resourceId: string,
+    group: string,
+    access: { read?: boolean; write?: boolean } = {},
+    options: CallOptions = {},
+  ): Promise<void> {
+    const path =
+      this.ctx.version === 'v2'
+        ? `resources/${id(resourceId, 'id')}/access_groups`
+        : `datasets/${id(resourceId, 'dataset id')}/access_groups`;
+    await call(this.ctx, path, z.unknown(), {
+      method: 'POST',
+      query: { group_name: group, read: access.read ?? true, write: access.write ?? false },
+      signal: options.signal,
+      idempotent: true,
+    });
+  }
+}
+
+export function normaliseUser(raw: CrucibleUser): CrucibleUser {
+  const out = { ...raw };
+  if (out.unique_id == null && out.orcid != null) out.unique_id = out.orcid;
+  return out;
+}
