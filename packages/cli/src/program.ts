@@ -43,6 +43,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/icsd.js'),
   },
   {
+    name: 'crucible',
+    description: 'Crucible (Molecular Foundry): datasets, files, metadata, samples, ingestion',
+    load: () => import('./commands/crucible.js'),
+  },
+  {
     name: 'fragalysis',
     description: 'Fragalysis (Diamond/XChem): targets, structure archives, uploads, compound SMILES',
     load: () => import('./commands/fragalysis.js'),

@@ -30,6 +30,12 @@ const packages = [
     exports: ['startTestServer', 'faultHandlers', 'createIcsdSimulator'],
   },
   { name: '@sciport/icsd', dir: 'packages/icsd', exports: ['IcsdClient', 'buildExpertQuery', 'splitCifs'] },
+  {
+    name: '@sciport/fragalysis',
+    dir: 'packages/fragalysis',
+    exports: ['FragalysisClient', 'archiveRequestBody'],
+  },
+  { name: '@sciport/crucible', dir: 'packages/crucible', exports: ['CrucibleClient', 'parseLammps'] },
   { name: '@sciport/cli', dir: 'packages/cli', exports: ['main'] },
 ] as const;
 
