@@ -1,7 +1,7 @@
 /**
  * @sciport/testkit: msw request handlers served over real HTTP on 127.0.0.1, with seeded fault injection
  * and a request log, plus helpers for handler authors, and service simulators built on them (ICSD:
- * {@link createIcsdSimulator}; the `sciport-sim` bin serves them as separate processes).
+ * {@link createIcsdSimulator}, Fragalysis: {@link createFragalysisSimulator}; the `sciport-sim` bin serves them as separate processes).
  *
  * @packageDocumentation
  */
@@ -18,6 +18,20 @@ export {
   type FaultRule,
   faultHandlers,
 } from './faults.js';
+export {
+  type ArchiveFile,
+  type BuildOutcome,
+  createFragalysisSimulator,
+  type FragalysisSimObservation,
+  type FragalysisSimProject,
+  type FragalysisSimStats,
+  type FragalysisSimTarget,
+  type FragalysisSimUser,
+  type FragalysisSimulator,
+  type FragalysisSimulatorOptions,
+  writeArchiveZip,
+  writeTarGz,
+} from './fragalysis/index.js';
 export { startTestServer, type TestServer, type TestServerOptions } from './http-server.js';
 export {
   createIcsdSimulator,

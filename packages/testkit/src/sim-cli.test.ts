@@ -62,6 +62,54 @@ describe('sciport-sim', () => {
     expect(err).toEqual([]);
   });
 
+  it('serves the Fragalysis simulator with the demo token, its targets and an archive file from disk', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = await mkdtemp(path.join(tmpdir(), 'sim-cli-'));
+    const file = path.join(dir, 'big.tar.gz');
+    await writeFile(file, Buffer.from('not really a tarball'));
+    const { out, io } = capture();
+    const controller = new AbortController();
+    let resolveListening: (info: Readonly<Record<string, unknown>>) => void = () => undefined;
+    const listening = new Promise<Readonly<Record<string, unknown>>>((resolve) => {
+      resolveListening = resolve;
+    });
+    const done = runSimCli(['fragalysis', '--mode', 'immediate', '--archive', `Big|lb99999-1=${file}`], {
+      ...io,
+      signal: controller.signal,
+      onListening: resolveListening,
+    });
+    const info = (await listening) as {
+      baseUrl: string;
+      token: string;
+      targets: Array<{ title: string; tas: string }>;
+    };
+    expect(JSON.parse(out[0]!)).toEqual(info);
+    expect(info.targets).toContainEqual({ title: 'Big', tas: 'lb99999-1', public: false });
+    const cookie = { cookie: `sessionid=${info.token}` };
+    const landing = await fetch(`${info.baseUrl}/viewer/react/landing/`);
+    const csrf = /csrftoken=([^;]+)/.exec(landing.headers.get('set-cookie') ?? '')?.[1] ?? '';
+    const post = await fetch(`${info.baseUrl}/api/download_structures/`, {
+      method: 'POST',
+      headers: {
+        ...cookie,
+        cookie: `${cookie.cookie}; csrftoken=${csrf}`,
+        'x-csrftoken': csrf,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ target_name: 'Big', target_access_string: 'lb99999-1' }),
+    });
+    const { file_url } = (await post.json()) as { file_url: string };
+    const archive = await fetch(
+      `${info.baseUrl}/api/download_structures/?file_url=${encodeURIComponent(file_url)}`,
+    );
+    expect(await archive.text()).toBe('not really a tarball');
+    controller.abort();
+    expect(await done).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('closes when its lifetime ends', async () => {
     const { io, err } = capture();
     expect(await runSimCli(['icsd', '--entries', '5', '--lifetime', '50'], io)).toBe(0);
@@ -75,6 +123,8 @@ describe('sciport-sim', () => {
       ['icsd', '--port', 'x'],
       ['icsd', '--bogus', '1'],
       ['icsd', '--fail-rate', '2'],
+      ['fragalysis', '--mode', 'sync'],
+      ['fragalysis', '--archive', 'no-separator'],
     ]) {
       const { io, err } = capture();
       expect(await runSimCli(argv, io)).toBe(2);

@@ -15,7 +15,7 @@ export interface SimCliIo {
 
 type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
 
-/** A service the command can simulate. Add Crucible and Fragalysis here as their simulators land. */
+/** A service the command can simulate. Add Crucible here as its simulator lands. */
 interface SimService {
   readonly summary: string;
   /** Extra options, all string-valued. */
@@ -86,6 +86,56 @@ const SERVICES: Readonly<Record<string, SimService>> = {
           password,
           entries: sim.entries.length,
           maxCollectionCode: sim.entries.at(-1)?.collectionCode ?? 0,
+        }),
+      };
+    },
+  },
+  fragalysis: {
+    summary: 'Fragalysis stack (Diamond/XChem): targets, archive builds, uploads, served at the root',
+    options: {
+      'build-ms': 'MS           how long an archive build runs (default 300)',
+      'max-builds': 'N          builds in flight before the POST answers 429 (default 4)',
+      'page-size': 'N           DRF page size when limit is absent (default 5000)',
+      mode: 'task|immediate     2026 task flow (default) or the old synchronous zip answer',
+      archive: 'T|TAS=FILE[;…]  serve FILE as the archive of target T under TAS (benchmarks)',
+    },
+    async create(values, seed, url) {
+      const { createFragalysisSimulator } = await import('./fragalysis/fragalysis-simulator.js');
+      const buildMs = integer('build-ms', values['build-ms'], 0);
+      const maxConcurrentBuilds = integer('max-builds', values['max-builds'], 1);
+      const pageSize = integer('page-size', values['page-size'], 1);
+      const mode = values.mode;
+      if (mode !== undefined && mode !== 'task' && mode !== 'immediate') {
+        throw new UsageError(`--mode must be task or immediate, got ${String(mode)}`);
+      }
+      const archiveFiles: Record<string, string> = {};
+      if (values.archive !== undefined) {
+        for (const item of String(values.archive).split(';').filter(Boolean)) {
+          const match = /^([^|=]+)\|([^|=]+)=(.+)$/.exec(item);
+          if (!match)
+            throw new UsageError(`--archive must look like Title|tas=/path/file.tar.gz, got ${item}`);
+          archiveFiles[`${match[1]}|${match[2]}`] = match[3] as string;
+        }
+      }
+      const sim = createFragalysisSimulator({
+        seed,
+        archiveFiles,
+        legacyImmediate: mode === 'immediate',
+        ...(buildMs === undefined ? {} : { buildMs }),
+        ...(maxConcurrentBuilds === undefined ? {} : { maxConcurrentBuilds }),
+        ...(pageSize === undefined ? {} : { pageSize }),
+      });
+      return {
+        handlers: sim.handlers,
+        info: () => ({
+          baseUrl: url(),
+          token: sim.tokenFor('demo'),
+          outsiderToken: sim.tokenFor('outsider'),
+          targets: sim.targets.map((t) => ({
+            title: t.title,
+            tas: t.tas,
+            public: sim.projects.find((p) => p.tas === t.tas)?.openToPublic ?? false,
+          })),
         }),
       };
     },

@@ -1,0 +1,12 @@
+export { type ArchiveFile, writeArchiveZip, writeTarGz } from './archive-writers.js';
+export {
+  type BuildOutcome,
+  createFragalysisSimulator,
+  type FragalysisSimObservation,
+  type FragalysisSimProject,
+  type FragalysisSimStats,
+  type FragalysisSimTarget,
+  type FragalysisSimUser,
+  type FragalysisSimulator,
+  type FragalysisSimulatorOptions,
+} from './fragalysis-simulator.js';
