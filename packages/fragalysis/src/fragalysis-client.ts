@@ -106,6 +106,11 @@ export interface WaitOptions extends CallOptions {
    * housekeeping runs, and an unknown task id never errors (default 5 minutes).
    */
   unknownTimeout?: number;
+  /**
+   * The first pause between status polls, in ms (default 1000); later pauses grow by 1.6x with jitter up to
+   * 15 s. A full build queue is retried after twice this, doubling up to a minute.
+   */
+  pollInterval?: number;
   /** Each status seen while waiting. */
   onStatus?: (status: TaskStatus) => void;
 }
@@ -507,7 +512,8 @@ export class FragalysisClient {
         throw this.explain(error);
       }
       if (response.status === 429) {
-        const delayMs = Math.round(Math.min(60_000, 2000 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        const base = 2 * (request.pollInterval ?? 1000);
+        const delayMs = Math.round(Math.min(60_000, base * 2 ** attempt) * (0.5 + Math.random() / 2));
         if (Date.now() + delayMs > deadline) {
           throw new FragalysisTaskError(
             'Fragalysis is serving too many download requests and the deadline came before a place freed up',
@@ -548,7 +554,7 @@ export class FragalysisClient {
     const deadline = started + (options.maxWaitTime ?? 30 * 60_000);
     const unknownTimeout = options.unknownTimeout ?? 5 * 60_000;
     let unknownSince = started;
-    let delay = 1000;
+    let delay = options.pollInterval ?? 1000;
     const url = new URL(taskUrl, `${this.baseUrl}/`).href;
     for (;;) {
       const status = await this.getJson(url, taskStatusSchema, { signal });

@@ -135,7 +135,8 @@ export class FragalysisClient extends BaseFragalysisClient {
     };
     if (request.extract) {
       const into = safeJoin(destination, name);
-      await extractArchive(archive, into, { overwrite: true, signal });
+      // Fragalysis archives hold only files and directories (spec §4.7): any link is refused.
+      await extractArchive(archive, into, { overwrite: true, symlinks: 'refuse', signal });
       result.extractedTo = into;
       if (request.keepArchive === false) {
         const { unlink } = await import('node:fs/promises');
@@ -222,7 +223,13 @@ async function readState(file: string, stack: string): Promise<SyncState> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, stack, targets: {} };
     throw error;
   }
-  const parsed = syncStateSchema.safeParse(JSON.parse(text));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const parsed = syncStateSchema.safeParse(value);
   if (!parsed.success) {
     throw new UsageError(`${file} is not a sciport sync state file; move it away or choose another folder`);
   }
