@@ -168,6 +168,31 @@ export class AtomicFile {
     this.bytesWritten += buf.byteLength;
   }
 
+  /** Writes several chunks in one call (`writev`), without joining them first. */
+  async writev(chunks: readonly Uint8Array[]): Promise<void> {
+    if (!this.handle) throw new Error('AtomicFile is closed');
+    let total = 0;
+    for (const c of chunks) total += c.byteLength;
+    const { bytesWritten } = await this.handle.writev(chunks as Uint8Array[]);
+    if (bytesWritten < total) {
+      // A short vectored write (rare): write what is left chunk by chunk.
+      let skip = bytesWritten;
+      for (const c of chunks) {
+        if (skip >= c.byteLength) {
+          skip -= c.byteLength;
+          continue;
+        }
+        let offset = skip;
+        skip = 0;
+        while (offset < c.byteLength) {
+          const r = await this.handle.write(c, offset, c.byteLength - offset);
+          offset += r.bytesWritten;
+        }
+      }
+    }
+    this.bytesWritten += total;
+  }
+
   /** Flushes (unless `durable: false`) and closes the temporary file without renaming it (it can be resumed later). */
   async close({ durable = true } = {}): Promise<void> {
     const h = this.handle;
