@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'packages', 'cli', 'dist', 'bin.js');
-const { createIcsdSimulator, startTestServer } = await import(
+const { createFragalysisSimulator, createIcsdSimulator, startTestServer } = await import(
   path.join(root, 'packages', 'testkit', 'dist', 'index.js')
 );
 
@@ -45,6 +45,8 @@ function section(title) {
 
 const sim = createIcsdSimulator({ entries: 3000, seed: 42 });
 const server = await startTestServer({ handlers: sim.handlers, faults: { latencyMs: [2, 10] } });
+const frag = createFragalysisSimulator({ seed: 42, buildMs: 1500 });
+const fragServer = await startTestServer({ handlers: frag.handlers, faults: { latencyMs: [2, 10] } });
 try {
   section('The CLI');
   await run(['--help']);
@@ -107,7 +109,60 @@ try {
     `${bold('Simulator counters:')} ${sim.stats.logins} logins, ${sim.stats.logouts} logouts, ${sim.stats.liveTokens} live tokens, ${sim.stats.cifsServed} CIFs served\n`,
   );
   if (sim.stats.liveTokens !== 0) failures++;
+
+  section(`Fragalysis, against the simulator at ${fragServer.url}`);
+  env.FRAGALYSIS_STACK = fragServer.url;
+  await run(['fragalysis', 'targets'], { title: 'anonymous: open proposals only' });
+  env.FRAGALYSIS_TOKEN = frag.tokenFor('demo');
+  await run(['fragalysis', 'targets'], { title: 'with a token: private proposals too; one title, two TAS' });
+  await run(['fragalysis', 'download', 'Mpro', '--out', work], {
+    expect: 2,
+    title: 'ambiguous title: asks for the TAS',
+  });
+  const fragOut = path.join(work, 'fragalysis');
+  await run(
+    ['fragalysis', 'download', 'Mpro', '--tas', 'sw30864-12', '--out', fragOut, '--extract', '--event-file'],
+    {
+      title: 'build (polled), download atomically, extract safely',
+    },
+  );
+  const extracted = path.join(fragOut, 'Mpro_sw30864-12');
+  const top = readdirSync(extracted).sort();
+  process.stdout.write(`\n${bold(`What was written in ${extracted}:`)}\n  ${top.join('\n  ')}\n`);
+  process.stdout.write(`${bold('Head of metadata.csv:')}\n`);
+  process.stdout.write(
+    `${readFileSync(path.join(extracted, 'metadata.csv'), 'utf8')
+      .split('\n')
+      .slice(0, 4)
+      .map((l) => `  | ${l.length > 150 ? `${l.slice(0, 150)}…` : l}`)
+      .join('\n')}\n`,
+  );
+  await run(['fragalysis', 'uploads'], { title: 'last upload per (target, TAS)' });
+  const syncArgs = [
+    'fragalysis',
+    'sync',
+    'Mpro@sw30864-12',
+    'NSP3@lb00000-1',
+    '--out',
+    path.join(work, 'synced'),
+  ];
+  await run(syncArgs, { title: 'sync into a folder: both are new there' });
+  frag.addUpload('NSP3', 'lb00000-1');
+  process.stdout.write('\n(the simulator receives a new NSP3 upload)\n');
+  await run(syncArgs, { title: 'again: Mpro is current, only NSP3 is fetched' });
+  await run(['fragalysis', 'smiles', 'Mpro', '--tas', 'lb18145-1'], {
+    title: 'compound SMILES of exactly that target',
+  });
+  env.FRAGALYSIS_TOKEN = 'expired-session-id';
+  await run(['fragalysis', 'targets'], {
+    expect: 3,
+    title: 'a token the stack does not accept: exit 3, not silent public data',
+  });
+  process.stdout.write(
+    `${bold('Simulator counters:')} ${frag.stats.buildsStarted} archive builds, ${frag.stats.archiveFetches} archive downloads, ${frag.stats.csrfBootstraps} CSRF bootstraps\n`,
+  );
 } finally {
+  await fragServer.close();
   await server.close();
   rmSync(work, { recursive: true, force: true });
 }

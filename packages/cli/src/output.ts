@@ -32,6 +32,14 @@ export function visibleLength(text: string): number {
 }
 
 /** Prints `value` as JSON: keys in the order given, 2-space indent, a final newline. */
+/** A byte count for people: `812 B`, `4.2 KiB`, `12.0 MiB`, `1.50 GiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
 export function printJson(out: Writer, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
 }

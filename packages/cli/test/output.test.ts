@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createWriter } from '../src/context.js';
-import { createProgress, debug, formatTable, info, printJson, printNdjson, warn } from '../src/output.js';
+import {
+  createProgress,
+  debug,
+  formatBytes,
+  formatTable,
+  info,
+  printJson,
+  printNdjson,
+  warn,
+} from '../src/output.js';
 
 function sink(isTTY = false, color = false) {
   let text = '';
@@ -14,6 +23,17 @@ function sink(isTTY = false, color = false) {
 }
 
 describe('output', () => {
+  it('formats byte counts in the unit a person reads', () => {
+    expect([0, 812, 1024, 4300, 12.04 * 1024 ** 2, 1.5 * 1024 ** 3].map(formatBytes)).toEqual([
+      '0 B',
+      '812 B',
+      '1.0 KiB',
+      '4.2 KiB',
+      '12.0 MiB',
+      '1.50 GiB',
+    ]);
+  });
+
   it('prints JSON with keys in the given order, 2-space indent and a newline', () => {
     const s = sink();
     printJson(s.writer, { b: 1, a: [true] });

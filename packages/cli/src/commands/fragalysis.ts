@@ -11,7 +11,16 @@ import {
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import type { CliContext } from '../context.js';
-import { createProgress, debug, info, printJson, printNdjson, printTable, warn } from '../output.js';
+import {
+  createProgress,
+  debug,
+  formatBytes,
+  info,
+  printJson,
+  printNdjson,
+  printTable,
+  warn,
+} from '../output.js';
 import type { CommandModule } from '../program.js';
 
 /**
@@ -212,7 +221,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
         progress?.stop();
         if (ctx.json) printJson(ctx.out, describeResult(result, archive.staticLink === true));
         else {
-          info(ctx, `Saved ${result.archive} (${(result.bytes / 1048576).toFixed(1)} MiB, ${result.format})`);
+          info(ctx, `Saved ${result.archive} (${formatBytes(result.bytes)}, ${result.format})`);
           if (result.extractedTo) info(ctx, `Unpacked into ${result.extractedTo}`);
           if (archive.staticLink) info(ctx, `Static link (fetch again with --file-url): ${result.fileUrl}`);
         }
