@@ -129,10 +129,9 @@ describe('the generated dataset', () => {
 });
 
 describe('scale', () => {
-  it('builds 50,000 entries quickly and serves a 500-id /cif/multiple', async () => {
-    const started = performance.now();
+  // How fast it builds is measured by bench/icsd-mirror.mjs, not here.
+  it('builds 50,000 entries and serves a 500-id /cif/multiple from the end of the range', async () => {
     const sim = createIcsdSimulator({ seed: 2, entries: 50_000 });
-    expect(performance.now() - started).toBeLessThan(3000);
     expect(sim.entries).toHaveLength(50_000);
 
     server = await startTestServer({ handlers: sim.handlers });
