@@ -1,12 +1,29 @@
 /**
  * @sciport/testkit: msw request handlers served over real HTTP on 127.0.0.1, with seeded fault injection
  * and a request log, plus helpers for handler authors, and service simulators built on them (ICSD:
- * {@link createIcsdSimulator}, Fragalysis: {@link createFragalysisSimulator}; the `sciport-sim` bin serves them as separate processes).
+ * {@link createIcsdSimulator}, Fragalysis: {@link createFragalysisSimulator}, Crucible: {@link createCrucibleSimulator}; the `sciport-sim` bin serves them as separate processes).
  *
  * @packageDocumentation
  */
 
 export { type BytesResponseOptions, bytesResponse, readBody } from './bytes-response.js';
+export {
+  type AddFileOptions,
+  CRUCIBLE_INGESTION_CLASSES,
+  type CrucibleSimDataset,
+  type CrucibleSimFile,
+  type CrucibleSimInstrument,
+  type CrucibleSimProject,
+  type CrucibleSimRequestInfo,
+  type CrucibleSimSample,
+  type CrucibleSimSessionInfo,
+  type CrucibleSimStats,
+  type CrucibleSimUser,
+  type CrucibleSimulator,
+  type CrucibleSimulatorOptions,
+  createCrucibleSimulator,
+  type IngestionOutcome,
+} from './crucible-sim/index.js';
 export {
   createFaultInjector,
   type FaultDecision,

@@ -110,6 +110,32 @@ describe('sciport-sim', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('serves the Crucible simulator: v2 and v1 over the same data, with the demo key', async () => {
+    const { out, io } = capture();
+    const controller = new AbortController();
+    let resolveListening: (info: Readonly<Record<string, unknown>>) => void = () => undefined;
+    const listening = new Promise<Readonly<Record<string, unknown>>>((resolve) => {
+      resolveListening = resolve;
+    });
+    const done = runSimCli(['crucible', '--datasets', '7'], {
+      ...io,
+      signal: controller.signal,
+      onListening: resolveListening,
+    });
+    const info = (await listening) as { apiUrl: string; apiUrlV1: string; apiKey: string; datasets: number };
+    expect(JSON.parse(out[0]!)).toEqual(info);
+    expect(info.datasets).toBe(7);
+    const auth = { authorization: `Bearer ${info.apiKey}` };
+    const account = await fetch(`${info.apiUrl}/account`, { headers: auth });
+    expect(account.status).toBe(200);
+    const v1 = await fetch(`${info.apiUrlV1}/account`, { headers: auth });
+    expect(v1.status).toBe(200);
+    const anonymous = await fetch(`${info.apiUrl}/account`);
+    expect(anonymous.status).toBe(401);
+    controller.abort();
+    expect(await done).toBe(0);
+  });
+
   it('closes when its lifetime ends', async () => {
     const { io, err } = capture();
     expect(await runSimCli(['icsd', '--entries', '5', '--lifetime', '50'], io)).toBe(0);
@@ -119,7 +145,7 @@ describe('sciport-sim', () => {
   it('answers usage errors with exit code 2 and help with 0', async () => {
     for (const argv of [
       [],
-      ['crucible'],
+      ['crucible', '--datasets', 'many'],
       ['icsd', '--port', 'x'],
       ['icsd', '--bogus', '1'],
       ['icsd', '--fail-rate', '2'],

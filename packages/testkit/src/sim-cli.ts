@@ -15,7 +15,7 @@ export interface SimCliIo {
 
 type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
 
-/** A service the command can simulate. Add Crucible here as its simulator lands. */
+/** A service the command can simulate. */
 interface SimService {
   readonly summary: string;
   /** Extra options, all string-valued. */
@@ -86,6 +86,38 @@ const SERVICES: Readonly<Record<string, SimService>> = {
           password,
           entries: sim.entries.length,
           maxCollectionCode: sim.entries.at(-1)?.collectionCode ?? 0,
+        }),
+      };
+    },
+  },
+  crucible: {
+    summary: 'Crucible (Molecular Foundry) API v2 at /api/v2 and v1 at /api/v1, signed storage at /storage',
+    options: {
+      datasets: 'N           number of generated datasets (default 50)',
+      'ingest-ms': 'MS         time an ingestion request spends requested, then started (default 100)',
+      'link-ttl': 'S           lifetime of signed URLs in seconds (default 3600)',
+    },
+    async create(values, seed, url) {
+      const { createCrucibleSimulator } = await import('./crucible-sim/crucible-simulator.js');
+      const datasets = integer('datasets', values.datasets, 0);
+      const ingestMs = integer('ingest-ms', values['ingest-ms'], 0);
+      const linkTtlSeconds = integer('link-ttl', values['link-ttl'], 1);
+      const sim = createCrucibleSimulator({
+        seed,
+        ...(datasets === undefined ? {} : { datasets }),
+        ...(ingestMs === undefined ? {} : { ingestionSteps: { requestedMs: ingestMs, startedMs: ingestMs } }),
+        ...(linkTtlSeconds === undefined ? {} : { linkTtlSeconds }),
+      });
+      return {
+        handlers: sim.handlers,
+        info: () => ({
+          apiUrl: `${url()}/api/v2`,
+          apiUrlV1: `${url()}/api/v1`,
+          apiKey: sim.keyFor('demo'),
+          adminKey: sim.keyFor('admin'),
+          outsiderKey: sim.keyFor('outsider'),
+          projects: sim.projects.map((p) => p.projectId),
+          datasets: sim.datasets.length,
         }),
       };
     },

@@ -1,0 +1,308 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { type FileHandle, open, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createRandom } from '../random.js';
+import { crc32c, crc32cBase64 } from './crucible-util.js';
+
+/**
+ * Immutable stored bytes: a temp file written by an upload, a file on disk the caller named, or content
+ * generated on the fly from a seed (so that seeded datasets and big benchmark files cost no memory or disk).
+ */
+export interface SimBlob {
+  readonly id: number;
+  readonly size: number;
+  /** Lowercase hex SHA-256 of the content. */
+  readonly sha256: string;
+  /** Base64 of the big-endian CRC32C (the GCS `crc32c`). */
+  readonly crc32c: string;
+  readonly source:
+    | { kind: 'temp'; path: string }
+    | { kind: 'external'; path: string }
+    | { kind: 'generated'; seed: number };
+}
+
+const BLOCK = 64 * 1024;
+
+/** The generated content: 64 KiB seeded blocks, each stamped with its block number so no two are equal. */
+function generatedBase(seed: number): Buffer {
+  const random = createRandom(seed);
+  const base = Buffer.alloc(BLOCK);
+  for (let i = 0; i < BLOCK; i += 4) base.writeUInt32LE(random.int(0, 0xffffffff) >>> 0, i);
+  return base;
+}
+
+function generatedBlock(base: Buffer, index: number): Buffer {
+  const block = Buffer.from(base);
+  block.writeUInt32BE(Math.floor(index / 0x100000000), 0);
+  block.writeUInt32BE(index >>> 0, 4);
+  return block;
+}
+
+/** Pulls `start..end` (inclusive) of generated content, one block per pull (lazy, backpressured). */
+function generatedStream(seed: number, start: number, end: number): ReadableStream<Uint8Array> {
+  const base = generatedBase(seed);
+  let at = start;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (at > end) {
+          controller.close();
+          return;
+        }
+        const index = Math.floor(at / BLOCK);
+        const block = generatedBlock(base, index);
+        const from = at - index * BLOCK;
+        const to = Math.min(BLOCK, end - index * BLOCK + 1);
+        controller.enqueue(new Uint8Array(block.buffer, block.byteOffset + from, to - from));
+        at = index * BLOCK + to;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** A running SHA-256 + CRC32C + size over bytes written in order to a temp file. */
+export interface BlobWriter {
+  readonly path: string;
+  /** Bytes persisted so far (what a resumable session reports in `Range`). */
+  readonly persisted: number;
+  /**
+   * Writes `body` starting at the persisted offset, but keeps only bytes `[skip, skip + keep)` of it (the rest is
+   * read and discarded); nothing is committed unless the body delivers exactly `expected` bytes.
+   *
+   * @returns the number of bytes the body delivered.
+   */
+  writeChunk(
+    body: ReadableStream<Uint8Array> | null,
+    skip: number,
+    keep: number,
+    expected: number,
+  ): Promise<number>;
+  /** Appends bytes at the persisted offset and commits them at once (multipart uploads). */
+  append(chunk: Uint8Array): Promise<void>;
+  /** Finishes the hashes; the writer is then unusable. */
+  finish(): Promise<SimBlob>;
+  /** Closes and removes the temp file. */
+  discard(): Promise<void>;
+}
+
+export class ChunkLengthError extends Error {
+  constructor(readonly received: number) {
+    super(`the body had ${received} bytes`);
+  }
+}
+
+/** A blob store rooted in a temp directory (created lazily under `os.tmpdir()`, removed by `dispose`). */
+export class BlobStore {
+  #dir: string | undefined;
+  #nextId = 1;
+  #nextFile = 1;
+  readonly #root: string;
+
+  constructor(root: string = tmpdir()) {
+    this.#root = root;
+  }
+
+  get dir(): string {
+    this.#dir ??= mkdtempSync(join(this.#root, 'crucible-sim-'));
+    return this.#dir;
+  }
+
+  #id(): number {
+    return this.#nextId++;
+  }
+
+  /** Content generated from `seed`, of any size (the hashes are computed here, streaming). */
+  async generated(seed: number, size: number): Promise<SimBlob> {
+    const hash = createHash('sha256');
+    let crc = 0;
+    const reader = generatedStream(seed, 0, size - 1).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      hash.update(value);
+      crc = crc32c(crc, value);
+    }
+    return {
+      id: this.#id(),
+      size,
+      sha256: hash.digest('hex'),
+      crc32c: crc32cBase64(crc),
+      source: { kind: 'generated', seed },
+    };
+  }
+
+  /** Small generated content, synchronously (seed data). */
+  generatedSync(seed: number, size: number): SimBlob {
+    const hash = createHash('sha256');
+    let crc = 0;
+    const base = generatedBase(seed);
+    for (let at = 0, index = 0; at < size; at += BLOCK, index++) {
+      const block = generatedBlock(base, index).subarray(0, Math.min(BLOCK, size - at));
+      hash.update(block);
+      crc = crc32c(crc, block);
+    }
+    return {
+      id: this.#id(),
+      size,
+      sha256: hash.digest('hex'),
+      crc32c: crc32cBase64(crc),
+      source: { kind: 'generated', seed },
+    };
+  }
+
+  /** A file on disk served as is (never deleted by the store). */
+  async external(path: string): Promise<SimBlob> {
+    const info = await stat(path);
+    const hash = createHash('sha256');
+    let crc = 0;
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      const bytes = chunk as Buffer;
+      hash.update(bytes);
+      crc = crc32c(crc, bytes);
+    }
+    return {
+      id: this.#id(),
+      size: info.size,
+      sha256: hash.digest('hex'),
+      crc32c: crc32cBase64(crc),
+      source: { kind: 'external', path },
+    };
+  }
+
+  /** Small in-memory bytes, written to a temp file. */
+  async fromBytes(bytes: Uint8Array): Promise<SimBlob> {
+    const writer = this.writer();
+    await writer.append(bytes);
+    return writer.finish();
+  }
+
+  /** A new temp file to append to. */
+  writer(): BlobWriter {
+    const path = join(this.dir, `${this.#nextFile++}.bin`);
+    let handle: FileHandle | undefined;
+    let hash: Hash = createHash('sha256');
+    let crc = 0;
+    let persisted = 0;
+    let finished = false;
+    const nextId = () => this.#id();
+    const writeAll = async (h: FileHandle, bytes: Uint8Array, position: number) => {
+      let written = 0;
+      while (written < bytes.byteLength) {
+        const r = await h.write(bytes, written, bytes.byteLength - written, position + written);
+        written += r.bytesWritten;
+      }
+    };
+    return {
+      path,
+      get persisted() {
+        return persisted;
+      },
+      async writeChunk(body, skip, keep, expected) {
+        if (finished) throw new Error('writer finished');
+        handle ??= await open(path, 'w');
+        const h = hash.copy();
+        let c = crc;
+        let position = persisted;
+        let seen = 0;
+        if (body !== null) {
+          const reader = body.getReader();
+          try {
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) break;
+              const from = Math.max(0, skip - seen);
+              const to = Math.min(value.byteLength, skip + keep - seen);
+              seen += value.byteLength;
+              if (seen > expected) throw new ChunkLengthError(seen);
+              if (to > from) {
+                const piece = value.subarray(from, to);
+                await writeAll(handle, piece, position);
+                position += piece.byteLength;
+                h.update(piece);
+                c = crc32c(c, piece);
+              }
+            }
+          } finally {
+            reader.releaseLock();
+          }
+        }
+        if (seen !== expected) throw new ChunkLengthError(seen);
+        hash = h;
+        crc = c;
+        persisted = position;
+        return seen;
+      },
+      async append(chunk) {
+        if (finished) throw new Error('writer finished');
+        handle ??= await open(path, 'w');
+        await writeAll(handle, chunk, persisted);
+        hash.update(chunk);
+        crc = crc32c(crc, chunk);
+        persisted += chunk.byteLength;
+      },
+      async finish() {
+        finished = true;
+        handle ??= await open(path, 'w');
+        await handle.close();
+        return {
+          id: nextId(),
+          size: persisted,
+          sha256: hash.digest('hex'),
+          crc32c: crc32cBase64(crc),
+          source: { kind: 'temp', path },
+        };
+      },
+      async discard() {
+        finished = true;
+        await handle?.close().catch(() => undefined);
+        await unlink(path).catch(() => undefined);
+      },
+    };
+  }
+
+  /** `start..end` inclusive of a blob, streamed with backpressure. */
+  stream(blob: SimBlob, start: number, end: number): ReadableStream<Uint8Array> {
+    if (end < start) return new ReadableStream({ start: (c) => c.close() });
+    if (blob.source.kind === 'generated') return generatedStream(blob.source.seed, start, end);
+    return Readable.toWeb(
+      createReadStream(blob.source.path, { start, end, highWaterMark: 1 << 20 }),
+    ) as ReadableStream<Uint8Array>;
+  }
+
+  /** The whole content in memory (tests' byte comparisons; do not use on huge blobs). */
+  async read(blob: SimBlob): Promise<Uint8Array> {
+    if (blob.source.kind !== 'generated') return new Uint8Array(await readFile(blob.source.path));
+    const out = new Uint8Array(blob.size);
+    const reader = generatedStream(blob.source.seed, 0, blob.size - 1).getReader();
+    let at = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      out.set(value, at);
+      at += value.byteLength;
+    }
+    return out;
+  }
+
+  /** Removes a temp blob's file. */
+  release(blob: SimBlob): void {
+    if (blob.source.kind === 'temp') void unlink(blob.source.path).catch(() => undefined);
+  }
+
+  /** Removes the temp directory and everything in it. */
+  async dispose(): Promise<void> {
+    const dir = this.#dir;
+    this.#dir = undefined;
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+
+  disposeSync(): void {
+    const dir = this.#dir;
+    this.#dir = undefined;
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
