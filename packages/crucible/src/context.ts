@@ -6,7 +6,6 @@ import {
   NotFoundError,
   type PageIterable,
   paginate,
-  parseResponse,
   type Query,
   type RequestOptions,
   UsageError,
@@ -177,7 +176,7 @@ export function offsetList<S extends z.ZodType>(
  */
 export function arrayList<S extends z.ZodType>(
   ctx: Context,
-  path: string,
+  path: string | (() => Promise<string>),
   item: S,
   query: Record<string, unknown>,
   options: ListOptions & { sendLimit?: boolean },
@@ -186,14 +185,15 @@ export function arrayList<S extends z.ZodType>(
   const limit = options.limit ?? 100_000;
   return paginate({
     fetchPage: async (_cursor: undefined, { signal }) => {
-      const items = ((await call(ctx, path, schema, {
+      const where = typeof path === 'string' ? path : await path();
+      const items = ((await call(ctx, where, schema, {
         query: { ...clean(query), ...(options.sendLimit === false ? {} : { limit }) } as Query,
         signal,
       })) ?? []) as z.infer<S>[];
       if (options.sendLimit !== false && items.length === limit && options.limit === undefined) {
         ctx.emit({
           type: 'warning',
-          message: `GET ${path} returned exactly ${limit} items: the v1 list may be cut short`,
+          message: `GET ${where} returned exactly ${limit} items: the v1 list may be cut short`,
         });
       }
       return { items };

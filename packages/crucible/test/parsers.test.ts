@@ -40,9 +40,10 @@ describe('the LAMMPS parser', () => {
         '# NaCl melt',
         'variable T equal 1200',
         'variable name string nacl',
-        'log ${name}.log',
-        'read_data ${name}.data',
-        'dump d1 all custom 100 traj_${T}.dump id type x y z',
+        // LAMMPS variables (`${name}`), not JavaScript placeholders:
+        `log $\{name}.log`,
+        `read_data $\{name}.data`,
+        `dump d1 all custom 100 traj_$\{T}.dump id type x y z`,
         'dump',
         'run 1000',
       ].join('\n'),
@@ -66,9 +67,9 @@ describe('the LAMMPS parser', () => {
   });
 
   it('does not crash on short lines, undefined variables or a missing data file', async () => {
-    await writeFile(path.join(dir, 'in.x'), 'variable\nread_data ${missing}.data\ndump a b\n');
+    await writeFile(path.join(dir, 'in.x'), `variable\nread_data $\{missing}.data\ndump a b\n`);
     const parsed = await parseLammps(path.join(dir, 'in.x'));
-    expect(parsed.scientificMetadata.data_file).toBe('${missing}.data');
+    expect(parsed.scientificMetadata.data_file).toBe(`$\{missing}.data`);
     expect(parsed.scientificMetadata.log_files).toEqual(['log.lammps']);
     expect(parsed.scientificMetadata.natoms).toBeUndefined();
   });

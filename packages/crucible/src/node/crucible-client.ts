@@ -63,7 +63,7 @@ export class CrucibleClient extends BaseCrucibleClient {
   ): Promise<UploadFileResult> {
     const result =
       this.apiVersion === 'v2'
-        ? await uploadResumable(this.http, this.storage, this.ctx, datasetId, file, options)
+        ? await uploadResumable(this.storage, this.ctx, datasetId, file, options)
         : await uploadMultipart(this.ctx, datasetId, file, options);
     const ingest = options.ingest ?? (options.ingestionClass !== undefined || options.wait !== undefined);
     if (!ingest) return result;

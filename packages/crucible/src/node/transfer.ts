@@ -41,6 +41,8 @@ export interface UploadOptions extends CallOptions {
   onProgress?: (progress: UploadProgress) => void;
   /** Attempts per chunk before giving up (default 6). */
   maxAttempts?: number;
+  /** API v1 only: files of this size or more are refused before sending (default 100 MB, the server's limit). */
+  v1Limit?: number;
 }
 
 export interface UploadResult {
@@ -94,7 +96,6 @@ class SessionGone extends Error {}
  * one chunk.
  */
 export async function uploadResumable(
-  api: HttpClient,
   storage: HttpClient,
   ctx: Context,
   datasetId: string,
@@ -345,13 +346,13 @@ export async function uploadMultipart(
   ctx: Context,
   datasetId: string,
   file: string,
-  options: CallOptions & { limit?: number } = {},
+  options: CallOptions & { v1Limit?: number } = {},
 ): Promise<UploadResult> {
   const abs = path.resolve(file);
   const info = await stat(abs).catch(() => {
     throw new UsageError(`No such file: ${abs}`);
   });
-  const limit = options.limit ?? V1_UPLOAD_LIMIT;
+  const limit = options.v1Limit ?? V1_UPLOAD_LIMIT;
   if (info.size >= limit) {
     throw new UsageError(
       `${path.basename(abs)} is ${info.size} bytes: API v1 takes direct uploads below ${limit} bytes`,

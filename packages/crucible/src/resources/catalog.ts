@@ -260,12 +260,31 @@ export interface ProjectInput {
 export class Projects {
   constructor(private readonly ctx: Context) {}
 
-  /** v2: the caller's projects (all for admins); v1: every project (admin only), or a user's. */
-  list(options: ListOptions & { orcid?: string } = {}): PageIterable<CrucibleProject, unknown> {
-    const path = options.orcid ? `users/${id(options.orcid, 'ORCID')}/projects` : 'projects';
-    return this.ctx.version === 'v2'
-      ? offsetList(this.ctx, path, projectSchema, {}, options)
-      : arrayList(this.ctx, path, projectSchema, {}, { ...options, sendLimit: false });
+  /**
+   * The caller's projects (v2: all of them for admins), or a user's with `orcid`. On v1, where `GET /projects`
+   * is admin-only, the caller's come from `/users/<own ORCID>/projects`; `all: true` asks for every project
+   * (admins).
+   */
+  list(
+    options: ListOptions & { orcid?: string; all?: boolean } = {},
+  ): PageIterable<CrucibleProject, unknown> {
+    if (this.ctx.version === 'v2') {
+      const path = options.orcid ? `users/${id(options.orcid, 'ORCID')}/projects` : 'projects';
+      return offsetList(this.ctx, path, projectSchema, {}, options);
+    }
+    const ctx = this.ctx;
+    const path = options.orcid
+      ? `users/${id(options.orcid, 'ORCID')}/projects`
+      : options.all
+        ? 'projects'
+        : async () => {
+            const account = await call(ctx, 'account', accountSchema.nullable(), { signal: options.signal });
+            const orcid =
+              account?.user_info?.orcid ?? account?.user_info?.unique_id ?? account?.user_unique_id;
+            if (!orcid) throw new UsageError('The account has no ORCID: give one to list its projects');
+            return `users/${id(orcid, 'ORCID')}/projects`;
+          };
+    return arrayList(this.ctx, path, projectSchema, {}, { ...options, sendLimit: false });
   }
 
   async get(pid: string, options: CallOptions = {}): Promise<CrucibleProject> {

@@ -286,6 +286,9 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
   const outcomes = new Map<string, IngestionOutcome>();
   let issued = new Set<string>();
   let revoked = new Set<string>();
+  /** How far `expireLinks()` has moved the signing clock: links issued after it carry a later date. */
+  let linkClockMs = 0;
+  const linkNow = () => now() + linkClockMs;
   let partial: { bytes: number; times: number } | undefined;
 
   const emptyStats = (): CrucibleSimStats => ({
@@ -1091,7 +1094,7 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
   function signedUrl(ctx: Ctx, storagePath: string): string {
     const origin = options.storageOrigin ?? ctx.url.origin;
     const path = `${storagePrefix}/${storagePath.split('/').map(encodeURIComponent).join('/')}`;
-    const date = googDate(now());
+    const date = googDate(linkNow());
     const cred = credential(date);
     const signature = sign(path, date, String(linkTtl), cred);
     issued.add(signature);
@@ -1158,7 +1161,7 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
       );
     }
     const issuedMs = parseGoogDate(date) ?? 0;
-    if (revoked.has(signature) || now() > issuedMs + Number(expires) * 1000) {
+    if (revoked.has(signature) || linkNow() > issuedMs + Number(expires) * 1000) {
       stats.expiredLinkHits += 1;
       return xmlError(
         403,
@@ -3126,6 +3129,8 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
     expireLinks() {
       for (const s of issued) revoked.add(s);
       issued = new Set();
+      // As after the links' hour: the ones issued so far are past their expiry, new ones are dated later.
+      linkClockMs += (linkTtl + 1) * 1000;
     },
     expireUploadSessions() {
       for (const s of state.sessions.values()) {
@@ -3184,6 +3189,7 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
       outcomes.clear();
       issued = new Set();
       revoked = new Set();
+      linkClockMs = 0;
       partial = undefined;
       stats = emptyStats();
     },
