@@ -10,7 +10,7 @@ import {
 import type { ApiVersion, Context, CrucibleEvent } from './context.js';
 import { Instruments, Projects, Samples, Users } from './resources/catalog.js';
 import { Datasets } from './resources/datasets.js';
-import { Files, Requests } from './resources/files.js';
+import { Files, type RequestOutcome, Requests, type WaitForRequestOptions } from './resources/files.js';
 
 declare const __SCIPORT_CRUCIBLE_VERSION__: string | undefined;
 export const CRUCIBLE_VERSION: string =
@@ -66,7 +66,8 @@ export class CrucibleClient {
   protected readonly storage: HttpClient;
   private readonly listeners = new Set<(event: CrucibleEvent) => void>();
 
-  constructor(options: CrucibleClientOptions = {}) {
+  /** `transport` is for the Node entry point: a `fetch` for upload chunks (see `nodeBytesFetch`). */
+  constructor(options: CrucibleClientOptions = {}, transport: { bytesFetch?: typeof globalThis.fetch } = {}) {
     this.apiUrl = (options.apiUrl ?? readEnv('CRUCIBLE_API_URL') ?? DEFAULT_CRUCIBLE_API_URL).replace(
       /\/+$/,
       '',
@@ -114,6 +115,8 @@ export class CrucibleClient {
       ...common,
       baseUrl: 'https://storage.invalid',
       service: 'storage',
+      // A caller's own fetch carries everything; otherwise upload chunks go through the transport's.
+      ...(!options.fetch && transport.bytesFetch ? { bytesFetch: transport.bytesFetch } : {}),
       // Per request: chunk uploads and downloads set their own (idle) timeouts.
       timeout: options.timeout ?? 10 * 60_000,
     });
@@ -139,6 +142,17 @@ export class CrucibleClient {
   }
 
   /** The web page for an API key. */
+  /**
+   * Waits for an ingestion (or, on v1, SciCat) request to end: `requests.wait` under the name the reference
+   * client's users look for. On v1 pass the request's `datasetId` (and `kind: 'scicat'` for SciCat requests).
+   */
+  waitForRequest(
+    requestId: number,
+    options: WaitForRequestOptions & { datasetId?: string; kind?: 'ingest' | 'scicat' } = {},
+  ): Promise<RequestOutcome> {
+    return this.requests.wait(requestId, options);
+  }
+
   get apiKeyPage(): string {
     return `${this.apiUrl}/auth/apikey`;
   }

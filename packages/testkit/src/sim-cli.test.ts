@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSimCli } from './sim-cli.js';
 
@@ -134,6 +137,52 @@ describe('sciport-sim', () => {
     expect(anonymous.status).toBe(401);
     controller.abort();
     expect(await done).toBe(0);
+  });
+
+  it('removes the uploaded bytes it kept when it stops', async () => {
+    const tmp = await mkdtemp(path.join(tmpdir(), 'sciport-sim-cli-'));
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      const { io } = capture();
+      const controller = new AbortController();
+      let resolveListening: (info: Readonly<Record<string, unknown>>) => void = () => undefined;
+      const listening = new Promise<Readonly<Record<string, unknown>>>((resolve) => {
+        resolveListening = resolve;
+      });
+      const done = runSimCli(['crucible', '--datasets', '1'], {
+        ...io,
+        signal: controller.signal,
+        onListening: resolveListening,
+      });
+      const info = (await listening) as { apiUrl: string; apiKey: string };
+      const headers = { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' };
+      const post = async (p: string, body: unknown) =>
+        (await fetch(`${info.apiUrl}/${p}`, { method: 'POST', headers, body: JSON.stringify(body) })).json();
+      const ds = (await post('datasets', { dataset_name: 'tmp', project_id: 'DEMO-0001' })) as {
+        unique_id: string;
+      };
+      const init = (await post(`datasets/${ds.unique_id}/upload/initiate`, {
+        filename: 'x.bin',
+        size: 5,
+        // SHA-256 of "hello"
+        sha256_hash: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824',
+      })) as { resumable_uri: string };
+      const put = await fetch(init.resumable_uri, {
+        method: 'PUT',
+        headers: { 'content-range': 'bytes 0-4/5' },
+        body: 'hello',
+      });
+      expect(put.status).toBe(200);
+      expect((await readdir(tmp)).length).toBeGreaterThan(0);
+      controller.abort();
+      expect(await done).toBe(0);
+      expect(await readdir(tmp)).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 
   it('closes when its lifetime ends', async () => {

@@ -25,7 +25,12 @@ interface SimService {
     values: OptionValues,
     seed: number,
     url: () => string,
-  ): Promise<{ handlers: RequestHandler[]; info: () => Record<string, unknown> }>;
+  ): Promise<{
+    handlers: RequestHandler[];
+    info: () => Record<string, unknown>;
+    /** Frees what the simulator holds (temporary files), after the server has closed. */
+    dispose?: () => Promise<void>;
+  }>;
 }
 
 /** A command-line mistake: printed with the usage, exit code 2. */
@@ -110,6 +115,8 @@ const SERVICES: Readonly<Record<string, SimService>> = {
       });
       return {
         handlers: sim.handlers,
+        // Uploaded bytes live in a temporary folder: removed when the server stops (signal or lifetime).
+        dispose: () => sim.dispose(),
         info: () => ({
           apiUrl: `${url()}/api/v2`,
           apiUrlV1: `${url()}/api/v1`,
@@ -231,6 +238,7 @@ function parseFailRate(value: string | boolean | undefined): FaultRule | undefin
 export async function runSimCli(argv: readonly string[], io: SimCliIo): Promise<number> {
   let server: Awaited<ReturnType<typeof startTestServer>>;
   let lifetimeMs: number;
+  let dispose: (() => Promise<void>) | undefined;
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -264,7 +272,9 @@ export async function runSimCli(argv: readonly string[], io: SimCliIo): Promise<
       (rule): rule is FaultRule => rule !== undefined,
     );
     let url = '';
-    const { handlers, info } = await service.create(values, seed, () => url);
+    const created = await service.create(values, seed, () => url);
+    const { handlers, info } = created;
+    dispose = created.dispose;
     server = await startTestServer({
       handlers,
       faults,
@@ -278,6 +288,7 @@ export async function runSimCli(argv: readonly string[], io: SimCliIo): Promise<
     io.stdout.write(`${JSON.stringify(line)}\n`);
     io.onListening?.(line);
   } catch (error) {
+    await dispose?.().catch(() => undefined);
     if (error instanceof UsageError) {
       io.stderr.write(`sciport-sim: ${error.message}\n\n${usage()}`);
       return 2;
@@ -303,5 +314,6 @@ export async function runSimCli(argv: readonly string[], io: SimCliIo): Promise<
     else io.signal?.addEventListener('abort', stop, { once: true });
   });
   await server.close();
+  await dispose?.();
   return 0;
 }

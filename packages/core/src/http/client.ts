@@ -58,6 +58,7 @@ interface ResolvedOptions {
   maxRetries: number;
   retry: ResolvedRetryOptions;
   fetch: typeof globalThis.fetch | undefined;
+  bytesFetch: typeof globalThis.fetch | undefined;
   userAgent: string;
   trustedOrigins: ReadonlySet<string>;
   crossOriginRedirects: 'follow-without-credentials' | 'error';
@@ -90,6 +91,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     retry: resolveRetryOptions(options.retry),
     fetch: options.fetch,
+    bytesFetch: options.bytesFetch,
     userAgent: options.userAgent ?? `${clientPart}@sciport/core/${CORE_VERSION}${runtime}`,
     trustedOrigins: trusted,
     crossOriginRedirects: options.crossOriginRedirects ?? 'follow-without-credentials',
@@ -253,7 +255,9 @@ class Client implements HttpClient {
       ...(overrides.timeout !== undefined ? { timeout: overrides.timeout } : {}),
       ...(overrides.maxRetries !== undefined ? { maxRetries: overrides.maxRetries } : {}),
       ...(overrides.retry ? { retry: resolveRetryOptions({ ...this.o.retry, ...overrides.retry }) } : {}),
-      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      // A fetch given here also carries byte bodies, unless a bytesFetch is given too.
+      ...(overrides.fetch ? { fetch: overrides.fetch, bytesFetch: overrides.bytesFetch } : {}),
+      ...(overrides.bytesFetch ? { bytesFetch: overrides.bytesFetch } : {}),
       ...(overrides.crossOriginRedirects ? { crossOriginRedirects: overrides.crossOriginRedirects } : {}),
       ...(overrides.maxBodyBytes !== undefined ? { maxBodyBytes: overrides.maxBodyBytes } : {}),
       ...(overrides.auth !== undefined ? { auth: overrides.auth ?? undefined } : {}),
@@ -534,7 +538,25 @@ class Client implements HttpClient {
           redirect: 'manual',
           ...(this.o.fetch ? { fetch: this.o.fetch } : {}),
         };
-        if (body.body !== undefined) {
+        if (body.body !== undefined && isLargeBinary(body.body)) {
+          // ky clones every request to prepare its own retries (ours are above): for a byte body that tee
+          // copies the whole body once more per attempt (8 MiB per upload chunk). The bytes go straight to
+          // fetch instead; ky still builds the request (method, headers, signal) and reads the response.
+          const bytes = body.body;
+          const fetchImpl =
+            this.o.bytesFetch ?? this.o.fetch ?? ((input, init) => globalThis.fetch(input, init));
+          kyOptions.fetch = (input, init) => {
+            const request = input as Request;
+            return fetchImpl(request.url, {
+              ...init,
+              method: request.method,
+              headers: request.headers,
+              signal: request.signal,
+              redirect: request.redirect,
+              body: bytes as BodyInit,
+            });
+          };
+        } else if (body.body !== undefined) {
           kyOptions.body = body.body as NonNullable<KyOptions['body']>;
           if (!body.replayable) kyOptions.duplex = 'half';
         }
@@ -953,4 +975,11 @@ function detailFromJson(value: unknown): string | undefined {
     if (fields.length) return fields.join('; ');
   }
   return undefined;
+}
+
+/** A byte body big enough that an extra copy matters (an upload chunk), sent by fetch without ky's clone. */
+function isLargeBinary(body: unknown): body is Uint8Array | ArrayBuffer {
+  if (body instanceof Uint8Array) return body.byteLength >= 64 * 1024;
+  if (body instanceof ArrayBuffer) return body.byteLength >= 64 * 1024;
+  return false;
 }

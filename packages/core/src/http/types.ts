@@ -167,6 +167,12 @@ export interface HttpClientOptions {
   retry?: RetryOptions;
   /** A `fetch` implementation (proxies, tests). Default: the global one. */
   fetch?: typeof globalThis.fetch;
+  /**
+   * The `fetch` for requests whose body is 64 KiB of bytes or more (upload chunks). Default: `fetch`. On Node,
+   * `nodeBytesFetch` from `@sciport/core/node` sends them with `node:http`, which keeps memory flat where the
+   * global fetch holds two extra copies of each body until the collector runs.
+   */
+  bytesFetch?: typeof globalThis.fetch;
   /** Replaces the default user agent (`<package>/<version> @sciport/core/<version> node/<version>`). */
   userAgent?: string;
   /** Name and version of the package making the calls, for the user agent. */
@@ -189,6 +195,7 @@ export type ClientOverrides = Partial<
     | 'maxRetries'
     | 'retry'
     | 'fetch'
+    | 'bytesFetch'
     | 'onEvent'
     | 'crossOriginRedirects'
     | 'maxBodyBytes'

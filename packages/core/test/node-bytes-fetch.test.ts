@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { startTestServer, type TestServer } from '@sciport/testkit';
+import { HttpResponse, http } from 'msw';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AbortError, ConnectionError, NotFoundError } from '../src/errors.js';
+import { createHttpClient } from '../src/http/client.js';
+import { nodeBytesFetch } from '../src/http/node-fetch.js';
+
+const servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+/** A storage-like endpoint: answers 308 with the received range, or 200 with the body's SHA-256. */
+async function storage(): Promise<TestServer> {
+  const server = await startTestServer({
+    handlers: [
+      http.put('*/upload', async ({ request }) => {
+        const bytes = new Uint8Array(await request.arrayBuffer());
+        const sha = createHash('sha256').update(bytes).digest('hex');
+        const range = request.headers.get('content-range') ?? '';
+        if (range.endsWith('/*'))
+          return new HttpResponse(null, { status: 308, headers: { range: `bytes=0-${bytes.length - 1}` } });
+        return HttpResponse.json({ sha, length: bytes.length, type: request.headers.get('content-type') });
+      }),
+      http.put('*/missing', () => HttpResponse.text('<Error>NoSuchUpload</Error>', { status: 404 })),
+      http.put('*/slow', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        return HttpResponse.json({});
+      }),
+    ],
+  });
+  servers.push(server);
+  return server;
+}
+
+function clientFor(server: TestServer, counted: { global: number; bytes: number }) {
+  return createHttpClient({
+    baseUrl: server.url,
+    service: 'storage',
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    fetch: (input, init) => {
+      counted.global++;
+      return globalThis.fetch(input, init);
+    },
+    bytesFetch: (input, init) => {
+      counted.bytes++;
+      return nodeBytesFetch(input, init);
+    },
+  });
+}
+
+describe('byte bodies through nodeBytesFetch (node:http)', () => {
+  it('sends large byte bodies byte for byte with their headers, and reads 308 and JSON answers', async () => {
+    const server = await storage();
+    const counted = { global: 0, bytes: 0 };
+    const client = clientFor(server, counted);
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const done = await client.request('upload', {
+      method: 'PUT',
+      body: data,
+      headers: { 'content-type': 'application/octet-stream', 'content-range': 'bytes 0-9/10' },
+      maxRetries: 0,
+    });
+    expect(done.status).toBe(200);
+    expect(JSON.parse(new TextDecoder().decode(done.bytes))).toEqual({
+      sha: createHash('sha256').update(data).digest('hex'),
+      length: data.length,
+      type: 'application/octet-stream',
+    });
+    const partial = await client.request('upload', {
+      method: 'PUT',
+      body: data.subarray(0, 100_000),
+      headers: { 'content-range': 'bytes 0-99999/*' },
+      acceptStatus: [308],
+      maxRetries: 0,
+    });
+    expect(partial.status).toBe(308);
+    expect(partial.headers.get('range')).toBe('bytes=0-99999');
+    expect(counted).toEqual({ global: 0, bytes: 2 });
+    // Small bodies and JSON keep the ordinary fetch.
+    await client.request('upload', { method: 'PUT', body: data.subarray(0, 1000), maxRetries: 0 });
+    expect(counted).toEqual({ global: 1, bytes: 2 });
+    expect(server.requests.map((r) => r.bodyBytes)).toEqual([data.length, 100_000, 1000]);
+  });
+
+  it('maps errors like the ordinary path: status errors, refused connections, aborts', async () => {
+    const server = await storage();
+    const counted = { global: 0, bytes: 0 };
+    const client = clientFor(server, counted);
+    const data = randomBytes(100_000);
+    await expect(
+      client.request('missing', { method: 'PUT', body: data, maxRetries: 0 }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    await expect(
+      client.request('slow', { method: 'PUT', body: data, maxRetries: 0, signal: controller.signal }),
+    ).rejects.toBeInstanceOf(AbortError);
+    const url = server.url;
+    await server.close();
+    servers.splice(0);
+    const closed = createHttpClient({ baseUrl: url, service: 'storage', bytesFetch: nodeBytesFetch });
+    await expect(
+      closed.request('upload', { method: 'PUT', body: data, maxRetries: 0 }),
+    ).rejects.toBeInstanceOf(ConnectionError);
+  });
+});
