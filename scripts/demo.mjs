@@ -2,16 +2,16 @@
 // The demo behind `pnpm demo`: runs the built `sciport` CLI the way a user would, against the bundled
 // simulators (@sciport/testkit) served over real HTTP on 127.0.0.1, never against the real services.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'packages', 'cli', 'dist', 'bin.js');
-const { createFragalysisSimulator, createIcsdSimulator, startTestServer } = await import(
-  path.join(root, 'packages', 'testkit', 'dist', 'index.js')
-);
+const { createCrucibleSimulator, createFragalysisSimulator, createIcsdSimulator, startTestServer } =
+  await import(path.join(root, 'packages', 'testkit', 'dist', 'index.js'));
 
 const work = mkdtempSync(path.join(tmpdir(), 'sciport-demo-'));
 const env = { ...process.env, SCIPORT_CONFIG_DIR: path.join(work, 'config'), NO_COLOR: process.env.NO_COLOR };
@@ -47,6 +47,13 @@ const sim = createIcsdSimulator({ entries: 3000, seed: 42 });
 const server = await startTestServer({ handlers: sim.handlers, faults: { latencyMs: [2, 10] } });
 const frag = createFragalysisSimulator({ seed: 42, buildMs: 1500 });
 const fragServer = await startTestServer({ handlers: frag.handlers, faults: { latencyMs: [2, 10] } });
+const cru = createCrucibleSimulator({
+  seed: 42,
+  datasets: 40,
+  chunkSizeHint: 1024 * 1024,
+  ingestionSteps: { requestedMs: 400, startedMs: 800 },
+});
+const cruServer = await startTestServer({ handlers: cru.handlers, faults: { latencyMs: [2, 10] } });
 try {
   section('The CLI');
   await run(['--help']);
@@ -161,7 +168,83 @@ try {
   process.stdout.write(
     `${bold('Simulator counters:')} ${frag.stats.buildsStarted} archive builds, ${frag.stats.archiveFetches} archive downloads, ${frag.stats.csrfBootstraps} CSRF bootstraps\n`,
   );
+
+  section(`Crucible (API v2), against the simulator at ${cruServer.url}/api/v2`);
+  env.CRUCIBLE_API_URL = `${cruServer.url}/api/v2`;
+  env.CRUCIBLE_API_KEY = cru.keyFor('demo');
+  env.XDG_CACHE_HOME = path.join(work, 'cache');
+  await run(['crucible', 'whoami'], { title: 'the key (from CRUCIBLE_API_KEY) is checked, never printed' });
+  const created = await run(
+    [
+      'crucible',
+      'datasets',
+      'create',
+      '--name',
+      'XRD scan 5',
+      '--project',
+      'DEMO-0001',
+      '--measurement',
+      'XRD',
+      '--metadata',
+      '{"beam": {"energy_keV": 12.4}, "sample_temperature_K": 295}',
+      '--keyword',
+      'sciport-demo',
+      'thin film',
+    ],
+    { title: 'a dataset with scientific metadata and keywords; prints its id' },
+  );
+  const dsid = created.trim();
+  const scan = path.join(work, 'scan-5.h5');
+  const scanBytes = randomBytes(6 * 1024 * 1024 + 12345);
+  writeFileSync(scan, scanBytes);
+  await run(['crucible', 'upload', dsid, scan, '--ingest', 'ApiUploadIngestor', '--wait'], {
+    title: 'resumable upload in 1 MiB chunks, then ingestion, waited on',
+  });
+  await run(['crucible', 'upload', dsid, scan], {
+    title: 'again: the server has these bytes, nothing is sent',
+  });
+  await run(['crucible', 'metadata', 'merge', dsid, '{"beam": {"current_mA": 250}}'], {
+    title: 'merge into the metadata',
+  });
+  await run(['crucible', 'metadata', 'get', dsid]);
+  await run(['crucible', 'datasets', 'list', '--keyword', 'sciport-demo'], { title: 'find it by keyword' });
+  const cruOut = path.join(work, 'crucible-download');
+  await run(['crucible', 'download', dsid, '--out', cruOut], {
+    title: 'signed links, no key sent to storage; SHA-256 checked',
+  });
+  const same = readFileSync(path.join(cruOut, 'scan-5.h5')).equals(scanBytes);
+  process.stdout.write(`${bold('Downloaded file byte-identical to the upload:')} ${same ? 'yes' : 'NO'}\n`);
+  if (!same) failures++;
+
+  const run5 = path.join(work, 'nacl-melt');
+  mkdirSync(run5);
+  writeFileSync(
+    path.join(run5, 'in.nacl'),
+    // LAMMPS variables (`$` + `{name}`), not JavaScript placeholders:
+    `variable name string nacl\nlog $\{name}.log\nread_data $\{name}.data\nrun 1000\n`,
+  );
+  writeFileSync(
+    path.join(run5, 'nacl.data'),
+    'NaCl\n\n8 atoms\n2 atom types\n\n0.0 5.64 xlo xhi\n0.0 5.64 ylo yhi\n0.0 5.64 zlo zhi\n\nMasses\n\n1 22.98977\n2 35.453\n',
+  );
+  writeFileSync(path.join(run5, 'nacl.log'), 'LAMMPS (2 Aug 2023 - Update 3)\n');
+  const fromRun = await run(
+    ['crucible', 'upload', 'new', path.join(run5, 'in.nacl'), '--parser', 'lammps', '--project', 'DEMO-0001'],
+    { title: 'a new dataset from a LAMMPS run: the parser fills the fields and metadata; prints its id' },
+  );
+  const lammpsDataset = fromRun.trim();
+  if (lammpsDataset)
+    await run(['crucible', 'metadata', 'get', lammpsDataset], { title: 'what the parser read' });
+  await run(['crucible', 'open', dsid, '--print'], { title: 'the web page of the dataset' });
+  env.CRUCIBLE_API_KEY = 'not-a-key';
+  await run(['crucible', 'whoami'], { expect: 3, title: 'a wrong key: exit 3' });
+  process.stdout.write(
+    `${bold('Simulator counters:')} ${cru.stats.storageAuthorizationHeaders} storage requests carried an Authorization header\n`,
+  );
+  if (cru.stats.storageAuthorizationHeaders !== 0) failures++;
 } finally {
+  await cruServer.close();
+  await cru.dispose();
   await fragServer.close();
   await server.close();
   rmSync(work, { recursive: true, force: true });

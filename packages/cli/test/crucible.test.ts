@@ -176,6 +176,13 @@ describe('sciport crucible: datasets, metadata, samples', () => {
     expect(projects.stdout).toContain('DEMO-0001');
     const open = await crucible(['open', a, '--print']);
     expect(open.stdout.trim()).toBe(`${server.url}/explore/${a}`);
+    const elsewhere = await crucible(['open', a, '--print'], {
+      env: { CRUCIBLE_EXPLORER_URL: 'https://explorer.example.org/graph/' },
+    });
+    expect(elsewhere.stdout.trim()).toBe(`https://explorer.example.org/graph/${a}`);
+    const flag = await crucible(['open', a, '--print', '--explorer-url', 'not a url']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('Not a URL');
   });
 });
 

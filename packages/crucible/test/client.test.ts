@@ -278,9 +278,16 @@ describe('files on v2', () => {
     const second = await client.uploadFile(ds.unique_id, other);
     sim.setIngestionOutcome(second.file.mfid as string, 'failed');
     const failed = await client.requests.ingest({ fileId: second.file.mfid as string });
-    const outcome = await client.requests.wait(failed.id, { minDelay: 10, maxDelay: 50 });
+    const seen: string[] = [];
+    const outcome = await client.waitForRequest(failed.id, {
+      minDelay: 10,
+      maxDelay: 50,
+      onStatus: (r) => seen.push(r.status),
+    });
     expect(outcome.succeeded).toBe(false);
     expect(outcome.status).toBe('failed');
+    expect(seen.at(-1)).toBe('failed');
+    expect(seen.length).toBeGreaterThan(1);
     sim.setIngestionOutcome(second.file.mfid as string, 'stuck');
     const stuck = await client.requests.ingest({ fileId: second.file.mfid as string });
     await expect(

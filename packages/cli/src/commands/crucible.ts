@@ -783,9 +783,24 @@ export const register: CommandModule['register'] = (command, { action }) => {
       .command('open')
       .description('print (or open in a browser) the web page of a dataset or sample')
       .argument('<id>', 'dataset or sample id')
-      .option('--print', 'only print the URL (default when not on a terminal)'),
+      .option('--print', 'only print the URL (default when not on a terminal)')
+      .option(
+        '--explorer-url <url>',
+        'the web explorer (default CRUCIBLE_EXPLORER_URL, config crucible.explorerUrl, or <API origin>/explore)',
+      ),
   ).action(
-    action(async (ctx, id: string, o: ApiOptions & { print?: boolean }) => {
+    action(async (ctx, id: string, o: ApiOptions & { print?: boolean; explorerUrl?: string }) => {
+      const explorerBase =
+        o.explorerUrl ??
+        (
+          await resolveCredential({
+            env: 'CRUCIBLE_EXPLORER_URL',
+            configKey: 'crucible.explorerUrl',
+            store: ctx.config,
+            environment: ctx.env,
+            secret: false,
+          })
+        )?.value;
       const apiUrl =
         o.apiUrl ??
         (
@@ -798,7 +813,13 @@ export const register: CommandModule['register'] = (command, { action }) => {
           })
         )?.value ??
         'https://crucible.lbl.gov/api/v2';
-      const explorer = `${new URL(apiUrl).origin}/explore/${encodeURIComponent(id)}`;
+      const base = explorerBase ?? `${new URL(apiUrl).origin}/explore`;
+      let explorer: string;
+      try {
+        explorer = `${new URL(base).href.replace(/\/+$/, '')}/${encodeURIComponent(id)}`;
+      } catch {
+        throw new UsageError(`Not a URL: ${base} (the Crucible explorer)`);
+      }
       ctx.out.write(`${explorer}\n`);
       if (!o.print && ctx.out.isTTY && !ctx.json) {
         const { spawn } = await import('node:child_process');
