@@ -61,7 +61,13 @@ try {
     let fileUrl;
     for (let round = -1; round < ROUNDS; round++) {
       const dest = path.join(work, 'ours');
-      const ours = await runJson(path.join(here, 'ours.mjs'), [sim.baseUrl, sim.token, 'Big', 'lb00000-1', dest]);
+      const ours = await runJson(path.join(here, 'ours.mjs'), [
+        sim.baseUrl,
+        sim.token,
+        'Big',
+        'lb00000-1',
+        dest,
+      ]);
       rmSync(dest, { recursive: true, force: true });
       fileUrl = ours.fileUrl;
       const url = `${sim.baseUrl}/api/download_structures/?file_url=${encodeURIComponent(fileUrl)}`;

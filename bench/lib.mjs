@@ -8,9 +8,12 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const resultsDir = path.join(root, 'bench', 'results');
 
 /** Starts `sciport-sim <service> …args` as its own process; resolves with its announced JSON and a stop(). */
-export function startSimulator(service, args) {
+export function startSimulator(service, args, env = {}) {
   const bin = path.join(root, 'packages', 'testkit', 'dist', 'bin.js');
-  const child = spawn(process.execPath, [bin, service, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [bin, service, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   return new Promise((resolve, reject) => {
     let buffer = '';
     const onData = (chunk) => {

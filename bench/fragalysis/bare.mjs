@@ -16,4 +16,6 @@ const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);
 clearInterval(sampler);
 peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
-console.log(JSON.stringify({ bytes, ms, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMB: peakRss / 1048576 }));
+console.log(
+  JSON.stringify({ bytes, ms, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMB: peakRss / 1048576 }),
+);

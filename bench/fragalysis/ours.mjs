@@ -11,21 +11,25 @@ const sampler = setInterval(() => {
 const client = new FragalysisClient({ stack, token });
 // The build is requested and finished before the clock starts: what is measured is the transfer.
 const { fileUrl } = await client.requestArchive({ target: title, tas });
-let firstByte;
 const cpu0 = process.cpuUsage();
 const started = performance.now();
 const result = await client.downloadTarget({
   target: title,
   tas,
   destination,
-  onProgress: () => {
-    firstByte ??= performance.now();
-  },
 });
 const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);
 clearInterval(sampler);
 peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
 console.log(
-  JSON.stringify({ bytes: result.bytes, ms, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, archive: result.archive, fileUrl, peakRssMB: peakRss / 1048576 }),
+  JSON.stringify({
+    bytes: result.bytes,
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    userMs: cpu.user / 1000,
+    archive: result.archive,
+    fileUrl,
+    peakRssMB: peakRss / 1048576,
+  }),
 );

@@ -1,0 +1,28 @@
+// One measured upload with CrucibleClient.uploadFile (the built package), in its own process: hashing, initiate,
+// chunked resumable PUTs, complete. Args: apiUrl apiKey datasetId file
+import { performance } from 'node:perf_hooks';
+import { CrucibleClient } from '../../packages/crucible/dist/index.js';
+
+const [apiUrl, apiKey, datasetId, file] = process.argv.slice(2);
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 20);
+const client = new CrucibleClient({ apiUrl, apiKey });
+const cpu0 = process.cpuUsage();
+const started = performance.now();
+const result = await client.uploadFile(datasetId, file);
+const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpu0);
+clearInterval(sampler);
+peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+console.log(
+  JSON.stringify({
+    bytes: result.file.size,
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    mfid: result.file.mfid,
+    sha256: result.sha256,
+    peakRssMB: peakRss / 1048576,
+  }),
+);
