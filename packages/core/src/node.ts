@@ -7,4 +7,4 @@ export * from './files/atomic.js';
 export * from './files/download.js';
 export * from './files/extract.js';
 export * from './files/safe-path.js';
-export { nodeBytesFetch } from './http/node-fetch.js';
+export { nodeTransferFetch } from './http/node-transfer-fetch.js';

@@ -198,13 +198,18 @@ describe('timeouts and cancellation', () => {
   });
 
   it('applies the timeout to a stream as an idle timeout', async () => {
+    // The second chunk waits until the test has seen the timeout: no race with a slow machine.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const server = await serve({
       handlers: [
         http.get('*/api/slow-stream', () => {
           const body = new ReadableStream<Uint8Array>({
             async start(controller) {
               controller.enqueue(new TextEncoder().encode('first'));
-              await new Promise((r) => setTimeout(r, 1500));
+              await gate;
               controller.enqueue(new TextEncoder().encode('late'));
               controller.close();
             },
@@ -218,6 +223,7 @@ describe('timeouts and cancellation', () => {
     const reader = res.body.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('first');
     await expect(reader.read()).rejects.toBeInstanceOf(TimeoutError);
+    release();
   });
 });
 

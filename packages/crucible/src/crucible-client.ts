@@ -66,8 +66,11 @@ export class CrucibleClient {
   protected readonly storage: HttpClient;
   private readonly listeners = new Set<(event: CrucibleEvent) => void>();
 
-  /** `transport` is for the Node entry point: a `fetch` for upload chunks (see `nodeBytesFetch`). */
-  constructor(options: CrucibleClientOptions = {}, transport: { bytesFetch?: typeof globalThis.fetch } = {}) {
+  /** `transport` is for the Node entry point: a `fetch` for upload chunks (see `nodeTransferFetch`). */
+  constructor(
+    options: CrucibleClientOptions = {},
+    transport: { transferFetch?: typeof globalThis.fetch } = {},
+  ) {
     this.apiUrl = (options.apiUrl ?? readEnv('CRUCIBLE_API_URL') ?? DEFAULT_CRUCIBLE_API_URL).replace(
       /\/+$/,
       '',
@@ -116,7 +119,7 @@ export class CrucibleClient {
       baseUrl: 'https://storage.invalid',
       service: 'storage',
       // A caller's own fetch carries everything; otherwise upload chunks go through the transport's.
-      ...(!options.fetch && transport.bytesFetch ? { bytesFetch: transport.bytesFetch } : {}),
+      ...(!options.fetch && transport.transferFetch ? { transferFetch: transport.transferFetch } : {}),
       // Per request: chunk uploads and downloads set their own (idle) timeouts.
       timeout: options.timeout ?? 10 * 60_000,
     });

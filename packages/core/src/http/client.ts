@@ -58,7 +58,7 @@ interface ResolvedOptions {
   maxRetries: number;
   retry: ResolvedRetryOptions;
   fetch: typeof globalThis.fetch | undefined;
-  bytesFetch: typeof globalThis.fetch | undefined;
+  transferFetch: typeof globalThis.fetch | undefined;
   userAgent: string;
   trustedOrigins: ReadonlySet<string>;
   crossOriginRedirects: 'follow-without-credentials' | 'error';
@@ -91,7 +91,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     retry: resolveRetryOptions(options.retry),
     fetch: options.fetch,
-    bytesFetch: options.bytesFetch,
+    transferFetch: options.transferFetch,
     userAgent: options.userAgent ?? `${clientPart}@sciport/core/${CORE_VERSION}${runtime}`,
     trustedOrigins: trusted,
     crossOriginRedirects: options.crossOriginRedirects ?? 'follow-without-credentials',
@@ -255,9 +255,9 @@ class Client implements HttpClient {
       ...(overrides.timeout !== undefined ? { timeout: overrides.timeout } : {}),
       ...(overrides.maxRetries !== undefined ? { maxRetries: overrides.maxRetries } : {}),
       ...(overrides.retry ? { retry: resolveRetryOptions({ ...this.o.retry, ...overrides.retry }) } : {}),
-      // A fetch given here also carries byte bodies, unless a bytesFetch is given too.
-      ...(overrides.fetch ? { fetch: overrides.fetch, bytesFetch: overrides.bytesFetch } : {}),
-      ...(overrides.bytesFetch ? { bytesFetch: overrides.bytesFetch } : {}),
+      // A fetch given here also carries bulk transfers, unless a transferFetch is given too.
+      ...(overrides.fetch ? { fetch: overrides.fetch, transferFetch: overrides.transferFetch } : {}),
+      ...(overrides.transferFetch ? { transferFetch: overrides.transferFetch } : {}),
       ...(overrides.crossOriginRedirects ? { crossOriginRedirects: overrides.crossOriginRedirects } : {}),
       ...(overrides.maxBodyBytes !== undefined ? { maxBodyBytes: overrides.maxBodyBytes } : {}),
       ...(overrides.auth !== undefined ? { auth: overrides.auth ?? undefined } : {}),
@@ -538,13 +538,14 @@ class Client implements HttpClient {
           redirect: 'manual',
           ...(this.o.fetch ? { fetch: this.o.fetch } : {}),
         };
-        if (body.body !== undefined && isLargeBinary(body.body)) {
-          // ky clones every request to prepare its own retries (ours are above): for a byte body that tee
-          // copies the whole body once more per attempt (8 MiB per upload chunk). The bytes go straight to
-          // fetch instead; ky still builds the request (method, headers, signal) and reads the response.
-          const bytes = body.body;
+        const bulkBody = body.body !== undefined && isLargeBinary(body.body) ? body.body : undefined;
+        if (bulkBody !== undefined) {
+          // A byte body of 64 KiB or more (an upload chunk): ky clones every request to prepare its own
+          // retries, and for a byte body that tee copies the whole body once more per attempt. The bytes go to
+          // the transfer fetch (`nodeTransferFetch` on Node) or the fetch directly; ky still builds the request
+          // (method, headers, signal) and hands over the response.
           const fetchImpl =
-            this.o.bytesFetch ?? this.o.fetch ?? ((input, init) => globalThis.fetch(input, init));
+            this.o.transferFetch ?? this.o.fetch ?? ((input, init) => globalThis.fetch(input, init));
           kyOptions.fetch = (input, init) => {
             const request = input as Request;
             return fetchImpl(request.url, {
@@ -553,7 +554,7 @@ class Client implements HttpClient {
               headers: request.headers,
               signal: request.signal,
               redirect: request.redirect,
-              body: bytes as BodyInit,
+              body: bulkBody as BodyInit,
             });
           };
         } else if (body.body !== undefined) {

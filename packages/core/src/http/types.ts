@@ -168,11 +168,11 @@ export interface HttpClientOptions {
   /** A `fetch` implementation (proxies, tests). Default: the global one. */
   fetch?: typeof globalThis.fetch;
   /**
-   * The `fetch` for requests whose body is 64 KiB of bytes or more (upload chunks). Default: `fetch`. On Node,
-   * `nodeBytesFetch` from `@sciport/core/node` sends them with `node:http`, which keeps memory flat where the
-   * global fetch holds two extra copies of each body until the collector runs.
+   * The `fetch` for bulk request bodies: 64 KiB or more of bytes (upload chunks). Default: `fetch`. On Node,
+   * `nodeTransferFetch` from `@sciport/core/node` sends them with `node:http`, which keeps memory flat where the
+   * global fetch holds extra copies of each body until the collector runs (bench/crucible-transfer.mjs).
    */
-  bytesFetch?: typeof globalThis.fetch;
+  transferFetch?: typeof globalThis.fetch;
   /** Replaces the default user agent (`<package>/<version> @sciport/core/<version> node/<version>`). */
   userAgent?: string;
   /** Name and version of the package making the calls, for the user agent. */
@@ -195,7 +195,7 @@ export type ClientOverrides = Partial<
     | 'maxRetries'
     | 'retry'
     | 'fetch'
-    | 'bytesFetch'
+    | 'transferFetch'
     | 'onEvent'
     | 'crossOriginRedirects'
     | 'maxBodyBytes'

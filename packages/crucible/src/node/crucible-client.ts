@@ -1,5 +1,5 @@
 import { UsageError } from '@sciport/core';
-import { nodeBytesFetch } from '@sciport/core/node';
+import { nodeTransferFetch } from '@sciport/core/node';
 import type { CallOptions, CrucibleEvent } from '../context.js';
 import { CrucibleClient as BaseCrucibleClient, type CrucibleClientOptions } from '../crucible-client.js';
 import { type DatasetParser, getParser, type ParsedDataset } from '../parsers/parsers.js';
@@ -49,7 +49,7 @@ export interface CreatedDataset {
 /** The Crucible client with the parts that touch files: uploads, downloads, datasets created from files. */
 export class CrucibleClient extends BaseCrucibleClient {
   constructor(options: CrucibleClientOptions = {}) {
-    super(options, { bytesFetch: nodeBytesFetch });
+    super(options, { transferFetch: nodeTransferFetch });
   }
 
   /**

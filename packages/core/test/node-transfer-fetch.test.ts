@@ -1,15 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { startTestServer, type TestServer } from '@sciport/testkit';
 import { HttpResponse, http } from 'msw';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError, NotFoundError } from '../src/errors.js';
 import { createHttpClient } from '../src/http/client.js';
-import { nodeBytesFetch } from '../src/http/node-fetch.js';
+import { nodeTransferFetch } from '../src/http/node-transfer-fetch.js';
 
 const servers: TestServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
+
+const blob = randomBytes(2 * 1024 * 1024 + 3);
 
 /** A storage-like endpoint: answers 308 with the received range, or 200 with the body's SHA-256. */
 async function storage(): Promise<TestServer> {
@@ -22,6 +25,16 @@ async function storage(): Promise<TestServer> {
         if (range.endsWith('/*'))
           return new HttpResponse(null, { status: 308, headers: { range: `bytes=0-${bytes.length - 1}` } });
         return HttpResponse.json({ sha, length: bytes.length, type: request.headers.get('content-type') });
+      }),
+      http.get(
+        '*/blob',
+        () => new HttpResponse(new Uint8Array(blob), { headers: { 'content-type': 'x/y' } }),
+      ),
+      http.get('*/gzipped', () => {
+        const gz = new Uint8Array(gzipSync(blob));
+        return new HttpResponse(gz, {
+          headers: { 'content-encoding': 'gzip', 'content-length': String(gz.byteLength) },
+        });
       }),
       http.put('*/missing', () => HttpResponse.text('<Error>NoSuchUpload</Error>', { status: 404 })),
       http.put('*/slow', async () => {
@@ -43,14 +56,34 @@ function clientFor(server: TestServer, counted: { global: number; bytes: number 
       counted.global++;
       return globalThis.fetch(input, init);
     },
-    bytesFetch: (input, init) => {
+    transferFetch: (input, init) => {
       counted.bytes++;
-      return nodeBytesFetch(input, init);
+      return nodeTransferFetch(input, init);
     },
   });
 }
 
-describe('byte bodies through nodeBytesFetch (node:http)', () => {
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks);
+    chunks.push(value);
+  }
+}
+
+describe('bulk request bodies through nodeTransferFetch (node:http)', () => {
+  it('decodes a body the server compressed anyway, like fetch', async () => {
+    const server = await storage();
+    for (const path of ['blob', 'gzipped']) {
+      const response = await nodeTransferFetch(`${server.url}/${path}`);
+      expect(response.status).toBe(200);
+      if (path === 'gzipped') expect(response.headers.get('content-length')).toBeNull();
+      expect((await readAll(response.body as ReadableStream<Uint8Array>)).equals(blob)).toBe(true);
+    }
+  });
+
   it('sends large byte bodies byte for byte with their headers, and reads 308 and JSON answers', async () => {
     const server = await storage();
     const counted = { global: 0, bytes: 0 };
@@ -100,7 +133,7 @@ describe('byte bodies through nodeBytesFetch (node:http)', () => {
     const url = server.url;
     await server.close();
     servers.splice(0);
-    const closed = createHttpClient({ baseUrl: url, service: 'storage', bytesFetch: nodeBytesFetch });
+    const closed = createHttpClient({ baseUrl: url, service: 'storage', transferFetch: nodeTransferFetch });
     await expect(
       closed.request('upload', { method: 'PUT', body: data, maxRetries: 0 }),
     ).rejects.toBeInstanceOf(ConnectionError);

@@ -1,18 +1,20 @@
 import http from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
+import zlib from 'node:zlib';
 
 /**
- * A `fetch` for requests that carry a byte body (upload chunks), over `node:http`/`node:https`. The global
- * fetch (undici) copies a byte body on every request and, with ky, once more for the clone ky keeps for
- * retries; for 8 MiB chunks those copies lift a process from ~60 MB to ~150 MB before the collector runs.
- * `node:http` writes the caller's bytes to the socket as they are (measured in bench/crucible-transfer.mjs).
+ * A `fetch` for bulk request bodies (upload chunks) over `node:http`/`node:https`. The global fetch (undici)
+ * copies every byte body, and ky's retry clone copies it again: an 8 MiB-chunk upload of 1 GB peaked at ~150 MB
+ * of RSS that way, and at ~105 MB with this, using a third of the CPU (bench/crucible-transfer.mjs). Downloads
+ * stay on the global fetch: through the whole download path (hashing, writing) this was no faster and no leaner.
  *
  * It does what the HTTP client needs and no more: any method, headers, a string/bytes body, `signal`, no
- * redirects followed (the client follows them itself), the response body as a web stream. Give it to
- * `createHttpClient({ bytesFetch: nodeBytesFetch })`.
+ * redirects followed (the client follows them itself), the response body as a web stream, decoded when the
+ * server compressed it anyway (no `Accept-Encoding` is sent, so it should not). Give it to
+ * `createHttpClient({ transferFetch: nodeTransferFetch })`.
  */
-export const nodeBytesFetch: typeof globalThis.fetch = (input, init = {}) =>
+export const nodeTransferFetch: typeof globalThis.fetch = (input, init = {}) =>
   new Promise<Response>((resolve, reject) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const transport = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
@@ -47,8 +49,17 @@ export const nodeBytesFetch: typeof globalThis.fetch = (input, init = {}) =>
       }
       const empty = method === 'HEAD' || status === 204 || status === 304;
       if (empty) res.resume();
+      let source: Readable = res;
+      const decoder = empty ? undefined : decoderFor(res.headers['content-encoding']);
+      if (decoder) {
+        // Like fetch: the body arrives decoded, and its encoded length no longer describes it.
+        source = res.pipe(decoder);
+        res.on('error', (error) => decoder.destroy(error));
+        responseHeaders.delete('content-length');
+        responseHeaders.delete('content-encoding');
+      }
       try {
-        const response = new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {
+        const response = new Response(empty ? null : (Readable.toWeb(source) as ReadableStream<Uint8Array>), {
           status,
           statusText: res.statusMessage ?? '',
           headers: responseHeaders,
@@ -71,5 +82,19 @@ function toBuffer(body: RequestInit['body']): Buffer | undefined {
   if (typeof body === 'string') return Buffer.from(body);
   if (body instanceof ArrayBuffer) return Buffer.from(body);
   if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  throw new TypeError('nodeBytesFetch sends string or byte bodies only');
+  throw new TypeError('nodeTransferFetch sends string or byte bodies only');
+}
+
+function decoderFor(encoding: string | undefined): Duplex | undefined {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return undefined;
+  }
 }
