@@ -142,6 +142,10 @@ try {
       const outCurl = path.join(work, 'down-curl.bin');
       execFileSync('curl', ['-sS', '-f', '-o', outCurl, Object.values(links)[0]]);
       downCurlRuns.push({ ms: performance.now() - t1, bytes: statSync(outCurl).size });
+      // What ours also does: check the SHA-256 (curl then sha256sum, as a user verifying by hand would).
+      const t2 = performance.now();
+      execFileSync('sha256sum', [outCurl]);
+      downCurlRuns.at(-1).withSha256Ms = downCurlRuns.at(-1).ms + (performance.now() - t2);
       rmSync(outCurl);
       const bareLinks = await json('GET', `datasets/${dsOurs}/download_links`);
       downBareRuns.push(
@@ -173,6 +177,8 @@ try {
         bareNodeFetch: downBare,
         throughputRatio: mbps(downOurs.bytes, downOurs.ms) / mbps(downCurl.bytes, downCurl.ms),
         bareNodeFetchRatio: mbps(downBare.bytes, downBare.ms) / mbps(downCurl.bytes, downCurl.ms),
+        // Beside curl followed by sha256sum: the same work as ours (fetch, write, verify).
+        curlWithSha256Ratio: downCurl.withSha256Ms / downOurs.ms,
         runs: {
           ours: downOursRuns.map((r) => r.ms),
           curl: downCurlRuns.map((r) => r.ms),
@@ -225,7 +231,8 @@ try {
       `curl ${fmt(mbps(u.curl.bytes, u.curl.ms), 0)} MB/s → ${fmt(u.throughputRatio, 2)}x; ` +
       `download ours ${fmt(mbps(d.ours.bytes, d.ours.ms), 0)} MB/s (RSS ${fmt(d.ours.peakRssMB)} MB), ` +
       `curl ${fmt(mbps(d.curl.bytes, d.curl.ms), 0)} MB/s → ${fmt(d.throughputRatio, 2)}x ` +
-      `(bare Node fetch discarding the body: ${fmt(mbps(d.bareNodeFetch.bytes, d.bareNodeFetch.ms), 0)} MB/s, ${fmt(d.bareNodeFetchRatio, 2)}x); ` +
+      `(curl + sha256sum: ${fmt(mbps(d.curl.bytes, d.curl.withSha256Ms), 0)} MB/s → ours ${fmt(d.curlWithSha256Ratio, 2)}x; ` +
+      `bare Node fetch discarding the body: ${fmt(mbps(d.bareNodeFetch.bytes, d.bareNodeFetch.ms), 0)} MB/s, ${fmt(d.bareNodeFetchRatio, 2)}x); ` +
       `listing ${listing.datasets20000.count} datasets in ${fmt(listing.datasets20000.ms, 0)} ms, peak RSS ${fmt(listing.datasets20000.peakRssMB)} MB ` +
       `(${listing.datasets60000.count}: ${fmt(listing.datasets60000.peakRssMB)} MB; heap ${fmt(listing.datasets20000.peakHeapMB)} → ${fmt(listing.datasets60000.peakHeapMB)} MB) ` +
       `${Object.values(targets).every(Boolean) ? 'ok' : `MISSED ${JSON.stringify(targets)}`}`,
