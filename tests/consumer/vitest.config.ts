@@ -5,6 +5,8 @@ export default defineProject({
     name: 'consumer',
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // Packs every published package once for all test files.
+    globalSetup: ['test/global-setup.ts'],
     // Packing and installing from the registry takes a while on a cold cache.
     testTimeout: 240_000,
     hookTimeout: 240_000,

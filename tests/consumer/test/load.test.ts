@@ -1,18 +1,14 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIcsdSimulator, startTestServer } from '@sciport/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { consumerProject, run } from './helpers.js';
 
 /**
  * The consumer's view: every published package is packed (`pnpm pack`, so `workspace:^` becomes a real
  * range), installed with npm into a project outside the workspace, and loaded with `import` and `require`.
  */
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../..', import.meta.url));
 const packages = [
   {
     name: '@sciport/core',
@@ -39,35 +35,15 @@ const packages = [
   { name: '@sciport/cli', dir: 'packages/cli', exports: ['main'] },
 ] as const;
 
-let work: string;
 let project: string;
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'sciport-consumer-'));
-  const packs = path.join(work, 'packs');
-  project = path.join(work, 'project');
-  const tarballs: Record<string, string> = {};
-  for (const p of packages) {
-    if (!p.dir) continue;
-    await run('pnpm', ['pack', '--pack-destination', packs], { cwd: path.join(root, p.dir) });
-  }
-  for (const file of await readdir(packs)) {
-    const name = `@sciport/${file.replace(/^sciport-/, '').replace(/-\d+\.\d+\.\d+.*\.tgz$/, '')}`;
-    tarballs[name] = `file:${path.join(packs, file)}`;
-  }
-  await run('mkdir', ['-p', project]);
-  await writeFile(
-    path.join(project, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, dependencies: tarballs, overrides: tarballs }, null, 2),
-  );
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
-    cwd: project,
-    env: { ...process.env, npm_config_engine_strict: 'true' },
-  });
+  const tarballs = inject('tarballs');
+  project = await consumerProject(tarballs, tarballs);
 });
 
 afterAll(async () => {
-  if (work) await rm(work, { recursive: true, force: true });
+  if (project) await rm(project, { recursive: true, force: true });
 });
 
 async function node(code: string, type: 'module' | 'commonjs') {
@@ -99,5 +75,35 @@ describe('the installed CLI', () => {
       cwd: project,
     });
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const help = await run('npx', ['--no-install', 'sciport', '--help'], { cwd: project });
+    for (const command of ['icsd', 'crucible', 'fragalysis', 'config'])
+      expect(help.stdout).toContain(command);
+  });
+
+  it('searches the ICSD simulator over HTTP, like a user with an account', async () => {
+    const sim = createIcsdSimulator({ entries: 300, seed: 5 });
+    const server = await startTestServer({ handlers: sim.handlers });
+    try {
+      const { stdout } = await run(
+        'npx',
+        ['--no-install', 'sciport', '--json', 'icsd', 'search', '--expert', 'COLLECTIONCODE : 1-50'],
+        {
+          cwd: project,
+          env: {
+            ...process.env,
+            ICSD_BASE_URL: `${server.url}/ws`,
+            ICSD_USERNAME: 'demo',
+            ICSD_PASSWORD: 'demo-password',
+            SCIPORT_CONFIG_DIR: path.join(project, 'config'),
+          },
+        },
+      );
+      const expected = sim.entries.filter((e) => e.collectionCode <= 50).map((e) => e.id);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(JSON.parse(stdout)).toEqual({ ids: expected });
+      expect(sim.stats.liveTokens).toBe(0);
+    } finally {
+      await server.close();
+    }
   });
 });
