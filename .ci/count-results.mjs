@@ -30,6 +30,23 @@ for (const group of ['packages', 'tests']) {
     );
   }
 }
+// The same suite on other Node majors (scripts/test-runtimes.mjs): one report per runtime.
+const runtimes = path.join('.reports', 'runtimes');
+if (existsSync(runtimes)) {
+  for (const file of readdirSync(runtimes)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
+    const r = JSON.parse(readFileSync(path.join(runtimes, file), 'utf8'));
+    passed += r.numPassedTests ?? 0;
+    const brokenFiles = (r.testResults ?? []).filter(
+      (f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0,
+    ).length;
+    failed += (r.numFailedTests ?? 0) + brokenFiles;
+    console.log(
+      `${file.replace(/\.json$/, '')}: ${r.numPassedTests} passed, ${r.numFailedTests} failed (whole suite)`,
+    );
+  }
+}
 for (const name of missing) console.log(`${name}: no test report (its tests did not run)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || missing.length > 0 ? 1 : 0);

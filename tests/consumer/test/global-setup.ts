@@ -23,9 +23,14 @@ declare module 'vitest' {
 /** Packs every published package once (`pnpm pack`: `workspace:^` becomes a real range) for all test files. */
 export default async function setup(project: TestProject) {
   const work = await mkdtemp(path.join(tmpdir(), 'sciport-packs-'));
+  // The pnpm that runs the tests when there is one (CI has no pnpm on PATH), else the one on PATH.
+  const execPath = process.env.npm_execpath ?? '';
+  const [program, ...first] = /pnpm/.test(execPath) ? [process.execPath, execPath] : ['pnpm'];
   await Promise.all(
     PUBLISHED.map((dir) =>
-      run('pnpm', ['pack', '--pack-destination', work], { cwd: path.join(root, 'packages', dir) }),
+      run(program as string, [...first, 'pack', '--pack-destination', work], {
+        cwd: path.join(root, 'packages', dir),
+      }),
     ),
   );
   const tarballs: Record<string, string> = {};

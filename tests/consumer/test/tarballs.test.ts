@@ -1,9 +1,23 @@
 import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { PUBLISHED } from './global-setup.js';
 
 const run = promisify(execFile);
+
+/**
+ * Packed size budgets in kB (measured 2026-11: cli 67, core 121, crucible 68, fragalysis 39, icsd 78,
+ * testkit 248; source maps included). A package that outgrows its budget should say why in its changeset.
+ */
+const PACKED_BUDGET_KB: Record<string, number> = {
+  '@sciport/cli': 100,
+  '@sciport/core': 170,
+  '@sciport/crucible': 100,
+  '@sciport/fragalysis': 60,
+  '@sciport/icsd': 110,
+  '@sciport/testkit': 350,
+};
 
 /** What a published tarball holds: its build, README, LICENSE and package.json, with real version ranges. */
 describe.each(PUBLISHED.map((dir) => `@sciport/${dir}`))('the %s tarball', (name) => {
@@ -17,6 +31,17 @@ describe.each(PUBLISHED.map((dir) => `@sciport/${dir}`))('the %s tarball', (name
     for (const required of ['package/package.json', 'package/README.md', 'package/LICENSE'])
       expect(entries).toContain(required);
     expect(entries.some((e) => e.startsWith('package/dist/'))).toBe(true);
+  });
+
+  it('stays within its packed size budget', async () => {
+    const file = inject('tarballPaths')[name] as string;
+    const kb = (await stat(file)).size / 1000;
+    const budget = PACKED_BUDGET_KB[name];
+    expect(budget, `no packed size budget for ${name}`).toBeDefined();
+    console.log(`${name}: ${kb.toFixed(1)} kB packed (budget ${budget} kB)`);
+    expect(kb, `${name} packs to ${kb.toFixed(1)} kB, over its ${budget} kB budget`).toBeLessThan(
+      budget as number,
+    );
   });
 
   it('declares real version ranges, no workspace: protocol', async () => {
