@@ -57,6 +57,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'show and change settings and stored credentials',
     load: () => import('./commands/config.js'),
   },
+  {
+    name: 'completion',
+    description: 'print a completion script for bash, zsh or fish',
+    load: () => import('./commands/completion.js'),
+  },
 ];
 
 export const VERSION: string = pkg.version;
