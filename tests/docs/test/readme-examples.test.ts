@@ -165,3 +165,21 @@ describe('the README examples', () => {
     expect(result.code, `${block.readme}:${block.line} failed:\n${result.stderr}`).toBe(0);
   });
 });
+
+describe('the API reference', () => {
+  it('generates from the TSDoc comments without errors (typedoc)', async () => {
+    const typedoc = path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc');
+    const result = await run(process.execPath, [typedoc, '--emit', 'none', '--logLevel', 'Error'], {
+      cwd: root,
+      maxBuffer: 16 * 1024 * 1024,
+    }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: error.code ?? 1,
+        out: `${error.stdout ?? ''}${error.stderr ?? ''}`,
+      }),
+    );
+    expect(result.out).not.toMatch(/\[error\]/i);
+    expect(result.code, result.out).toBe(0);
+  });
+});
