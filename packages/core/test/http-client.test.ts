@@ -207,23 +207,28 @@ describe('timeouts and cancellation', () => {
       handlers: [
         http.get('*/api/slow-stream', () => {
           const body = new ReadableStream<Uint8Array>({
-            async start(controller) {
+            start(controller) {
               controller.enqueue(new TextEncoder().encode('first'));
-              await gate;
-              controller.enqueue(new TextEncoder().encode('late'));
-              controller.close();
+              // Not awaited: the stream starts at once, then stays silent until the gate opens.
+              void gate.then(() => {
+                controller.enqueue(new TextEncoder().encode('late'));
+                controller.close();
+              });
             },
           });
           return new HttpResponse(body);
         }),
       ],
     });
-    const { c } = client(server, { timeout: 300 });
-    const res = await c.stream('slow-stream');
-    const reader = res.body.getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toBe('first');
-    await expect(reader.read()).rejects.toBeInstanceOf(TimeoutError);
-    release();
+    try {
+      const { c } = client(server, { timeout: 1000 });
+      const res = await c.stream('slow-stream');
+      const reader = res.body.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('first');
+      await expect(reader.read()).rejects.toBeInstanceOf(TimeoutError);
+    } finally {
+      release();
+    }
   });
 });
 
