@@ -232,6 +232,70 @@ describe('timeouts and cancellation', () => {
   });
 });
 
+describe('timeouts and cancellation when fetch never sees the abort', () => {
+  // On Node 20 the combined signal ky hands to fetch can be garbage-collected while a request is pending; an
+  // abort then never reaches fetch. A fetch that drops the signal stands in for that: timeouts and the
+  // caller's signal must still end every wait.
+  const deafFetch: typeof fetch = (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    return globalThis.fetch(request.url, { method: request.method, headers: request.headers });
+  };
+  let release: () => void = () => undefined;
+  const silent = () =>
+    serve({
+      handlers: [
+        http.get('*/api/silent-stream', () => {
+          const gate = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          const body = new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('first'));
+              void gate.then(() => controller.close());
+            },
+          });
+          return new HttpResponse(body);
+        }),
+        http.get('*/api/no-answer', async () => {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          return HttpResponse.json({});
+        }),
+      ],
+    });
+
+  it('ends a stalled stream with TimeoutError', async () => {
+    const server = await silent();
+    try {
+      const { c } = client(server, { timeout: 500, fetch: deafFetch });
+      const res = await c.stream('silent-stream');
+      const reader = res.body.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('first');
+      await expect(reader.read()).rejects.toBeInstanceOf(TimeoutError);
+    } finally {
+      release();
+    }
+  });
+
+  it('ends a request whose answer never comes with TimeoutError, and a stream with AbortError', async () => {
+    const server = await silent();
+    try {
+      const { c } = client(server, { timeout: 500, maxRetries: 0, fetch: deafFetch });
+      await expect(c.request('no-answer')).rejects.toBeInstanceOf(TimeoutError);
+      release();
+      const controller = new AbortController();
+      const res = await c.stream('silent-stream', { signal: controller.signal, timeout: false });
+      const reader = res.body.getReader();
+      await reader.read();
+      setTimeout(() => controller.abort(), 50);
+      await expect(reader.read()).rejects.toBeInstanceOf(AbortError);
+    } finally {
+      release();
+    }
+  });
+});
+
 describe('errors', () => {
   it('maps 404 with a JSON detail to NotFoundError', async () => {
     const server = await serve({

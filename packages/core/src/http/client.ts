@@ -561,7 +561,10 @@ class Client implements HttpClient {
           kyOptions.body = body.body as NonNullable<KyOptions['body']>;
           if (!body.replayable) kyOptions.duplex = 'half';
         }
-        const response = await ky(url.href, kyOptions);
+        // ky hands fetch a signal combined with its own (AbortSignal.any); on Node 20 such a combined signal can
+        // be collected while the request is pending, and then an abort (timeout, Ctrl-C) never reaches fetch.
+        // Our own signal ends the wait regardless.
+        const response = await untilAborted(ky(url.href, kyOptions), controller.signal);
         const responseUrl = response.url || url.href;
         const info: AuthResponseInfo = {
           status: response.status,
@@ -713,6 +716,17 @@ class Client implements HttpClient {
   ): StreamResponse {
     // The attempt's timeout becomes an idle timeout: it is re-armed whenever a chunk arrives.
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    // An abort (idle timeout, the caller's signal) cancels the body directly: it must not depend on fetch
+    // seeing the signal (see `untilAborted`). A read it ends reports the abort, never a clean end of body.
+    const signal = ctx.controller.signal;
+    const onAbort = () => {
+      reader.cancel(signal.reason).catch(() => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const finish = () => {
+      signal.removeEventListener('abort', onAbort);
+      ctx.cleanup();
+    };
     const mapError = (error: unknown) =>
       this.mapError(error, {
         timedOut: ctx.isTimedOut(),
@@ -727,21 +741,23 @@ class Client implements HttpClient {
       {
         async pull(controller) {
           try {
+            if (signal.aborted) throw signal.reason;
             const { done, value } = await reader.read();
+            if (signal.aborted) throw signal.reason;
             if (done) {
-              ctx.cleanup();
+              finish();
               controller.close();
               return;
             }
             ctx.rearm?.();
             controller.enqueue(value);
           } catch (error) {
-            ctx.cleanup();
+            finish();
             controller.error(mapError(error));
           }
         },
         async cancel(reason) {
-          ctx.cleanup();
+          finish();
           await reader.cancel(reason).catch(() => undefined);
         },
       },
@@ -983,4 +999,35 @@ function isLargeBinary(body: unknown): body is Uint8Array | ArrayBuffer {
   if (body instanceof Uint8Array) return body.byteLength >= 64 * 1024;
   if (body instanceof ArrayBuffer) return body.byteLength >= 64 * 1024;
   return false;
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      // A response that still arrives has nobody to read it: release its connection.
+      promise.then(
+        (late) => {
+          if (late instanceof Response) late.body?.cancel().catch(() => undefined);
+        },
+        () => undefined,
+      );
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
