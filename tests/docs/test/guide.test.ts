@@ -7,8 +7,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The guides and READMEs stay true to the CLI: every `sciport …` line of their shell blocks names commands that
- * exist and flags those commands accept (checked against the built CLI's own help), and every relative link
+ * The guides and READMEs stay true to the CLI: every `sciport …` line of their shell blocks (and every inline
+ * `sciport …` code span) names commands that exist and flags those commands accept, every `--flag` they mention
+ * in passing is a flag of some command (all checked against the built CLI's own help), and every relative link
  * points at a file that exists.
  */
 
@@ -22,19 +23,35 @@ async function documents(): Promise<string[]> {
   return [...pages, path.join(root, 'README.md'), path.join(root, 'packages', 'cli', 'README.md')];
 }
 
-/** `sciport …` lines of ```sh blocks, with their file and line. */
+const wordsOf = (command: string) => [...command.matchAll(/'[^']*'|"[^"]*"|\S+/g)].map((m) => m[0]);
+
+/** Inline code spans outside fenced blocks, with their line. */
+function inlineCode(text: string): { line: number; code: string }[] {
+  const found: { line: number; code: string }[] = [];
+  let fenced = false;
+  text.split('\n').forEach((line, i) => {
+    if (/^```/.test(line)) fenced = !fenced;
+    else if (!fenced)
+      for (const m of line.matchAll(/`([^`]+)`/g)) found.push({ line: i + 1, code: m[1] as string });
+  });
+  return found;
+}
+
+/** `sciport …` lines of ```sh blocks and `sciport …` code spans, with their file and line. */
 function commandLines(file: string, text: string): { where: string; words: string[] }[] {
   const found: { where: string; words: string[] }[] = [];
+  const where = (line: number) => `${path.relative(root, file)}:${line}`;
   let inShell = false;
   text.split('\n').forEach((line, i) => {
     if (/^```(sh|bash|shell)\s*$/.test(line)) inShell = true;
     else if (/^```/.test(line)) inShell = false;
     else if (inShell && /^sciport\s/.test(line)) {
       const command = line.replace(/\s+#.*$/, '').replace(/\s[|>].*$/, '');
-      const words = [...command.matchAll(/'[^']*'|"[^"]*"|\S+/g)].map((m) => m[0]);
-      found.push({ where: `${path.relative(root, file)}:${i + 1}`, words: words.slice(1) });
+      found.push({ where: where(i + 1), words: wordsOf(command).slice(1) });
     }
   });
+  for (const { line, code } of inlineCode(text))
+    if (/^sciport\s/.test(code)) found.push({ where: where(line), words: wordsOf(code).slice(1) });
   return found;
 }
 
@@ -92,6 +109,34 @@ describe('the guides and READMEs', () => {
     }
     expect(checked).toBeGreaterThan(15);
     expect(problems).toEqual([]);
+  });
+
+  it('mention in passing only flags the CLI has', async () => {
+    expect(existsSync(bin), 'build the CLI first').toBe(true);
+    // Every command's help, walking the tree from the root.
+    const texts: string[] = [];
+    const queue: string[][] = [[]];
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const text = await help(next);
+      texts.push(text);
+      for (const sub of subcommands(text)) if (sub !== 'help') queue.push([...next, sub]);
+    }
+    expect(texts.length).toBeGreaterThan(20);
+    const all = texts.join('\n');
+    const unknown: string[] = [];
+    let checked = 0;
+    for (const file of await documents()) {
+      for (const { line, code } of inlineCode(await readFile(file, 'utf8'))) {
+        for (const m of code.matchAll(/(?:^|\s)(--[a-z][\w-]*)/g)) {
+          const flag = m[1] as string;
+          checked++;
+          if (!new RegExp(`(^|[\\s,])${flag}([\\s,=<[]|$)`, 'm').test(all))
+            unknown.push(`${path.relative(root, file)}:${line}: ${flag}`);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(unknown).toEqual([]);
   });
 
   it('link to files that exist', async () => {
