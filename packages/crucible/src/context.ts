@@ -232,3 +232,36 @@ export function id(value: string | number, what: string): string {
   if (!text || /[/?#\s]/.test(text)) throw new UsageError(`Invalid ${what}: ${JSON.stringify(value)}`);
   return encodeURIComponent(text);
 }
+
+/**
+ * A list that pages by offset on v2 and is one bare array on v1 (whose server ignores `limit` there): a
+ * resource's relations (`…/samples`, `…/children`, `…/users`) and the smaller catalogues.
+ */
+export function offsetOrArrayList<S extends z.ZodType>(
+  ctx: Context,
+  path: string,
+  item: S,
+  query: Record<string, unknown>,
+  options: ListOptions,
+): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
+  return ctx.version === 'v2'
+    ? offsetList(ctx, path, item, query, options)
+    : arrayList(ctx, path, item, query, { ...options, sendLimit: false });
+}
+
+/** Creates (`POST`, safe to repeat) or removes (`DELETE`) a link between two records. */
+export async function setLink(
+  ctx: Context,
+  path: string,
+  linked: boolean,
+  options: CallOptions,
+): Promise<void> {
+  await call(
+    ctx,
+    path,
+    z.unknown(),
+    linked
+      ? { method: 'POST', signal: options.signal, idempotent: true }
+      : { method: 'DELETE', signal: options.signal },
+  );
+}

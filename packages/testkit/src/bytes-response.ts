@@ -26,7 +26,7 @@ interface ByteRange {
  * `'unsatisfiable'`, or `undefined` when the header is absent, malformed or asks for several ranges (all of
  * which RFC 9110 allows a server to answer with the full body).
  */
-function parseRange(header: string | null, size: number): ByteRange | 'unsatisfiable' | undefined {
+export function parseRange(header: string | null, size: number): ByteRange | 'unsatisfiable' | undefined {
   if (header === null) return undefined;
   const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
   if (match === null) return undefined;

@@ -11,6 +11,8 @@ import {
   keysetList,
   type ListOptions,
   offsetList,
+  offsetOrArrayList,
+  setLink,
 } from '../context.js';
 import {
   accountSchema,
@@ -78,9 +80,7 @@ export class Samples {
     const v2 = this.ctx.version === 'v2';
     const path = options.datasetId ? `datasets/${id(options.datasetId, 'dataset id')}/samples` : 'samples';
     const source = options.datasetId
-      ? v2
-        ? offsetList(this.ctx, path, sampleSchema, query, options)
-        : arrayList(this.ctx, path, sampleSchema, query, { ...options, sendLimit: false })
+      ? offsetOrArrayList(this.ctx, path, sampleSchema, query, options)
       : v2
         ? keysetList(this.ctx, path, sampleSchema, query, options)
         : arrayList(this.ctx, path, sampleSchema, query, { ...options, sendLimit: false });
@@ -118,27 +118,20 @@ export class Samples {
 
   /** Links a child sample to its parent. */
   async linkChild(parent: string, child: string, options: CallOptions = {}): Promise<void> {
-    await call(
+    await setLink(
       this.ctx,
       `samples/${id(parent, 'sample id')}/children/${id(child, 'sample id')}`,
-      z.unknown(),
-      {
-        method: 'POST',
-        signal: options.signal,
-        idempotent: true,
-      },
+      true,
+      options,
     );
   }
 
   async unlinkChild(parent: string, child: string, options: CallOptions = {}): Promise<void> {
-    await call(
+    await setLink(
       this.ctx,
       `samples/${id(parent, 'sample id')}/children/${id(child, 'sample id')}`,
-      z.unknown(),
-      {
-        method: 'DELETE',
-        signal: options.signal,
-      },
+      false,
+      options,
     );
   }
 
@@ -152,12 +145,7 @@ export class Samples {
 
   private relatives(sid: string, which: 'children' | 'parents', options: ListOptions) {
     const path = `samples/${id(sid, 'sample id')}/${which}`;
-    return mapIterable(
-      this.ctx.version === 'v2'
-        ? offsetList(this.ctx, path, sampleSchema, {}, options)
-        : arrayList(this.ctx, path, sampleSchema, {}, { ...options, sendLimit: false }),
-      normaliseSample,
-    );
+    return mapIterable(offsetOrArrayList(this.ctx, path, sampleSchema, {}, options), normaliseSample);
   }
 
   async mergeMetadata(sid: string, metadata: Record<string, unknown>, options: CallOptions = {}) {
@@ -186,9 +174,7 @@ export class Instruments {
 
   list(options: ListOptions & { name?: string } = {}): PageIterable<CrucibleInstrument, unknown> {
     const query = { instrument_name: options.name };
-    return this.ctx.version === 'v2'
-      ? offsetList(this.ctx, 'instruments', instrumentSchema, query, options)
-      : arrayList(this.ctx, 'instruments', instrumentSchema, query, { ...options, sendLimit: false });
+    return offsetOrArrayList(this.ctx, 'instruments', instrumentSchema, query, options);
   }
 
   /** By id (MFID), or by name when `byName` (v1 names are case-insensitive). */
@@ -311,9 +297,7 @@ export class Projects {
 
   users(pid: string, options: ListOptions = {}): PageIterable<CrucibleUser, unknown> {
     const path = `projects/${id(pid, 'project id')}/users`;
-    return this.ctx.version === 'v2'
-      ? offsetList(this.ctx, path, userSchema, {}, options)
-      : arrayList(this.ctx, path, userSchema, {}, { ...options, sendLimit: false });
+    return offsetOrArrayList(this.ctx, path, userSchema, {}, options);
   }
 
   async addUser(pid: string, orcid: string, options: CallOptions = {}): Promise<void> {

@@ -11,7 +11,8 @@ import {
   id,
   keysetList,
   type ListOptions,
-  offsetList,
+  offsetOrArrayList,
+  setLink,
 } from '../context.js';
 import {
   type CrucibleDataset,
@@ -301,49 +302,43 @@ export class Datasets {
   /** Samples linked to the dataset. */
   samples(dsid: string, options: ListOptions = {}): PageIterable<CrucibleSample, unknown> {
     const path = `datasets/${id(dsid, 'dataset id')}/samples`;
-    return this.ctx.version === 'v2'
-      ? offsetList(this.ctx, path, sampleSchema, {}, options)
-      : arrayList(this.ctx, path, sampleSchema, {}, { ...options, sendLimit: false });
+    return offsetOrArrayList(this.ctx, path, sampleSchema, {}, options);
   }
 
   async linkSample(dsid: string, sid: string, options: CallOptions = {}): Promise<void> {
-    await call(this.ctx, `datasets/${id(dsid, 'dataset id')}/samples/${id(sid, 'sample id')}`, z.unknown(), {
-      method: 'POST',
-      signal: options.signal,
-      idempotent: true,
-    });
+    await setLink(
+      this.ctx,
+      `datasets/${id(dsid, 'dataset id')}/samples/${id(sid, 'sample id')}`,
+      true,
+      options,
+    );
   }
 
   async unlinkSample(dsid: string, sid: string, options: CallOptions = {}): Promise<void> {
-    await call(this.ctx, `datasets/${id(dsid, 'dataset id')}/samples/${id(sid, 'sample id')}`, z.unknown(), {
-      method: 'DELETE',
-      signal: options.signal,
-    });
+    await setLink(
+      this.ctx,
+      `datasets/${id(dsid, 'dataset id')}/samples/${id(sid, 'sample id')}`,
+      false,
+      options,
+    );
   }
 
   /** Links a derived dataset to the dataset it was made from. */
   async linkChild(parent: string, child: string, options: CallOptions = {}): Promise<void> {
-    await call(
+    await setLink(
       this.ctx,
       `datasets/${id(parent, 'dataset id')}/children/${id(child, 'dataset id')}`,
-      z.unknown(),
-      {
-        method: 'POST',
-        signal: options.signal,
-        idempotent: true,
-      },
+      true,
+      options,
     );
   }
 
   async unlinkChild(parent: string, child: string, options: CallOptions = {}): Promise<void> {
-    await call(
+    await setLink(
       this.ctx,
       `datasets/${id(parent, 'dataset id')}/children/${id(child, 'dataset id')}`,
-      z.unknown(),
-      {
-        method: 'DELETE',
-        signal: options.signal,
-      },
+      false,
+      options,
     );
   }
 
@@ -357,12 +352,7 @@ export class Datasets {
 
   private relatives(dsid: string, which: 'children' | 'parents', options: ListOptions) {
     const path = `datasets/${id(dsid, 'dataset id')}/${which}`;
-    return mapIterable(
-      this.ctx.version === 'v2'
-        ? offsetList(this.ctx, path, datasetSchema, {}, options)
-        : arrayList(this.ctx, path, datasetSchema, {}, { ...options, sendLimit: false }),
-      normaliseDataset,
-    );
+    return mapIterable(offsetOrArrayList(this.ctx, path, datasetSchema, {}, options), normaliseDataset);
   }
 
   /** Links of any resource (v2): parents, children and associated samples or datasets. */

@@ -226,26 +226,8 @@ export function crc32cBase64(crc: number): string {
   return bytes.toString('base64');
 }
 
-/** A single-range `Range: bytes=…` header against `size` bytes (see bytes-response.ts). */
-export function parseRange(
-  header: string | null,
-  size: number,
-): { start: number; end: number } | 'unsatisfiable' | undefined {
-  if (header === null) return undefined;
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (match === null) return undefined;
-  const [, first = '', last = ''] = match;
-  if (first === '' && last === '') return undefined;
-  if (first === '') {
-    const length = Number(last);
-    if (length === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - length), end: size - 1 };
-  }
-  const start = Number(first);
-  if (last !== '' && Number(last) < start) return undefined;
-  if (start >= size) return 'unsatisfiable';
-  return { start, end: last === '' ? size - 1 : Math.min(Number(last), size - 1) };
-}
+/** A single-range `Range: bytes=…` header against `size` bytes: the one `bytesResponse` honours. */
+export { parseRange } from '../bytes-response.js';
 
 /** A `Content-Range` of a resumable upload PUT: `bytes a-b/total`, `bytes *\/total` (a probe), `bytes a-b/*`. */
 export type ContentRange =
