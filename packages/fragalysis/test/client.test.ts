@@ -337,10 +337,11 @@ describe('downloadTarget', () => {
   });
 
   it('waits out a full build queue (429 without Retry-After) and then downloads', async () => {
-    const { client, sim, events } = await setup({ maxConcurrentBuilds: 1, buildMs: 150 });
+    // The other build holds the only place long enough for ours to meet a full queue, however slow the machine.
+    const { client, sim, events } = await setup({ maxConcurrentBuilds: 1, buildMs: 1500 });
     const other = new FragalysisClient({ stack: server?.url as string, token: sim.tokenFor('demo') });
     const busy = other.requestArchive({ target: 'NSP3', tas: 'lb00000-1', ...FAST });
-    await new Promise((r) => setTimeout(r, 30));
+    while (sim.stats.buildsStarted === 0) await new Promise((r) => setTimeout(r, 5));
     const result = await client.downloadTarget({
       target: 'Mpro',
       tas: 'sw30864-12',
