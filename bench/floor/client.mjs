@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { createHttpClient } from '../../packages/core/dist/index.js';
-import { downloadToFile } from '../../packages/core/dist/node.js';
+import { downloadToFile, nodeDownloadFetch } from '../../packages/core/dist/node.js';
 
 const [mode, url, out] = process.argv.slice(2);
 let peakRss = 0;
@@ -17,7 +17,7 @@ const cpu0 = process.cpuUsage();
 const started = performance.now();
 let bytes = 0;
 if (mode === 'ours') {
-  const http = createHttpClient({ baseUrl: url, service: 'bench' });
+  const http = createHttpClient({ baseUrl: url, service: 'bench', downloadFetch: nodeDownloadFetch });
   bytes = (await downloadToFile(() => http.stream(url), out)).bytes;
 } else {
   const response = await fetch(url);

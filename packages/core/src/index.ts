@@ -8,6 +8,7 @@ export * from './errors.js';
 export * from './http/auth.js';
 export * from './http/buffer-pool.js';
 export { appendQuery, CORE_VERSION, createHttpClient, extractDetail } from './http/client.js';
+export * from './http/raw-body.js';
 export * from './http/retry.js';
 export type * from './http/types.js';
 export * from './pagination.js';

@@ -7,4 +7,5 @@ export * from './files/atomic.js';
 export * from './files/download.js';
 export * from './files/extract.js';
 export * from './files/safe-path.js';
+export { nodeDownloadFetch } from './http/node-download-fetch.js';
 export { nodeTransferFetch } from './http/node-transfer-fetch.js';

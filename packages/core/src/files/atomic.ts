@@ -168,6 +168,18 @@ export class AtomicFile {
     this.bytesWritten += buf.byteLength;
   }
 
+  /**
+   * Writes `chunk` synchronously, at once: for a reused read buffer handed over without a copy
+   * (`RawBody.pipe`). On a local disk this is faster than a round trip through the thread pool.
+   */
+  writeSync(chunk: Uint8Array): void {
+    if (!this.handle) throw new Error('AtomicFile is closed');
+    const fd = this.handle.fd;
+    let offset = 0;
+    while (offset < chunk.byteLength) offset += writeSync(fd, chunk, offset, chunk.byteLength - offset);
+    this.bytesWritten += chunk.byteLength;
+  }
+
   /** Writes several chunks in one call (`writev`), without joining them first. */
   async writev(chunks: readonly Uint8Array[]): Promise<void> {
     if (!this.handle) throw new Error('AtomicFile is closed');

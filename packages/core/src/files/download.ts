@@ -10,6 +10,7 @@ import {
   UsageError,
 } from '../errors.js';
 import { extractDetail } from '../http/client.js';
+import type { RawBody } from '../http/raw-body.js';
 import { AtomicFile } from './atomic.js';
 
 /** What `downloadToFile` reads: a sciport `StreamResponse`, a fetch `Response`, or anything shaped alike. */
@@ -18,6 +19,8 @@ export interface DownloadResponse {
   readonly headers: Headers;
   readonly url?: string;
   readonly body: ReadableStream<Uint8Array> | null;
+  /** The body without copies (a sciport `StreamResponse` over `nodeDownloadFetch`): used when present. */
+  readonly raw?: RawBody | undefined;
 }
 
 /**
@@ -301,6 +304,10 @@ async function pump(
   signal: AbortSignal | undefined,
   onBytes: (bytes: number) => void,
 ): Promise<void> {
+  if (response.raw && !response.body?.locked) {
+    await pumpRaw(response.raw, file, hash, signal, onBytes);
+    return;
+  }
   if (!response.body) return;
   const reader = response.body.getReader();
   const onAbort = () => {
@@ -355,6 +362,44 @@ async function pump(
     signal?.removeEventListener('abort', onAbort);
     reader.releaseLock();
   }
+}
+
+/**
+ * Copies a body handed over without copies: each piece is hashed and written at once (synchronously: it lives
+ * in the transport's read buffer only until the sink returns). Whatever arrived is on disk when this returns
+ * or throws.
+ */
+async function pumpRaw(
+  raw: RawBody,
+  file: AtomicFile,
+  hash: Hash,
+  signal: AbortSignal | undefined,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+  let sinkError: { error: unknown } | undefined;
+  try {
+    await raw.pipe(
+      (chunk) => {
+        try {
+          hash.update(chunk);
+          file.writeSync(chunk);
+          onBytes(file.bytesWritten);
+        } catch (error) {
+          sinkError = { error };
+          throw error;
+        }
+      },
+      { signal },
+    );
+  } catch (error) {
+    // A write that failed (a full disk) is not a transfer to resume.
+    if (sinkError) throw sinkError.error;
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    if (SciportError.isInstance(error)) throw error;
+    throw new ConnectionError(`the transfer was cut short (${(error as Error).message})`, { cause: error });
+  }
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
 }
 
 async function errorFromResponse(response: DownloadResponse, service: string): Promise<SciportError> {

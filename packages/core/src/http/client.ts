@@ -12,6 +12,7 @@ import {
 import { isSecretName, redactText, redactUrl } from '../redact.js';
 import { parseResponse } from '../schema.js';
 import type { BufferPool } from './buffer-pool.js';
+import { type RawBody, rawBodyOf } from './raw-body.js';
 import {
   backoffDelay,
   IDEMPOTENT_METHODS,
@@ -59,6 +60,7 @@ interface ResolvedOptions {
   retry: ResolvedRetryOptions;
   fetch: typeof globalThis.fetch | undefined;
   transferFetch: typeof globalThis.fetch | undefined;
+  downloadFetch: typeof globalThis.fetch | undefined;
   userAgent: string;
   trustedOrigins: ReadonlySet<string>;
   crossOriginRedirects: 'follow-without-credentials' | 'error';
@@ -92,6 +94,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     retry: resolveRetryOptions(options.retry),
     fetch: options.fetch,
     transferFetch: options.transferFetch,
+    downloadFetch: options.downloadFetch,
     userAgent: options.userAgent ?? `${clientPart}@sciport/core/${CORE_VERSION}${runtime}`,
     trustedOrigins: trusted,
     crossOriginRedirects: options.crossOriginRedirects ?? 'follow-without-credentials',
@@ -255,9 +258,16 @@ class Client implements HttpClient {
       ...(overrides.timeout !== undefined ? { timeout: overrides.timeout } : {}),
       ...(overrides.maxRetries !== undefined ? { maxRetries: overrides.maxRetries } : {}),
       ...(overrides.retry ? { retry: resolveRetryOptions({ ...this.o.retry, ...overrides.retry }) } : {}),
-      // A fetch given here also carries bulk transfers, unless a transferFetch is given too.
-      ...(overrides.fetch ? { fetch: overrides.fetch, transferFetch: overrides.transferFetch } : {}),
+      // A fetch given here also carries bulk transfers and downloads, unless their own fetch is given too.
+      ...(overrides.fetch
+        ? {
+            fetch: overrides.fetch,
+            transferFetch: overrides.transferFetch,
+            downloadFetch: overrides.downloadFetch,
+          }
+        : {}),
       ...(overrides.transferFetch ? { transferFetch: overrides.transferFetch } : {}),
+      ...(overrides.downloadFetch ? { downloadFetch: overrides.downloadFetch } : {}),
       ...(overrides.crossOriginRedirects ? { crossOriginRedirects: overrides.crossOriginRedirects } : {}),
       ...(overrides.maxBodyBytes !== undefined ? { maxBodyBytes: overrides.maxBodyBytes } : {}),
       ...(overrides.auth !== undefined ? { auth: overrides.auth ?? undefined } : {}),
@@ -560,6 +570,20 @@ class Client implements HttpClient {
         } else if (body.body !== undefined) {
           kyOptions.body = body.body as NonNullable<KyOptions['body']>;
           if (!body.replayable) kyOptions.duplex = 'half';
+        } else if (mode === 'stream' && this.o.downloadFetch) {
+          // A download: the download fetch reads it without copies. It gets this attempt's own signal, which
+          // every abort and timeout reaches (see below).
+          const downloadFetch = this.o.downloadFetch;
+          kyOptions.fetch = (input, init) => {
+            const request = input as Request;
+            return downloadFetch(request.url, {
+              ...init,
+              method: request.method,
+              headers: request.headers,
+              signal: controller.signal,
+              redirect: request.redirect,
+            });
+          };
         }
         // ky hands fetch a signal combined with its own (AbortSignal.any); on Node 20 such a combined signal can
         // be collected while the request is pending, and then an abort (timeout, Ctrl-C) never reaches fetch.
@@ -714,6 +738,8 @@ class Client implements HttpClient {
       timeoutMs: number | false;
     },
   ): StreamResponse {
+    const raw = rawBodyOf(response);
+    if (raw) return this.wrapRaw(response, raw, ctx);
     // The attempt's timeout becomes an idle timeout: it is re-armed whenever a chunk arrives.
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     // An abort (idle timeout, the caller's signal) cancels the body directly: it must not depend on fetch
@@ -770,6 +796,127 @@ class Client implements HttpClient {
       url: response.url || ctx.url.href,
       body,
       cancel: async (reason?: unknown) => {
+        await body.cancel(reason).catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * A body the transport can hand over without copies (`nodeDownloadFetch`): `raw.pipe` with the same idle
+   * timeout, abort and error mapping as the web stream, which stays available (and untouched until read) for
+   * callers that want it.
+   */
+  private wrapRaw(
+    response: Response,
+    raw: RawBody,
+    ctx: {
+      controller: AbortController;
+      cleanup: () => void;
+      rearm: (() => void) | undefined;
+      isTimedOut: () => boolean;
+      userSignal: AbortSignal | undefined;
+      method: string;
+      url: URL;
+      timeoutMs: number | false;
+    },
+  ): StreamResponse {
+    const signal = ctx.controller.signal;
+    let used = false;
+    const mapError = (error: unknown) =>
+      this.mapError(error, {
+        timedOut: ctx.isTimedOut(),
+        userSignal: ctx.userSignal,
+        method: ctx.method,
+        url: ctx.url,
+        timeoutMs: ctx.timeoutMs,
+        whileReading: true,
+      });
+    ctx.rearm?.();
+    const inner = response.body as ReadableStream<Uint8Array>;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const onAbort = () => {
+      if (reader) reader.cancel(signal.reason).catch(() => undefined);
+      else if (!used) inner.cancel(signal.reason).catch(() => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const finish = () => {
+      signal.removeEventListener('abort', onAbort);
+      ctx.cleanup();
+    };
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            if (signal.aborted) throw signal.reason;
+            used = true;
+            reader ??= inner.getReader();
+            const { done, value } = await reader.read();
+            if (signal.aborted) throw signal.reason;
+            if (done) {
+              finish();
+              controller.close();
+              return;
+            }
+            ctx.rearm?.();
+            controller.enqueue(value);
+          } catch (error) {
+            finish();
+            controller.error(mapError(error));
+          }
+        },
+        async cancel(reason) {
+          finish();
+          await (reader ?? inner).cancel(reason).catch(() => undefined);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const rawBody: RawBody = {
+      pipe: async (sink, options = {}) => {
+        if (used) throw new SciportError('the response body is already being read');
+        used = true;
+        const outer = options.signal;
+        const stop = () => ctx.controller.abort(outer?.reason);
+        if (outer?.aborted) stop();
+        else outer?.addEventListener('abort', stop, { once: true });
+        // The sink's own failure (a full disk) is the caller's error, not the connection's.
+        let sinkError: { error: unknown } | undefined;
+        try {
+          if (signal.aborted) throw signal.reason;
+          await raw.pipe(
+            (chunk) => {
+              ctx.rearm?.();
+              try {
+                sink(chunk);
+              } catch (error) {
+                sinkError = { error };
+                throw error;
+              }
+            },
+            { signal },
+          );
+          if (signal.aborted) throw signal.reason;
+        } catch (error) {
+          if (sinkError) throw sinkError.error;
+          throw mapError(error);
+        } finally {
+          outer?.removeEventListener('abort', stop);
+          finish();
+        }
+      },
+    };
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+      url: response.url || ctx.url.href,
+      body,
+      raw: rawBody,
+      cancel: async (reason?: unknown) => {
+        if (used && !reader) {
+          ctx.controller.abort(reason);
+          return;
+        }
         await body.cancel(reason).catch(() => undefined);
       },
     };

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { BufferPool } from './buffer-pool.js';
+import type { RawBody } from './raw-body.js';
 import type { RetryOptions } from './retry.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
@@ -78,6 +79,11 @@ export interface StreamResponse {
   readonly headers: Headers;
   readonly url: string;
   readonly body: ReadableStream<Uint8Array>;
+  /**
+   * The body without copies, when the transport offers it (`nodeDownloadFetch`): each piece is valid only
+   * during the sink's call. Read the body through this or through `body`, not both.
+   */
+  readonly raw?: RawBody | undefined;
   cancel(reason?: unknown): Promise<void>;
 }
 
@@ -173,6 +179,13 @@ export interface HttpClientOptions {
    * global fetch holds extra copies of each body until the collector runs (bench/crucible-transfer.mjs).
    */
   transferFetch?: typeof globalThis.fetch;
+  /**
+   * The `fetch` for `stream()` requests without a body (downloads). Default: `fetch`. On Node,
+   * `nodeDownloadFetch` from `@sciport/core/node` reads the socket into one reused buffer and hands
+   * `downloadToFile` the bytes without copies: curl's pace and flat memory, where the global fetch takes about
+   * twice as long (bench/download-floor.mjs).
+   */
+  downloadFetch?: typeof globalThis.fetch;
   /** Replaces the default user agent (`<package>/<version> @sciport/core/<version> node/<version>`). */
   userAgent?: string;
   /** Name and version of the package making the calls, for the user agent. */
@@ -196,6 +209,7 @@ export type ClientOverrides = Partial<
     | 'retry'
     | 'fetch'
     | 'transferFetch'
+    | 'downloadFetch'
     | 'onEvent'
     | 'crossOriginRedirects'
     | 'maxBodyBytes'

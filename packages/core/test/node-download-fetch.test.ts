@@ -1,0 +1,308 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AbortError, ConnectionError, NotFoundError, TimeoutError } from '../src/errors.js';
+import { downloadToFile } from '../src/files/download.js';
+import { createHttpClient } from '../src/http/client.js';
+import { nodeDownloadFetch } from '../src/http/node-download-fetch.js';
+import { rawBodyOf } from '../src/http/raw-body.js';
+
+const blob = randomBytes(3 * 1024 * 1024 + 17);
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+const closers: Array<() => Promise<void>> = [];
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'sciport-raw-'));
+});
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((c) => c()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function serve(
+  handler: Handler,
+  tls?: { key: string; cert: string },
+): Promise<{ url: string; seen: http.IncomingHttpHeaders[] }> {
+  const seen: http.IncomingHttpHeaders[] = [];
+  const sockets = new Set<Socket>();
+  const wrapped: Handler = (req, res) => {
+    seen.push(req.headers);
+    handler(req, res);
+  };
+  const server = tls ? https.createServer(tls, wrapped) : http.createServer(wrapped);
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('secureConnection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const { port } = server.address() as AddressInfo;
+  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, seen };
+}
+
+/** Everything a raw body hands over, copied (the pieces live in a reused buffer). */
+async function drainRaw(response: Response): Promise<Buffer> {
+  const raw = rawBodyOf(response);
+  if (!raw) throw new Error('no raw body');
+  const pieces: Buffer[] = [];
+  await raw.pipe((chunk) => pieces.push(Buffer.from(chunk)));
+  return Buffer.concat(pieces);
+}
+
+describe('nodeDownloadFetch', () => {
+  it('reads a Content-Length body through the raw pipe and through the web stream alike', async () => {
+    const { url, seen } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/zip', 'content-length': blob.length });
+      res.end(blob);
+    });
+    const a = await nodeDownloadFetch(`${url}/a?x=1`, { headers: { authorization: 'Bearer k' } });
+    expect(a.status).toBe(200);
+    expect(a.headers.get('content-type')).toBe('application/zip');
+    expect(a.url).toBe(`${url}/a?x=1`);
+    expect(sha(await drainRaw(a))).toBe(sha(blob));
+    const b = await nodeDownloadFetch(`${url}/b`);
+    expect(sha(new Uint8Array(await b.arrayBuffer()))).toBe(sha(blob));
+    expect(rawBodyOf(b)).toBeUndefined();
+    expect(seen[0]?.authorization).toBe('Bearer k');
+    expect(seen[0]?.['accept-encoding']).toBe('identity');
+    expect(seen[0]?.host).toBe(new URL(url).host);
+  });
+
+  it('decodes chunked and close-delimited bodies, and bodies after a 100 Continue', async () => {
+    const { url } = await serve((req, res) => {
+      if (req.url === '/chunked') {
+        res.writeHead(200, { 'content-type': 'x/y' });
+        let at = 0;
+        const step = () => {
+          if (at >= blob.length) return res.end();
+          const size = 1 + Math.floor(Math.random() * 200_000);
+          res.write(blob.subarray(at, at + size));
+          at += size;
+          setImmediate(step);
+        };
+        step();
+        return;
+      }
+      if (req.url === '/close') {
+        const socket = res.socket as Socket;
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: x/y\r\nconnection: close\r\n\r\n');
+        socket.end(blob);
+        return;
+      }
+      const socket = res.socket as Socket;
+      socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+      socket.end(`HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello`);
+    });
+    expect(sha(await drainRaw(await nodeDownloadFetch(`${url}/chunked`)))).toBe(sha(blob));
+    const viaStream = await nodeDownloadFetch(`${url}/chunked`);
+    expect(sha(new Uint8Array(await viaStream.arrayBuffer()))).toBe(sha(blob));
+    expect(sha(await drainRaw(await nodeDownloadFetch(`${url}/close`)))).toBe(sha(blob));
+    expect(await (await nodeDownloadFetch(`${url}/continue`)).text()).toBe('hello');
+  });
+
+  it('reports a body cut short, and a connection that fails, as fetch does', async () => {
+    const { url } = await serve((req, res) => {
+      const socket = res.socket as Socket;
+      if (req.url === '/short') {
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${blob.length}\r\n\r\n`);
+        socket.end(blob.subarray(0, 1000));
+        return;
+      }
+      socket.destroy();
+    });
+    const short = await nodeDownloadFetch(`${url}/short`);
+    await expect(drainRaw(short)).rejects.toThrow(/cut short/);
+    await expect((await nodeDownloadFetch(`${url}/short`)).arrayBuffer()).rejects.toThrow(/cut short/);
+    await expect(nodeDownloadFetch(`${url}/reset`)).rejects.toThrow(TypeError);
+    await expect(nodeDownloadFetch('http://127.0.0.1:1/')).rejects.toThrow(TypeError);
+  });
+
+  it('decodes a compressed body on the web stream, and gives HEAD and 204 no body', async () => {
+    const gz = gzipSync(blob);
+    const { url } = await serve((req, res) => {
+      if (req.url === '/empty') {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': gz.length });
+      res.end(req.method === 'HEAD' ? undefined : gz);
+    });
+    const zipped = await nodeDownloadFetch(`${url}/gz`);
+    expect(rawBodyOf(zipped)).toBeUndefined();
+    expect(zipped.headers.get('content-length')).toBeNull();
+    expect(sha(new Uint8Array(await zipped.arrayBuffer()))).toBe(sha(blob));
+    const head = await nodeDownloadFetch(`${url}/gz`, { method: 'HEAD' });
+    expect(head.body).toBeNull();
+    expect((await nodeDownloadFetch(`${url}/empty`)).status).toBe(204);
+  });
+
+  it('speaks TLS, checking the certificate against the trusted authorities', async () => {
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1'].concat([
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]),
+      { stdio: 'ignore', timeout: 20_000 },
+    );
+    const { url } = await serve(
+      (_req, res) => {
+        res.writeHead(200, { 'content-length': blob.length });
+        res.end(blob);
+      },
+      { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') },
+    );
+    // Not signed by a trusted authority: refused, as by any client that checks.
+    await expect(nodeDownloadFetch(`${url}/x`)).rejects.toThrow(TypeError);
+    // Trusted (the built copy in a process that trusts the certificate): the bytes arrive whole.
+    const dist = new URL('../dist/node.js', import.meta.url).href;
+    const script = `
+      const { nodeDownloadFetch } = await import(${JSON.stringify(dist)});
+      const { createHash } = await import('node:crypto');
+      const r = await nodeDownloadFetch(${JSON.stringify(`${url}/x`)});
+      const h = createHash('sha256');
+      await r[Symbol.for('@sciport/core.rawBody')].pipe((c) => h.update(c));
+      console.log(h.digest('hex'));`;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', script],
+        { env: { ...process.env, NODE_EXTRA_CA_CERTS: cert }, timeout: 20_000 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
+      );
+    });
+    expect(out).toBe(sha(blob));
+  }, 40_000);
+
+  it('stops at once on abort, before and during the body', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': blob.length * 10 });
+      res.write(blob);
+      // never finishes
+    });
+    const controller = new AbortController();
+    const response = await nodeDownloadFetch(`${url}/x`, { signal: controller.signal });
+    const raw = rawBodyOf(response);
+    let got = 0;
+    const piping = raw?.pipe((c) => {
+      got += c.byteLength;
+      if (got >= blob.length) controller.abort(new Error('enough'));
+    });
+    await expect(piping).rejects.toThrow('enough');
+    const early = new AbortController();
+    early.abort(new Error('before'));
+    await expect(nodeDownloadFetch(`${url}/x`, { signal: early.signal })).rejects.toThrow('before');
+  });
+});
+
+describe('downloads through the HTTP client over nodeDownloadFetch', () => {
+  const client = (
+    url: string,
+    extra: Parameters<typeof createHttpClient>[0] extends infer O ? Partial<O> : never = {},
+  ) =>
+    createHttpClient({
+      baseUrl: url,
+      service: 'storage',
+      downloadFetch: nodeDownloadFetch,
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      ...extra,
+    });
+
+  it('writes a byte-identical file, resuming a cut-short transfer with Range', async () => {
+    let calls = 0;
+    const { url, seen } = await serve((req, res) => {
+      calls++;
+      const range = /bytes=(\d+)-/.exec(req.headers.range ?? '');
+      const start = range ? Number(range[1]) : 0;
+      const part = blob.subarray(start);
+      const socket = res.socket as Socket;
+      const head = range
+        ? `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${start}-${blob.length - 1}/${blob.length}\r\n`
+        : 'HTTP/1.1 200 OK\r\n';
+      socket.write(`${head}content-length: ${part.length}\r\n\r\n`);
+      // The first answer stops half-way.
+      if (calls === 1) socket.end(part.subarray(0, Math.floor(part.length / 2)));
+      else socket.end(part);
+    });
+    const http = client(url, { headers: { authorization: 'Bearer secret' } });
+    const target = path.join(dir, 'out.bin');
+    const result = await downloadToFile(
+      ({ offset, signal }) =>
+        http.stream('/file', { headers: offset ? { range: `bytes=${offset}-` } : {}, signal }),
+      target,
+      { sha256: sha(blob) },
+    );
+    expect(result.resumes).toBe(1);
+    expect((await readFile(target)).equals(blob)).toBe(true);
+    expect(seen[1]?.range).toBe(`bytes=${Math.floor(blob.length / 2)}-`);
+    expect(await readdir(dir)).toEqual(['out.bin']);
+  });
+
+  it('maps statuses, idle timeouts and aborts to the usual errors, leaving no file behind', async () => {
+    const { url } = await serve((req, res) => {
+      if (req.url === '/missing') {
+        res.writeHead(404, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>NoSuchKey</Code></Error>');
+        return;
+      }
+      if (req.url === '/moved') {
+        res.writeHead(302, { location: '/file' });
+        res.end();
+        return;
+      }
+      if (req.url === '/file') {
+        res.writeHead(200, { 'content-length': 5 });
+        res.end('hello');
+        return;
+      }
+      res.writeHead(200, { 'content-length': blob.length });
+      res.write(blob.subarray(0, 100)); // then silence
+    });
+    const http = client(url, { timeout: 300, maxRetries: 0 });
+    const target = path.join(dir, 'x.bin');
+    const missing = await downloadToFile(() => http.stream('/missing'), target).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing as Error).message).toMatch(/NoSuchKey/);
+    const moved = await downloadToFile(() => http.stream('/moved'), target);
+    expect(await readFile(moved.path, 'utf8')).toBe('hello');
+    const stalled = await downloadToFile(() => http.stream('/stall'), path.join(dir, 's.bin'), {
+      maxResumes: 0,
+    }).catch((e: unknown) => e);
+    expect(stalled).toBeInstanceOf(ConnectionError);
+    expect(TimeoutError.isInstance(stalled)).toBe(true);
+    const controller = new AbortController();
+    const slow = client(url, { timeout: false });
+    setTimeout(() => controller.abort(), 100);
+    await expect(
+      downloadToFile(() => slow.stream('/stall', { signal: controller.signal }), path.join(dir, 'a.bin'), {
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow(AbortError);
+    expect(await readdir(dir)).toEqual(['x.bin']);
+  });
+});
