@@ -60,6 +60,26 @@ describe('sciport icsd login', () => {
     expect(r.stderr).not.toContain('not-the-password');
   });
 
+  it('exits 3 when ICSD refuses the login for too many open sessions, after one attempt', async () => {
+    const limited = createIcsdSimulator({ entries: 50, seed: 3, sessionLimit: 1 });
+    await using other = await startTestServer({ handlers: limited.handlers });
+    // Another client holds the account's only session.
+    const held = await fetch(`${other.url}/ws/auth/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ loginid: 'demo', password: 'demo-password' }),
+    });
+    expect(held.status).toBe(200);
+    const r = await icsd(['fetch', String(limited.entries[0]!.id), '--out', path.join(root, 'x')], {
+      env: { ICSD_BASE_URL: `${other.url}/ws` },
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/ICSD refused the login \(403/);
+    expect(r.stderr).toMatch(/sessions/);
+    expect(r.stderr).not.toContain('demo-password');
+    expect(limited.stats.refusedLogins).toBe(1);
+    expect(limited.stats.requests.cif + limited.stats.requests['cif/multiple']).toBe(0);
+  });
+
   it('exits 3 saying what to set when there are no credentials', async () => {
     const r = await icsd(['login'], { env: { ICSD_USERNAME: undefined, ICSD_PASSWORD: undefined } });
     expect(r.code).toBe(3);
@@ -165,6 +185,21 @@ describe('sciport icsd fetch and mirror', () => {
       const file = path.join(out, `icsd_${String(e.collectionCode).padStart(6, '0')}.cif`);
       expect((await readFile(file)).equals(Buffer.from(sim.cif(e.id), 'utf8'))).toBe(true);
     }
+  });
+
+  it('fetch exits 4 naming the ids ICSD cannot serve, after writing the others', async () => {
+    const out = path.join(root, 'cifs');
+    const entry = sim.entries[2]!;
+    const r = await icsd(['fetch', String(entry.id), '999999991', '--out', out]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('999999991');
+    expect(r.stderr).toMatch(/not collection codes/);
+    const file = path.join(out, `icsd_${String(entry.collectionCode).padStart(6, '0')}.cif`);
+    expect((await readFile(file)).equals(Buffer.from(sim.cif(entry.id), 'utf8'))).toBe(true);
+    const j = await icsd(['--json', 'fetch', '999999991', '--out', out]);
+    expect(j.code).toBe(4);
+    expect(JSON.parse(j.stdout)).toMatchObject({ downloaded: 0, badIds: [999999991] });
+    expect(sim.stats.liveTokens).toBe(0);
   });
 
   it('mirror writes a range, resumes, and reports with --json', async () => {

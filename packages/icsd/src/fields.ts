@@ -269,9 +269,15 @@ const PROPERTY_ALIASES: Record<string, CsvProperty> = {
 };
 const PROPERTY_BY_LOWER = new Map<string, CsvProperty>(CSV_PROPERTIES.map((p) => [p.toLowerCase(), p]));
 
-/** Canonical spelling of a CSV property name (case-insensitive; `StandardizedCellParameter` accepted). */
+/**
+ * Canonical spelling of a CSV property name: case-insensitive, blanks, `_` and `-` ignored (`Collection Code`
+ * is `CollectionCode`), `StandardizedCellParameter` accepted.
+ */
 export function findCsvProperty(name: string): CsvProperty | undefined {
-  const lower = name.trim().toLowerCase();
+  const lower = name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
   return PROPERTY_BY_LOWER.get(lower) ?? PROPERTY_ALIASES[lower];
 }
 

@@ -1,17 +1,19 @@
 import {
+  ApiError,
   AuthenticationError,
   ConnectionError,
   createBufferPool,
   createHttpClient,
+  extractDetail,
   type HttpClient,
   type HttpEvent,
   type HttpResponse,
   MissingCredentialsError,
   mapConcurrent,
   NotFoundError,
-  PermissionDeniedError,
   ResponseValidationError,
   readEnv,
+  redactUrl,
   registerSecret,
   ServerError,
   type SessionAuth,
@@ -27,11 +29,12 @@ import {
   resolveCsvProperties,
 } from './fields.js';
 import { type HistoryEntry, RequestHistory } from './history.js';
+import { IcsdLoginRefusedError } from './icsd-error.js';
 import { type ExpertQuery, toExpertQueryText } from './query.js';
 import { type CifPiece, checkDocument, findCifPieces } from './schemas/cif.js';
 import { type IcsdRow, parseCsv } from './schemas/csv.js';
 import { parseSearchBody } from './schemas/search.js';
-import { type SessionEvent, SessionManager } from './session.js';
+import { QuotaSplit, type SessionEvent, SessionManager } from './session.js';
 
 declare const __SCIPORT_ICSD_VERSION__: string | undefined;
 export const ICSD_VERSION: string =
@@ -148,7 +151,33 @@ export interface RowStream<P extends CsvProperty> extends ResultStream<IcsdRow<P
 }
 
 const NO_500 = [408, 429, 502, 503, 504] as const;
-const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const strictUtf8 = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+
+/**
+ * Decodes a text body. The spec says UTF-8 (§2, [I]): valid UTF-8 is read as such whatever the label; bytes
+ * that are not UTF-8 are read in the charset the `Content-Type` names, else as Windows-1252 (what a Java
+ * servlet without a charset writes), rather than turning every accented letter into U+FFFD.
+ */
+export function decodeText(bytes: Uint8Array, contentType: string | null = null): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    const label = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
+    if (label && !/^utf-?8$/i.test(label)) {
+      try {
+        return new TextDecoder(label).decode(bytes);
+      } catch {
+        // not a charset TextDecoder knows
+      }
+    }
+    return new TextDecoder('windows-1252').decode(bytes);
+  }
+}
+
+/** The first ~200 characters of an error body, as text (an HTML page is reduced to its message). */
+function bodyQuote(text: string, contentType: string | null): string {
+  return (extractDetail(text, contentType) ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
+}
 
 function contentTypeValues(input: SearchOptions['contentType']): Array<string | undefined> {
   if (input === undefined) return [undefined];
@@ -327,18 +356,21 @@ export class IcsdClient implements AsyncDisposable {
         message: `logging in to ${base.host} over plain http: the password travels unencrypted`,
       });
     }
-    const response = await http.request('auth/login', {
+    // The form carries the password: it follows a redirect on the same host only (spec §1).
+    const response = await http.withOptions({ crossOriginRedirects: 'error' }).request('auth/login', {
       method: 'POST',
       form: { loginid: this.username, password: this.password },
       headers: { accept: 'text/plain' },
       signal,
       // Sending the form again after a 503 or a reset is harmless.
       idempotent: true,
-      acceptStatus: [401, 403],
+      // How a refusal looks is unknown (spec §3.1): every 4xx is the login's answer (408 and 429 are retried).
+      acceptStatus: (status) => status >= 400 && status < 500 && status !== 408 && status !== 429,
     });
+    // Success iff 200 and a non-empty token header (spec §3.1), whatever the body says.
     const token = response.headers.get('icsd-auth-token')?.trim();
     if (response.status === 200 && token) return { token, expiresAt: started + lifetimeMs };
-    const body = response.text().slice(0, 200).trim();
+    const body = bodyQuote(decodeText(response.bytes), response.headers.get('content-type'));
     const init = {
       status: response.status,
       method: 'POST',
@@ -348,15 +380,19 @@ export class IcsdClient implements AsyncDisposable {
       retryable: false,
     };
     if (response.status === 403) {
-      throw new PermissionDeniedError(
+      throw new IcsdLoginRefusedError(
         init,
         `ICSD refused the login (403${body ? `: ${body}` : ''}). The account may have too many open sessions: ` +
           'close them, or wait for their tokens to expire (up to an hour)',
       );
     }
+    const where =
+      response.status === 404 || response.status === 405
+        ? `; is ${redactUrl(this.baseUrl)} the API base (…/ws or …/api/ws)?`
+        : '';
     throw new AuthenticationError(
       init,
-      `ICSD login failed (${response.status}${body ? `: ${body}` : ''}${response.status === 200 ? '; no token in the answer' : ''})`,
+      `ICSD login failed (${response.status}${body ? `: ${body}` : ''}${response.status === 200 ? '; no token in the answer' : ''})${where}`,
     );
   }
 
@@ -392,7 +428,7 @@ export class IcsdClient implements AsyncDisposable {
         signal,
       }),
     );
-    return parseSearchBody(response.text(), `GET /${path}`);
+    return parseSearchBody(decodeText(response.bytes, response.headers.get('content-type')), `GET /${path}`);
   }
 
   private async searchAll(
@@ -493,7 +529,23 @@ export class IcsdClient implements AsyncDisposable {
               signal,
             }),
           );
-          const parsed = parseCsv(utf8.decode(response.bytes), 'GET /csv');
+          const parsed = parseCsv(
+            decodeText(response.bytes, response.headers.get('content-type')),
+            'GET /csv',
+            selection,
+          );
+          if (parsed.positional.length > 0) {
+            self.emit({
+              type: 'warning',
+              message: `the /csv header did not name ${parsed.positional.join(', ')}; read by request position`,
+            });
+          }
+          if (parsed.rows.length < batch.length) {
+            self.emit({
+              type: 'warning',
+              message: `${batch.length - parsed.rows.length} of ${batch.length} ids produced no row in the /csv answer`,
+            });
+          }
           if (parsed.rows.length > batch.length) {
             throw new ResponseValidationError({
               service: 'icsd',
@@ -549,19 +601,26 @@ export class IcsdClient implements AsyncDisposable {
       }
       throw error;
     }
-    const doc = checkDocument(utf8.decode(response.bytes), `GET /cif/${id}`);
+    const doc = checkDocument(
+      decodeText(response.bytes, response.headers.get('content-type')),
+      `GET /cif/${id}`,
+    );
     return { id, collectionCode: doc.collectionCode, text: doc.text };
   }
 
   /**
    * Fetches one batch of CIFs (≤ 500 ids) with `/cif/multiple`. A batch refused with 500 (an id the server
-   * cannot serve) is bisected until the bad ids are isolated; the others still arrive.
+   * cannot serve, spec §4.6) is bisected until the bad ids are isolated; the others still arrive. A single id
+   * left over is asked of `/cif/{id}`, whose 404 says for certain that the entry does not exist (and whose
+   * 200 shows that the 500 was passing). A batch larger than a session is now known to serve is split.
    */
   protected async fetchCifBatch(
     ids: readonly number[],
     cellType: CellType,
     signal: AbortSignal | undefined,
   ): Promise<CifBatch> {
+    const limit = this.session.maxUnits;
+    if (ids.length > limit) return this.fetchInParts(ids, Math.ceil(ids.length / limit), cellType, signal);
     try {
       const response = await this.session.run(ids.length, signal, () =>
         this.http.request('cif/multiple', {
@@ -600,19 +659,70 @@ export class IcsdClient implements AsyncDisposable {
         bad: [],
       };
     } catch (error) {
-      if (!(ServerError.isInstance(error) && error.status === 500)) throw error;
-      if (ids.length === 1) return { parts: [], served: [], bad: [...ids] };
-      const mid = Math.ceil(ids.length / 2);
-      const [a, b] = await Promise.all([
-        this.fetchCifBatch(ids.slice(0, mid), cellType, signal),
-        this.fetchCifBatch(ids.slice(mid), cellType, signal),
-      ]);
-      return {
-        parts: [...a.parts, ...b.parts],
-        served: [...a.served, ...b.served],
-        bad: [...a.bad, ...b.bad],
-      };
+      // The session serves fewer CIFs than this batch: smaller requests.
+      if (error instanceof QuotaSplit) return this.fetchCifBatch(ids, cellType, signal);
+      const status = ApiError.isInstance(error) ? error.status : 0;
+      // 413 (spec §10: too many ids): the same ids in two requests.
+      if (status === 413 && ids.length > 1) return this.fetchInParts(ids, 2, cellType, signal);
+      if (!(ServerError.isInstance(error) && status === 500)) throw error;
+      if (ids.length === 1) return this.fetchOneAsBatch(ids[0] as number, cellType, signal);
+      return this.fetchInParts(ids, 2, cellType, signal);
     }
+  }
+
+  /** `ids` in `parts` requests one after the other (bisection stays within the caller's concurrency). */
+  private async fetchInParts(
+    ids: readonly number[],
+    parts: number,
+    cellType: CellType,
+    signal: AbortSignal | undefined,
+  ): Promise<CifBatch> {
+    const size = Math.ceil(ids.length / parts);
+    const out: CifBatch = { parts: [], served: [], bad: [] };
+    try {
+      for (let i = 0; i < ids.length; i += size) {
+        const got = await this.fetchCifBatch(ids.slice(i, i + size), cellType, signal);
+        out.parts.push(...got.parts);
+        out.served.push(...got.served);
+        out.bad.push(...got.bad);
+      }
+    } catch (error) {
+      for (const part of out.parts) part.release();
+      throw error;
+    }
+    return out;
+  }
+
+  /** One id that failed in a batch, asked of `/cif/{id}`: a 404 (or a lasting 500) makes it a bad id. */
+  private async fetchOneAsBatch(
+    id: number,
+    cellType: CellType,
+    signal: AbortSignal | undefined,
+  ): Promise<CifBatch> {
+    let response: HttpResponse;
+    try {
+      response = await this.session.run(1, signal, () =>
+        this.http.request(`cif/${id}`, {
+          query: { celltype: cellType, windowsclient: 'false' },
+          headers: { accept: 'application/cif' },
+          signal,
+        }),
+      );
+    } catch (error) {
+      if (NotFoundError.isInstance(error) || (ServerError.isInstance(error) && error.status === 500)) {
+        return { parts: [], served: [], bad: [id] };
+      }
+      throw error;
+    }
+    const pieces = findCifPieces(response.bytes, `GET /cif/${id}`);
+    if (pieces.length !== 1) {
+      throw new ResponseValidationError({
+        service: 'icsd',
+        endpoint: `GET /cif/${id}`,
+        issues: [{ path: '', message: `${pieces.length} CIF documents where one was expected` }],
+      });
+    }
+    return { parts: [{ body: response.bytes, pieces, release: () => undefined }], served: [id], bad: [] };
   }
 
   /** The batch size for CIF requests: 500, or less when the session quota is smaller. */
@@ -647,7 +757,7 @@ export class IcsdClient implements AsyncDisposable {
           const docs = got.parts.flatMap((part) => {
             const decoded = part.pieces.map((p) => ({
               collectionCode: p.collectionCode,
-              text: utf8.decode(part.body.subarray(p.start, p.end)),
+              text: decodeText(part.body.subarray(p.start, p.end)),
             }));
             part.release();
             return decoded;

@@ -1,4 +1,4 @@
-import { RateLimitError, type RateLimitErrorInit } from '@sciport/core';
+import { PermissionDeniedError, RateLimitError, type RateLimitErrorInit } from '@sciport/core';
 
 /**
  * ICSD refused more CIFs: the per-session quota was reached and a fresh session was refused too (spec §9:
@@ -14,4 +14,13 @@ export class IcsdQuotaError extends RateLimitError {
     super(init, message);
     this.cifsFetched = init.cifsFetched;
   }
+}
+
+/**
+ * ICSD refused the login itself with 403: most likely the account already holds as many live sessions as it
+ * may (spec §3.5, Appendix A). Not a download quota: another login only helps once those sessions end.
+ */
+export class IcsdLoginRefusedError extends PermissionDeniedError {
+  static override readonly kind: string = 'IcsdLoginRefusedError';
+  override readonly code: string = 'icsd_login_refused';
 }

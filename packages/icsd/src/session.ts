@@ -5,9 +5,8 @@ import {
   PermissionDeniedError,
   type SessionAuth,
   sleep,
-  UsageError,
 } from '@sciport/core';
-import { IcsdQuotaError } from './icsd-error.js';
+import { IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
 
 /**
  * One ICSD session at a time, shared by every concurrent request (spec §3.5), with the per-session CIF quota
@@ -16,14 +15,44 @@ import { IcsdQuotaError } from './icsd-error.js';
  * Every request runs under a lease. A CIF request reserves as many units as it asks for CIFs; when the
  * session could not serve them, new leases wait, the requests in flight finish, and the session is rotated
  * (logout, login) before anything else is sent. Sessions are also renewed ahead of the token's expiry, the
- * same way. A 403 on a CIF request means the quota ran out early (another client on the account, or a
- * smaller quota): the session is rotated once and the request repeated; a 403 on a fresh session means the
- * account is throttled: wait (minutes, growing) when allowed, otherwise fail with `IcsdQuotaError`.
+ * same way.
+ *
+ * A 403 on a CIF request (spec §9, §10; Appendix A: the whole request is refused, nothing counted) teaches the
+ * manager the server's real quota, which may be smaller than assumed:
+ * - refused after the session served some CIFs: the quota is below what was served plus what was asked; the
+ *   session is rotated and the request repeated;
+ * - a batch refused by a fresh session: the quota may be smaller than the batch; the caller is told to split
+ *   it (`QuotaSplit`), and the estimate halves;
+ * - a single CIF refused by a fresh session, twice in a row (one rotation in between): the account is
+ *   throttled. Wait (minutes, growing) when allowed, otherwise fail with `IcsdQuotaError`. What that chain of
+ *   refusals taught about the quota is forgotten: it was throttling, not the quota.
  */
 
 export type SessionEvent =
   | { type: 'session'; action: 'rotate'; reason: 'quota' | 'expiry' | 'refused' }
-  | { type: 'quota'; action: 'wait'; delayMs: number; cifsFetched: number };
+  | { type: 'quota'; action: 'wait'; delayMs: number; cifsFetched: number }
+  /** The server refused CIFs below the assumed per-session quota: from now on at most this many a session. */
+  | { type: 'quota'; action: 'lower'; cifsPerSession: number };
+
+/**
+ * Thrown by `SessionManager.run` when a request asks for more CIFs than a session is now known to serve: split
+ * it into requests of at most `maxUnits` and try again. Internal to this package.
+ */
+export class QuotaSplit extends Error {
+  constructor(readonly maxUnits: number) {
+    super(`split the request into requests of at most ${maxUnits} CIFs`);
+    this.name = 'QuotaSplit';
+  }
+}
+
+/** A 403 that refuses CIFs (not a refused login, which is about sessions, not about the quota). */
+function isQuotaRefusal(error: unknown): error is PermissionDeniedError {
+  return (
+    PermissionDeniedError.isInstance(error) &&
+    error.status === 403 &&
+    !IcsdLoginRefusedError.isInstance(error)
+  );
+}
 
 export interface SessionManagerOptions {
   http: HttpClient;
@@ -54,12 +83,19 @@ export class SessionManager {
   /** The session that gave the last refusal. */
   private strikeGeneration = -1;
   private waitedMs = 0;
+  /** The session that was last told to rotate after a refusal. */
+  private refusedGeneration = -1;
+  /** CIFs one session may fetch, as far as known (lowered by refusals); null when unlimited. */
+  private quota: number | null;
+  /** The estimate before a chain of batch splits began (restored when the chain turns out to be throttling). */
+  private quotaBeforeSplit: number | null | undefined;
   /** CIFs fetched in this client's life. */
   cifsFetched = 0;
   private readonly now: () => number;
 
   constructor(private readonly o: SessionManagerOptions) {
     this.now = o.now ?? (() => Date.now());
+    this.quota = o.cifsPerSession;
     o.http.onEvent((e: HttpEvent) => {
       if (
         e.type === 'auth' &&
@@ -75,14 +111,12 @@ export class SessionManager {
 
   /** The most CIFs one request may ask for. */
   get maxUnits(): number {
-    return this.o.cifsPerSession ?? Number.POSITIVE_INFINITY;
+    return this.quota ?? Number.POSITIVE_INFINITY;
   }
 
   /** Runs `fn` under a lease of `units` CIFs (0 for searches and CSV). */
   async run<T>(units: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    if (units > this.maxUnits) {
-      throw new UsageError(`A request for ${units} CIFs exceeds the per-session quota of ${this.maxUnits}`);
-    }
+    if (units > this.maxUnits) throw new QuotaSplit(this.maxUnits);
     for (;;) {
       await this.acquire(units, signal);
       let result: T;
@@ -90,8 +124,8 @@ export class SessionManager {
         result = await fn();
       } catch (error) {
         this.release(units, false);
-        if (units > 0 && PermissionDeniedError.isInstance(error) && error.status === 403) {
-          await this.onQuotaRefusal(error, signal);
+        if (units > 0 && isQuotaRefusal(error)) {
+          await this.onQuotaRefusal(units, error, signal);
           continue;
         }
         throw error;
@@ -100,6 +134,7 @@ export class SessionManager {
       if (units > 0) {
         this.strikes = 0;
         this.waitedMs = 0;
+        this.quotaBeforeSplit = undefined;
       }
       return result;
     }
@@ -135,7 +170,7 @@ export class SessionManager {
 
   private rotationReason(units: number): 'quota' | 'expiry' | 'refused' | undefined {
     if (this.forceRotation) return this.forceRotation;
-    const quota = this.o.cifsPerSession;
+    const quota = this.quota;
     // Reservations count even before the first login: they will all be served by that session.
     if (quota !== null && units > 0 && this.used + this.reserved + units > quota) return 'quota';
     if (
@@ -181,10 +216,38 @@ export class SessionManager {
     await this.o.auth.rotate(this.o.http.authContext(signal));
   }
 
-  private async onQuotaRefusal(error: PermissionDeniedError, signal: AbortSignal | undefined): Promise<void> {
+  /** Lowers the quota estimate to `limit` (at least 1); `split` marks a step of a chain of batch splits. */
+  private lowerQuota(limit: number, split: boolean): void {
+    const next = Math.max(1, Math.floor(limit));
+    if (this.quota !== null && next >= this.quota) return;
+    if (split && this.quotaBeforeSplit === undefined) this.quotaBeforeSplit = this.quota;
+    this.quota = next;
+    this.o.emit({ type: 'quota', action: 'lower', cifsPerSession: next });
+  }
+
+  private async onQuotaRefusal(
+    units: number,
+    error: PermissionDeniedError,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     // Rotations drain the requests in flight first, so the session that refused this one is the current one.
     const generation = this.generation;
-    // Another request was already refused by this session: the new session is on its way; just try again.
+    if (this.used > 0) {
+      // The session served CIFs, then refused: its quota is below what it served plus what was asked.
+      this.lowerQuota(this.used + units - 1, false);
+      if (this.refusedGeneration !== generation) {
+        this.refusedGeneration = generation;
+        this.forceRotation = 'refused';
+      }
+      return;
+    }
+    if (units > 1) {
+      // A fresh session refused a batch: the quota may be smaller than the batch (nothing was counted).
+      this.lowerQuota(units / 2, true);
+      throw new QuotaSplit(this.maxUnits);
+    }
+    // A fresh session refused a single CIF. Another request was already refused by this session: the new
+    // session is on its way; just try again.
     if (this.strikes > 0 && this.strikeGeneration === generation) return;
     if (this.strikes === 0) {
       this.strikes = 1;
@@ -192,7 +255,11 @@ export class SessionManager {
       this.forceRotation = 'refused';
       return;
     }
-    // Refused again on a fresh session: the account is throttled.
+    // Refused again on a fresh session: the account is throttled, and the splits taught nothing.
+    if (this.quotaBeforeSplit !== undefined) {
+      this.quota = this.quotaBeforeSplit;
+      this.quotaBeforeSplit = undefined;
+    }
     const wait = this.o.quotaWait;
     const delay = Math.min(wait.maxDelayMs, wait.initialDelayMs * 2 ** (this.strikes - 1));
     if (!wait.enabled || this.waitedMs + delay > wait.maxTotalMs) {
@@ -206,8 +273,10 @@ export class SessionManager {
           cifsFetched: this.cifsFetched,
           retryable: true,
         },
-        `ICSD refused further CIFs after ${this.cifsFetched} in this run (403 on a fresh session): ` +
-          'the account is throttled or its download allowance is used up',
+        `ICSD refused further CIFs after ${this.cifsFetched} in this run (403 even on a fresh session` +
+          `${error.detail ? `: ${error.detail.slice(0, 200)}` : ''}): ` +
+          'the account is throttled or its download allowance is used up. What was downloaded is kept: ' +
+          'run again later, or let the client wait (waitOnQuota, `--wait-on-quota`)',
       );
     }
     this.strikes += 1;

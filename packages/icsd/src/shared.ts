@@ -18,7 +18,7 @@ export {
   type RowStream,
   type SearchOptions,
 } from './icsd-client.js';
-export { IcsdQuotaError } from './icsd-error.js';
+export { IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
 export * from './query.js';
 export {
   type CifBytes,

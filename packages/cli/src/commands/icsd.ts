@@ -15,6 +15,7 @@ import {
 import { type Command, Option } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import type { CliContext } from '../context.js';
+import { ExitCode, ExitError } from '../exit-codes.js';
 import { createProgress, debug, info, printJson, printNdjson, printTable, warn } from '../output.js';
 import type { CommandModule } from '../program.js';
 
@@ -133,10 +134,12 @@ function logEvent(ctx: CliContext, event: IcsdEvent): void {
       debug(ctx, `new ICSD session (${event.reason})`);
       break;
     case 'quota':
-      warn(
-        ctx,
-        `ICSD is throttling downloads; waiting ${Math.round(event.delayMs / 1000)} s before trying again`,
-      );
+      if (event.action === 'wait') {
+        warn(
+          ctx,
+          `ICSD is throttling downloads; waiting ${Math.round(event.delayMs / 1000)} s before trying again`,
+        );
+      } else debug(ctx, `ICSD serves at most ${event.cifsPerSession} CIFs a session; using smaller batches`);
       break;
     case 'warning':
       warn(ctx, event.message);
@@ -323,7 +326,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
           onProgress: (p: TransferProgress) => progress.update(p.done + p.skipped + p.failed),
         });
         progress.stop();
-        summarise(ctx, report);
+        summarise(ctx, report, true);
       },
     ),
   );
@@ -424,6 +427,11 @@ export const register: CommandModule['register'] = (command, { action }) => {
     );
 };
 
+/**
+ * Prints the report of a download. With `strict` (`fetch`: the user named the ids), ids the server could not
+ * serve end the command with exit code 4 once the others are written; a mirror only warns (its ids come from
+ * the server's own search).
+ */
 function summarise(
   ctx: CliContext,
   report: {
@@ -435,7 +443,14 @@ function summarise(
     requests: number;
     durationMs: number;
   },
+  strict = false,
 ): void {
+  const missing =
+    report.badIds.length === 0
+      ? undefined
+      : `ICSD could not serve ${report.badIds.length === 1 ? 'id' : `${report.badIds.length} ids`}: ` +
+        `${report.badIds.slice(0, 50).join(', ')}${report.badIds.length > 50 ? ', …' : ''}` +
+        ' (ids are internal ids from `sciport icsd search`, not collection codes)';
   if (ctx.json) {
     printJson(ctx.out, {
       dir: report.dir,
@@ -446,6 +461,7 @@ function summarise(
       requests: report.requests,
       durationMs: report.durationMs,
     });
+    if (strict && missing) throw new ExitError(ExitCode.NotFound, missing);
     return;
   }
   info(
@@ -453,5 +469,7 @@ function summarise(
     `${report.downloaded} written, ${report.skipped} already there, ${report.badIds.length} unavailable` +
       ` in ${report.dir} (${report.requests} requests, ${(report.durationMs / 1000).toFixed(1)} s)`,
   );
-  if (report.badIds.length > 0) warn(ctx, `ICSD could not serve ids: ${report.badIds.join(', ')}`);
+  if (!missing) return;
+  if (strict) throw new ExitError(ExitCode.NotFound, missing);
+  warn(ctx, missing);
 }

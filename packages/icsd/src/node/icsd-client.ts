@@ -149,8 +149,11 @@ export class IcsdClient extends BaseIcsdClient {
           }
           throw error;
         }
-        // No cap on search results is known, but a round count could be one: check it with two halves.
-        if (found.length >= MAX_IDS_PER_REQUEST && found.length % MAX_IDS_PER_REQUEST === 0 && hi > lo) {
+        // No cap on search results is known (spec §4.3, §9), but a round count could be one: check it with
+        // two halves (a multiple of 100, or a power of two).
+        const n = found.length;
+        const round = n % 100 === 0 || (n & (n - 1)) === 0;
+        if (n >= MAX_IDS_PER_REQUEST && round && hi > lo) {
           const mid = Math.floor((lo + hi) / 2);
           const [left, right] = await Promise.all([
             search(lo, mid, contentType),

@@ -111,7 +111,9 @@ export function findCifPieces(body: string | Uint8Array, endpoint: string): CifP
       throw invalid(
         endpoint,
         textOf(body, start, len),
-        'a CIF document is cut short (no "#End of TTdata_" line)',
+        pieces.length === 0
+          ? 'the answer holds no CIF document (no "#End of TTdata_" line)'
+          : 'a CIF document is cut short (no "#End of TTdata_" line)',
       );
     }
   }

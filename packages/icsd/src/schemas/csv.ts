@@ -149,22 +149,31 @@ export type IcsdRow<P extends CsvProperty = CsvProperty> = {
 export interface ParsedCsv {
   /** Canonical property names, in column order. */
   columns: CsvProperty[];
+  /** Properties whose header cell was not a known name, read by their position in the request instead. */
+  positional: CsvProperty[];
   rows: Array<Record<string, unknown> & { collectionCode: number }>;
 }
 
 /**
- * Parses a `/csv` body. Columns are mapped by header name, never by position; every cell is validated by
- * its property's schema. A row without a collection code, or with a cell count that does not match the
- * header, is an error naming the line.
+ * Parses a `/csv` body. Columns are mapped by header name; every cell is validated by its property's schema.
+ * A row without a collection code, or with more cells than the header, is an error naming the line.
+ *
+ * That the header echoes the requested names is inferred (spec §4.4, [I]). Given `requested`, a header cell
+ * that names no known property is read as the property requested at its position, provided the header has as
+ * many cells as were requested and that property has no column of its own (`positional` lists them). An empty
+ * body is an answer without rows.
  */
-export function parseCsv(body: string, endpoint: string): ParsedCsv {
+export function parseCsv(body: string, endpoint: string, requested?: readonly CsvProperty[]): ParsedCsv {
   const fail = (issues: ValidationIssue[]): never => {
     throw new ResponseValidationError({ service: 'icsd', endpoint, issues, body });
   };
   const text = body.startsWith('\uFEFF') ? body.slice(1) : body;
   const lines = text.split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) fail([{ path: '', message: 'the answer is empty (no header line)' }]);
+  if (lines.length === 0) return { columns: [...(requested ?? [])], positional: [], rows: [] };
+  if (text.trimStart().startsWith('<')) {
+    fail([{ path: '', message: 'the answer is HTML or XML, not tab-separated values' }]);
+  }
   const splitLine = (line: string) => {
     const cells = line.split('\t');
     // Every cell is followed by a TAB, so the last piece is empty; tolerate its absence.
@@ -172,10 +181,29 @@ export function parseCsv(body: string, endpoint: string): ParsedCsv {
     return cells;
   };
   const header = splitLine(lines[0] ?? '');
+  const named = header.map((name) => findCsvProperty(name));
   const columns: CsvProperty[] = [];
+  const positional: CsvProperty[] = [];
   for (const [i, name] of header.entries()) {
-    const property = findCsvProperty(name);
-    if (!property) fail([{ path: `header[${i}]`, message: `unknown column "${name.slice(0, 60)}"` }]);
+    let property = named[i];
+    if (!property && requested && header.length === requested.length) {
+      const byPosition = requested[i] as CsvProperty;
+      if (!named.includes(byPosition)) {
+        property = byPosition;
+        positional.push(byPosition);
+      }
+    }
+    if (!property) {
+      fail([
+        {
+          path: `header[${i}]`,
+          message: `unknown column "${name.slice(0, 60)}" (the header should name the requested properties)`,
+        },
+      ]);
+    }
+    if (columns.includes(property as CsvProperty)) {
+      fail([{ path: `header[${i}]`, message: `the column ${property} appears twice` }]);
+    }
     columns.push(property as CsvProperty);
   }
   const ccColumn = columns.indexOf('CollectionCode');
@@ -205,5 +233,5 @@ export function parseCsv(body: string, endpoint: string): ParsedCsv {
       fail([{ path: `line ${n + 1}.CollectionCode`, message: 'empty collection code' }]);
     rows.push({ ...row, collectionCode: cc as number });
   }
-  return { columns, rows };
+  return { columns, positional, rows };
 }

@@ -7,27 +7,47 @@ import { z } from 'zod';
  */
 
 /**
- * The JSON answer. Ids are checked and converted by `toIds` rather than by a per-element zod transform: a
- * whole-database search has hundreds of thousands of them.
+ * The JSON answer (spec §4.3: `{"idnums": [...]}`, strings or numbers). Tolerated too, as the format is only
+ * inferred: `null` or a missing list for no hits, one string of space-separated ids, and the XML's root kept
+ * as a wrapper (`{"hits": {"idnums": ...}}`). Ids are checked and converted by `toIds` rather than by a
+ * per-element zod transform: a whole-database search has hundreds of thousands of them.
  */
-export const searchJsonSchema = z.object({ idnums: z.array(z.unknown()) });
+const idList = z.union([z.array(z.unknown()), z.string(), z.number(), z.null()]);
+export const searchJsonSchema = z.union([
+  z.object({ idnums: idList }),
+  z.object({ hits: z.object({ idnums: idList.optional() }) }),
+  z.object({ hits: z.null() }),
+]);
 export type SearchJson = z.infer<typeof searchJsonSchema>;
 
+function idValues(json: SearchJson): readonly unknown[] {
+  const list = 'idnums' in json ? json.idnums : (json.hits?.idnums ?? null);
+  if (list === null) return [];
+  return Array.isArray(list) ? list : [list];
+}
+
 function toIds(values: readonly unknown[], endpoint: string, body: string): number[] {
-  const ids = new Array<number>(values.length);
+  const ids: number[] = [];
+  const bad = (i: number, v: unknown) =>
+    new ResponseValidationError({
+      service: 'icsd',
+      endpoint,
+      issues: [{ path: `idnums[${i}]`, message: `expected a decimal id, got ${JSON.stringify(v)}` }],
+      body,
+    });
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    const n =
-      typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < 0) {
-      throw new ResponseValidationError({
-        service: 'icsd',
-        endpoint,
-        issues: [{ path: `idnums[${i}]`, message: `expected a decimal id, got ${JSON.stringify(v)}` }],
-        body,
-      });
-    }
-    ids[i] = n;
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v) || v < 0) throw bad(i, v);
+      ids.push(v);
+    } else if (typeof v === 'string') {
+      // Usually one id; several separated by spaces are read too (the XML form's text).
+      for (const token of v.trim() === '' ? [] : v.trim().split(/\s+/)) {
+        const n = /^\d+$/.test(token) ? Number(token) : Number.NaN;
+        if (!Number.isSafeInteger(n)) throw bad(i, v);
+        ids.push(n);
+      }
+    } else throw bad(i, v);
   }
   return ids;
 }
@@ -69,7 +89,7 @@ export function parseSearchBody(body: string, endpoint: string): number[] {
       });
     }
     return toIds(
-      parseResponse(searchJsonSchema, value, { service: 'icsd', endpoint, body }).idnums,
+      idValues(parseResponse(searchJsonSchema, value, { service: 'icsd', endpoint, body })),
       endpoint,
       body,
     );
