@@ -186,10 +186,18 @@ export class ApiError extends SciportError {
   }
 }
 
+/** Longest query string quoted in a message; the full (redacted) URL stays in `url`. */
+const MESSAGE_QUERY_LIMIT = 120;
+
 function pathOf(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.pathname}${u.search}`;
+    // A batch request can carry thousands of ids in its query: a one-line message quotes its start only.
+    const search =
+      u.search.length > MESSAGE_QUERY_LIMIT
+        ? `${u.search.slice(0, MESSAGE_QUERY_LIMIT)}… (${u.search.length} characters)`
+        : u.search;
+    return `${u.pathname}${search}`;
   } catch {
     return url;
   }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   AbortError,
+  ApiError,
   AuthenticationError,
   ConnectionError,
   NotFoundError,
@@ -418,6 +419,37 @@ describe('auth', () => {
     });
     await expect(strict.c.request('moved')).rejects.toThrow(/redirected to another host/);
     expect(other.requests).toHaveLength(1);
+  });
+
+  it('never sends a request body on to another host (a 307 of a login form)', async () => {
+    const other = await serve({ handlers: [http.post('*/steal', () => HttpResponse.text('got it'))] });
+    const server = await serve({
+      handlers: [
+        http.post(
+          '*/api/login',
+          () => new HttpResponse(null, { status: 307, headers: { location: `${other.url}/steal` } }),
+        ),
+      ],
+    });
+    const { c } = client(server);
+    const error = await c
+      .request('login', { method: 'POST', body: new URLSearchParams({ password: 'pw-secret-42' }) })
+      .catch((e: unknown) => e);
+    expect(ApiError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/another host .* request body/);
+    expect(other.requests).toHaveLength(0);
+  });
+
+  it('quotes only the start of a long query string in an error message, keeping the whole URL', async () => {
+    const server = await serve({
+      handlers: [http.get('*/api/csv', () => HttpResponse.text('no', { status: 400 }))],
+    });
+    const { c } = client(server, { maxRetries: 0 });
+    const ids = Array.from({ length: 500 }, (_, i) => String(100000 + i));
+    const error = (await c.request('csv', { query: { idnum: ids } }).catch((e: unknown) => e)) as ApiError;
+    expect(error.message.length).toBeLessThan(400);
+    expect(error.message).toMatch(/characters\)/);
+    expect(error.url).toContain('idnum=100499');
   });
 
   it('keeps credentials on a same-origin redirect (a missing trailing slash)', async () => {

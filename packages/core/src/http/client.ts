@@ -643,6 +643,20 @@ class Client implements HttpClient {
               `${this.o.service}: ${method} ${url.pathname} was redirected, and a streamed body cannot be sent again`,
               { method, url, service: this.o.service, retryable: false },
             );
+          } else if (body.body !== undefined && this.isTrusted(url) && !this.isTrusted(next)) {
+            // A body meant for the service (a login form, a record) is never sent on to another host.
+            throw createApiError(
+              {
+                status: response.status,
+                statusText: response.statusText,
+                method,
+                url,
+                service: this.o.service,
+                retryable: false,
+              },
+              `${this.o.service}: ${method} ${url.pathname} was redirected to another host (${next.host}) with its ` +
+                'request body, which is never sent there',
+            );
           }
           url = next;
           continue;
