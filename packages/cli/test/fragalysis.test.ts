@@ -134,6 +134,66 @@ describe('sciport fragalysis download', () => {
     expect(r.stderr).toMatch(/not a member of lb00000-1/);
   });
 
+  it('takes both forms of every flag (--readme, --no-metadata-info, --all-aligned-structures, --no-event-file)', async () => {
+    const out = path.join(root, 'both');
+    const r = await fragalysis([
+      'download',
+      'Mpro',
+      '--target-access-string',
+      'lb18145-1',
+      '--out',
+      out,
+      '--extract',
+      '--readme',
+      '--no-metadata-info',
+      '--all-aligned-structures',
+      '--no-event-file',
+      '--no-single-sdf-file',
+    ]);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const extracted = path.join(out, 'Mpro_lb18145-1');
+    const top = await readdir(extracted);
+    expect(top).toContain('README.md');
+    expect(top).not.toContain('metadata.csv');
+    expect(top).not.toContain('Mpro_combined.sdf');
+    const readme = await readFile(path.join(extracted, 'README.md'), 'utf8');
+    for (const field of [
+      '"readme":true',
+      '"metadata_info":false',
+      '"event_file":false',
+      '"yaml_files":true',
+    ]) {
+      expect(readme).toContain(field);
+    }
+  });
+
+  it('ends a lost build within --max-wait with a clear error (exit 1) and no file', async () => {
+    sim.setTargetOutcome('NSP3', 'lb00000-1', 'lost');
+    const out = path.join(root, 'lost');
+    const r = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out, '--max-wait', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/never started|not ready within/);
+    // Nothing written: not even the folder.
+    expect(await readdir(out).catch(() => [])).toEqual([]);
+  });
+
+  it('exits 3 and says the session needs renewal when the stack redirects to its login host', async () => {
+    const stale = 'stalesessiontoken0123456789abcdef';
+    const staleSim = createFragalysisSimulator({ seed: 8, staleTokens: [stale] });
+    const staleServer = await startTestServer({ handlers: staleSim.handlers });
+    try {
+      const r = await fragalysis(['targets'], {
+        env: { FRAGALYSIS_STACK: staleServer.url, FRAGALYSIS_TOKEN: stale },
+      });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/needs renewal/);
+      expect(r.stdout + r.stderr).not.toContain(stale);
+    } finally {
+      await staleServer.close();
+    }
+  });
+
   it('rejects an unknown flag with exit 2', async () => {
     const r = await fragalysis(['download', 'Mpro', '--tas', 'lb18145-1', '--event-files']);
     expect(r.code).toBe(2);
@@ -169,6 +229,8 @@ describe('sciport fragalysis uploads, sync and smiles', () => {
     const second = await fragalysis(['sync', 'NSP3@lb00000-1', 'A71EV2A', '--out', out, '--json']);
     expect(status(second.stdout)).toEqual(['up-to-date', 'up-to-date']);
     expect(sim.stats.postDownloads).toBe(posts);
+    const byTas = await fragalysis(['sync', 'NSP3', '--tas', 'lb00000-1', '--out', out, '--json']);
+    expect(status(byTas.stdout)).toEqual(['up-to-date']);
     sim.addUpload('A71EV2A', 'lb32627-66');
     const third = await fragalysis(['sync', 'NSP3@lb00000-1', 'A71EV2A', '--out', out, '--json']);
     expect(status(third.stdout)).toEqual(['up-to-date', 'downloaded']);

@@ -598,6 +598,42 @@ describe('auth', () => {
   });
 });
 
+describe('cookie + CSRF without a session', () => {
+  it('writes anonymously without the bootstrap page, and bootstraps once when the server asks', async () => {
+    let bootstraps = 0;
+    let strict = false;
+    const server = await serve({
+      handlers: [
+        http.get('*/viewer/react/landing/', () => {
+          bootstraps++;
+          return new HttpResponse('<html></html>', {
+            headers: { 'content-type': 'text/html', 'set-cookie': 'csrftoken=csrf-anon-1; Path=/' },
+          });
+        }),
+        http.post('*/api/download_structures/', ({ request }) =>
+          !strict || request.headers.get('x-csrftoken') === 'csrf-anon-1'
+            ? HttpResponse.json({ ok: true })
+            : HttpResponse.json({ detail: 'CSRF Failed: CSRF cookie not set.' }, { status: 403 }),
+        ),
+      ],
+    });
+    const make = () =>
+      createHttpClient({
+        baseUrl: server.url,
+        service: 'fragalysis',
+        auth: cookieCsrfAuth({
+          csrf: { bootstrapPath: '/viewer/react/landing/', sessionCookie: 'sessionid' },
+        }),
+      });
+    await make().request('/api/download_structures/', { method: 'POST', json: {} });
+    expect(bootstraps).toBe(0);
+    strict = true;
+    const answer = await make().request('/api/download_structures/', { method: 'POST', json: {} });
+    expect(answer.json()).toEqual({ ok: true });
+    expect(bootstraps).toBe(1);
+  });
+});
+
 describe('requests', () => {
   it('repeats array query keys in order and encodes a key with a space like a form', async () => {
     const server = await serve({ handlers: [http.get('*/api/cif/multiple', () => HttpResponse.text('ok'))] });

@@ -148,3 +148,17 @@ export function archiveRequestBody(
   }
   return body;
 }
+
+/**
+ * The v1 "legacy" stack's names for some flags (`bound_info`, `event_info`, `sigmaa_info`, `diff_info`; spec
+ * §4.4), derived from a request body built by `archiveRequestBody`. Other servers ignore these fields.
+ */
+export function legacyFieldNames(body: Readonly<Record<string, unknown>>): Record<string, boolean> {
+  const on = (name: string) => body[name] === true;
+  return {
+    bound_info: on('all_aligned_structures') || on('bound_file'),
+    event_info: on('event_file'),
+    sigmaa_info: on('sigmaa_file'),
+    diff_info: on('diff_file'),
+  };
+}

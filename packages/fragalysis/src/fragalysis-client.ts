@@ -2,6 +2,7 @@ import {
   AbortError,
   ApiError,
   AuthenticationError,
+  ConnectionError,
   cookieCsrfAuth,
   createHttpClient,
   type HttpClient,
@@ -10,16 +11,18 @@ import {
   type PageIterable,
   paginate,
   parseResponse,
+  parseRetryAfter,
   ResponseValidationError,
   readEnv,
   registerSecret,
   registerSecretName,
   SciportError,
   sleep,
+  TimeoutError,
   UsageError,
 } from '@sciport/core';
 import type { z } from 'zod';
-import { type ArchiveOptions, archiveRequestBody } from './download-options.js';
+import { type ArchiveOptions, archiveRequestBody, legacyFieldNames } from './download-options.js';
 import {
   compoundSetSchema,
   downloadResponseSchema,
@@ -54,10 +57,12 @@ export type StackName = keyof typeof STACKS;
 /** A stack name or URL → its base URL, without a trailing slash. */
 export function resolveStack(stack: string): string {
   const name = stack.trim();
-  if (name in STACKS) return STACKS[name as StackName];
+  const known = name.toLowerCase();
+  if (Object.hasOwn(STACKS, known)) return STACKS[known as StackName];
   let url: URL;
   try {
-    url = new URL(name);
+    // A bare host name (`fragalysis-me-dev.xchem-dev.diamond.ac.uk`) means HTTPS.
+    url = new URL(/^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?(\/.*)?$/i.test(name) ? `https://${name}` : name);
   } catch {
     throw new UsageError(
       `Unknown Fragalysis stack ${JSON.stringify(stack)}: use production, staging, legacy or a URL (https://host)`,
@@ -148,6 +153,7 @@ export class FragalysisTaskError extends SciportError {
 export interface UploadRecord {
   uploadIndex: number;
   timestamp: Date;
+  committerId: number | undefined;
   committerName: string | undefined;
   /** `"<major>.<minor>"`, the XCA data format. */
   dataFormat: string | undefined;
@@ -167,6 +173,17 @@ export interface UploadStats {
 }
 
 const ANONYMOUS_USER_ID = 1;
+/**
+ * `Accept` of the archive fetch: the archive comes as `application/zip` whatever its format, and the errors of
+ * that DRF view as JSON.
+ */
+export const ARCHIVE_ACCEPT = 'application/json, */*';
+/** Task states that mean the build ended badly, whatever `finished` says. */
+const FAILED_STATES = new Set(['FAILED', 'FAILURE', 'REVOKED', 'ERROR']);
+/** Task states of a build that has not been picked up (or was lost before it ran). */
+const WAITING_STATES = new Set(['UNKNOWN', 'PENDING', 'QUEUED', 'RECEIVED']);
+/** Status polls that may fail in a row (5xx, 408, timeouts, a proxy's HTML page) before the wait gives up. */
+const MAX_POLL_FAILURES = 10;
 
 export function targetKey(title: string, tas: string): string {
   return `${title}|${tas}`;
@@ -185,11 +202,17 @@ export class FragalysisClient {
   protected readonly pageSize: number;
   private readonly token: string | undefined;
   private readonly listeners = new Set<(event: FragalysisEvent) => void>();
-  private checked: Promise<FragalysisUser> | undefined;
+  private checked: Promise<FragalysisUser | undefined> | undefined;
 
-  constructor(options: FragalysisClientOptions = {}) {
+  /** `transport` is for the Node entry point: the `fetch` for archive downloads (see `nodeDownloadFetch`). */
+  constructor(
+    options: FragalysisClientOptions = {},
+    transport: { downloadFetch?: typeof globalThis.fetch } = {},
+  ) {
     this.baseUrl = resolveStack(options.stack ?? readEnv('FRAGALYSIS_STACK') ?? 'production');
-    this.token = options.token ?? readEnv('FRAGALYSIS_TOKEN');
+    // Pasted tokens come with stray whitespace, or as the whole `sessionid=…` cookie pair.
+    this.token =
+      (options.token ?? readEnv('FRAGALYSIS_TOKEN'))?.trim().replace(/^sessionid=/i, '') || undefined;
     registerSecret(this.token);
     // The archive path is a capability URL: keep it out of logs and errors.
     registerSecretName('file_url');
@@ -200,7 +223,8 @@ export class FragalysisClient {
       service: 'fragalysis',
       auth: cookieCsrfAuth({
         ...(this.token ? { cookies: { sessionid: this.token } } : {}),
-        csrf: { bootstrapPath: '/viewer/react/landing/' },
+        // Django checks CSRF only on session-authenticated writes: anonymous ones skip the landing page.
+        csrf: { bootstrapPath: '/viewer/react/landing/', sessionCookie: 'sessionid' },
       }),
       headers: { accept: 'application/json' },
       crossOriginRedirects: 'error',
@@ -209,6 +233,8 @@ export class FragalysisClient {
       ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
       maxRetries: options.maxRetries ?? 3,
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      // A caller's own fetch carries everything; otherwise archives go through the transport's.
+      ...(!options.fetch && transport.downloadFetch ? { downloadFetch: transport.downloadFetch } : {}),
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     });
   }
@@ -241,11 +267,17 @@ export class FragalysisClient {
   private async getJson<S extends z.ZodType>(
     path: string,
     schema: S,
-    options: CallOptions & { query?: Record<string, string | number | undefined> } = {},
+    options: CallOptions & {
+      query?: Record<string, string | number | undefined>;
+      maxRetries?: number;
+      timeout?: number;
+    } = {},
   ): Promise<z.infer<S>> {
     try {
       return await this.http.json(path, schema, {
         ...(options.query ? { query: options.query } : {}),
+        ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
+        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
         signal: options.signal,
       });
     } catch (error) {
@@ -253,13 +285,29 @@ export class FragalysisClient {
     }
   }
 
-  /** A redirect to another host means the session must be renewed (spec §3.1). */
-  private explain(error: unknown): unknown {
-    if (ApiError.isInstance(error) && error.status >= 300 && error.status < 400) {
+  /**
+   * A URL the server handed out (a `next` page, a `task_status_url`), re-based on this stack: Django behind
+   * nginx may name its internal host or scheme, and nothing (least of all the token) goes to another host.
+   */
+  protected onStack(url: string): string {
+    const resolved = new URL(url, `${this.baseUrl}/`);
+    return `${new URL(this.baseUrl).origin}${resolved.pathname}${resolved.search}`;
+  }
+
+  /**
+   * A stale OIDC session shows as a redirect to the login host or, for XHR-style requests, a 403 carrying a
+   * `refresh_url` (spec §3.1): both mean the session must be renewed.
+   */
+  protected explain(error: unknown): unknown {
+    // (`code`, not `AuthenticationError.isInstance`: the classes are alike in shape, so that narrows to never.)
+    if (!ApiError.isInstance(error) || error.code === 'authentication_failed') return error;
+    const redirected = error.status >= 300 && error.status < 400;
+    const refresh = error.status === 403 && /refresh_url/.test(error.body ?? '');
+    if (redirected || refresh) {
       return new AuthenticationError(
         { status: error.status, method: error.method, url: error.url, service: 'fragalysis' },
-        'Fragalysis redirected to a login page on another host: the session behind the token needs renewal. ' +
-          this.tokenHint(),
+        `Fragalysis ${redirected ? 'redirected to a login page on another host' : 'asked for a session refresh'}: ` +
+          `the session behind the token needs renewal. ${this.tokenHint()}`,
       );
     }
     return error;
@@ -282,7 +330,40 @@ export class FragalysisClient {
     if (!this.token) return undefined;
     if (!this.checked) {
       this.checked = (async () => {
-        const user = await this.whoami(options);
+        let user: FragalysisUser;
+        try {
+          user = await this.whoami(options);
+        } catch (error) {
+          if (NotFoundError.isInstance(error)) {
+            // A stack without the route cannot tell; the calls themselves will show what is visible.
+            this.emit({
+              type: 'warning',
+              message: `${this.baseUrl} has no /api/user/: the token cannot be checked`,
+            });
+            return undefined;
+          }
+          if (ResponseValidationError.isInstance(error)) {
+            // A page instead of JSON: a same-host redirect to a login form.
+            throw new AuthenticationError(
+              { status: 200, method: 'GET', url: `${this.baseUrl}/api/user/`, service: 'fragalysis' },
+              'Fragalysis answered /api/user/ with a page instead of JSON (a login page?): the session behind ' +
+                `the token needs renewal. ${this.tokenHint()}`,
+            );
+          }
+          if (ApiError.isInstance(error) && (error.status === 401 || error.status === 403)) {
+            throw new AuthenticationError(
+              {
+                status: error.status,
+                method: 'GET',
+                url: error.url,
+                service: 'fragalysis',
+                detail: error.detail,
+              },
+              `Fragalysis refused the token (${error.status}${error.detail ? `: ${error.detail}` : ''}). ${this.tokenHint()}`,
+            );
+          }
+          throw error;
+        }
         const anonymousId =
           user.user_id === ANONYMOUS_USER_ID || user.user_id === null || user.user_id === undefined;
         const anonymous =
@@ -295,6 +376,12 @@ export class FragalysisClient {
             'The Fragalysis token was not accepted: the server treats it as an anonymous visitor ' +
               `(an expired or mistyped session id). ${this.tokenHint()}`,
           );
+        }
+        if (user.ping !== undefined && user.ping !== 'OK') {
+          this.emit({
+            type: 'warning',
+            message: 'Fragalysis cannot reach ISPyB just now: proposal memberships may be out of date',
+          });
         }
         return user;
       })();
@@ -313,7 +400,6 @@ export class FragalysisClient {
     options: CallOptions & { query?: Record<string, string | number | undefined> } = {},
   ): PageIterable<z.infer<S>, { results: z.infer<S>[]; next?: string | null | undefined }> {
     const schema = page(item);
-    const origin = new URL(this.baseUrl).origin;
     return paginate({
       fetchPage: async (cursor: string | undefined, { signal }) => {
         if (cursor === undefined) await this.verifyToken({ signal });
@@ -324,11 +410,7 @@ export class FragalysisClient {
         return result as { results: z.infer<S>[]; next?: string | null | undefined };
       },
       items: (p) => p.results,
-      nextCursor: (p) => {
-        if (!p.next) return null;
-        const next = new URL(p.next, this.baseUrl);
-        return `${origin}${next.pathname}${next.search}`;
-      },
+      nextCursor: (p) => (p.next ? this.onStack(p.next) : null),
       signal: options.signal,
       service: 'fragalysis',
       endpoint: `GET ${path}`,
@@ -440,13 +522,16 @@ export class FragalysisClient {
     return [...seen];
   }
 
-  /** Compound sets (read-only), optionally of one target. */
+  /**
+   * Compound sets (read-only), optionally of one target (its numeric id), by name (a case-insensitive
+   * substring) or of a proposal (`tas`, a case-insensitive substring of the target access string).
+   */
   compoundSets(
-    options: CallOptions & { targetId?: number; name?: string } = {},
+    options: CallOptions & { targetId?: number; name?: string; tas?: string } = {},
   ): PageIterable<FragalysisCompoundSet, unknown> {
     return this.list('/api/compound-sets/', compoundSetSchema, {
       ...options,
-      query: { target: options.targetId, name: options.name },
+      query: { target: options.targetId, name: options.name, project: options.tas },
     });
   }
 
@@ -473,6 +558,7 @@ export class FragalysisClient {
         uploads: list.map((u) => ({
           uploadIndex: u.upload_version,
           timestamp: parseTime(u.commit_datetime),
+          committerId: u.committer ?? undefined,
           committerName: u.committer_name ?? undefined,
           dataFormat:
             u.data_version_major === null || u.data_version_major === undefined
@@ -493,6 +579,8 @@ export class FragalysisClient {
    */
   async requestArchive(request: ArchiveRequest): Promise<ArchiveLocation> {
     const body = archiveRequestBody(request.target, request.tas, request.options);
+    // The v1 "legacy" stack knows some flags under older names; other servers ignore unknown fields.
+    if (this.baseUrl === STACKS.legacy) Object.assign(body, legacyFieldNames(body));
     const signal = request.signal;
     await this.verifyToken({ signal });
     const deadline = Date.now() + (request.maxWaitTime ?? 30 * 60_000);
@@ -512,11 +600,15 @@ export class FragalysisClient {
         throw this.explain(error);
       }
       if (response.status === 429) {
+        // The build queue is full (spec §4.4 step 8). The server sends no Retry-After; honour one if it does.
         const base = 2 * (request.pollInterval ?? 1000);
-        const delayMs = Math.round(Math.min(60_000, base * 2 ** attempt) * (0.5 + Math.random() / 2));
+        const delayMs =
+          parseRetryAfter(response.headers) ??
+          Math.round(Math.min(60_000, base * 2 ** Math.min(attempt, 20)) * (0.5 + Math.random() / 2));
         if (Date.now() + delayMs > deadline) {
           throw new FragalysisTaskError(
-            'Fragalysis is serving too many download requests and the deadline came before a place freed up',
+            'Fragalysis is serving too many download requests and the deadline came before a place freed up; ' +
+              'try again later',
             { reason: 'queue' },
           );
         }
@@ -529,11 +621,13 @@ export class FragalysisClient {
         endpoint: 'POST /api/download_structures/',
         body: response.text(),
       });
-      if ('file_url' in answer) {
+      if (typeof answer.file_url === 'string' && answer.file_url !== '') {
+        keepSecret(answer.file_url);
         this.emit({ type: 'archive', phase: 'done', message: 'archive ready at once' });
-        return { fileUrl: answer.file_url as string, immediate: true };
+        return { fileUrl: answer.file_url, immediate: true };
       }
       taskUrl = answer.task_status_url as string;
+      keepSecret(taskUrl, { whole: false });
     }
     const fileUrl = await this.waitForTask(taskUrl, {
       ...request,
@@ -543,8 +637,10 @@ export class FragalysisClient {
   }
 
   /**
-   * Polls a build (`GET /viewer/task_status/<uuid>/`) until it ends: first after about a second, then with
-   * growing, jittered delays up to 15 s, never past the deadline. Returns the archive's server path.
+   * Polls a build (`GET /viewer/task_status/<uuid>/`, re-based on this stack) until it ends: first after about a
+   * second, then with growing, jittered delays up to 15 s, never past the deadline. `messages` may be a string
+   * (progress, then the archive's path), an array (failures, lost tasks) or `[]` (not started). Transient answers
+   * (408, 5xx, a proxy's page, a timeout) are polled through. Returns the archive's server path.
    *
    * @throws FragalysisTaskError for a failed task, a task still unknown after `unknownTimeout`, or the deadline.
    */
@@ -554,51 +650,99 @@ export class FragalysisClient {
     const deadline = started + (options.maxWaitTime ?? 30 * 60_000);
     const unknownTimeout = options.unknownTimeout ?? 5 * 60_000;
     let unknownSince = started;
+    let everStarted = false;
     let delay = options.pollInterval ?? 1000;
-    const url = new URL(taskUrl, `${this.baseUrl}/`).href;
+    let failures = 0;
+    let noPathSince: number | undefined;
+    let lastMessages: string[] = [];
+    const url = this.onStack(taskUrl);
+    // The build was just asked for: the first look comes after a pause, as the web front end does.
+    await wait(Math.min(delay, Math.max(0, deadline - Date.now())), signal);
+    delay = Math.min(delay * 1.6, 15_000);
     for (;;) {
-      const status = await this.getJson(url, taskStatusSchema, { signal });
-      options.onStatus?.(status);
-      const text = typeof status.messages === 'string' ? status.messages : undefined;
-      const list = Array.isArray(status.messages) ? status.messages.map(String) : text ? [text] : [];
-      if (status.finished) {
-        if (status.status.toUpperCase() === 'SUCCESS' && text && isArchivePath(text)) {
-          this.emit({ type: 'archive', phase: 'done' });
-          return text;
-        }
-        if (status.status.toUpperCase() === 'SUCCESS') {
-          throw new ResponseValidationError({
-            service: 'fragalysis',
-            endpoint: 'GET /viewer/task_status/',
-            issues: [{ path: 'messages', message: 'a finished build names no .tar.gz or .zip archive' }],
-            body: JSON.stringify(status),
-          });
-        }
-        throw new FragalysisTaskError(
-          `The Fragalysis archive build failed: ${list.join('; ') || status.status}`,
-          {
-            reason: 'failed',
-            messages: list,
-          },
-        );
-      }
-      const now = Date.now();
-      if (!status.started && status.status.toUpperCase() === 'UNKNOWN') {
-        if (now - unknownSince >= unknownTimeout) {
+      let status: TaskStatus | undefined;
+      try {
+        status = await this.getJson(url, taskStatusSchema, {
+          signal,
+          // The loop is the retry: one attempt per poll, never hanging past the deadline.
+          maxRetries: 0,
+          timeout: Math.max(1000, Math.min(60_000, deadline - Date.now())),
+        });
+        failures = 0;
+      } catch (error) {
+        if (!isTransientPollError(error)) throw error;
+        failures += 1;
+        if (Date.now() >= deadline) {
           throw new FragalysisTaskError(
-            `The Fragalysis archive build never started (still UNKNOWN after ${Math.round((now - unknownSince) / 1000)} s): the task was lost`,
-            { reason: 'lost', messages: list },
+            `The Fragalysis archive was not ready within ${Math.round((Date.now() - started) / 1000)} s ` +
+              `(the task status did not answer: ${(error as Error).message})`,
+            { reason: 'timeout', messages: lastMessages },
           );
         }
-        this.emit({ type: 'archive', phase: 'waiting' });
-      } else {
-        unknownSince = now;
-        this.emit({ type: 'archive', phase: 'running', message: text });
+        if (failures > MAX_POLL_FAILURES) throw error;
+        this.emit({ type: 'warning', message: `task status: ${(error as Error).message}; polling again` });
       }
+      if (status) {
+        options.onStatus?.(status);
+        const state = status.status.toUpperCase();
+        const list = messageList(status.messages);
+        if (list.length) lastMessages = list;
+        const archivePath = list.findLast(isArchivePath);
+        if (FAILED_STATES.has(state)) {
+          throw new FragalysisTaskError(
+            `The Fragalysis archive build failed: ${list.join('; ') || status.status}`,
+            {
+              reason: 'failed',
+              messages: list,
+            },
+          );
+        }
+        if ((status.finished || state === 'SUCCESS') && archivePath) {
+          keepSecret(archivePath);
+          this.emit({ type: 'archive', phase: 'done' });
+          return archivePath;
+        }
+        const now = Date.now();
+        if (state === 'SUCCESS') {
+          // Finished without naming the archive yet (the reference client's "no tarball in download"): the
+          // path follows in a later poll; give it a while.
+          noPathSince ??= now;
+          if (now - noPathSince >= Math.min(unknownTimeout, 60_000)) {
+            throw new ResponseValidationError({
+              service: 'fragalysis',
+              endpoint: 'GET /viewer/task_status/',
+              issues: [{ path: 'messages', message: 'a finished build names no .tar.gz or .zip archive' }],
+              body: JSON.stringify(status),
+            });
+          }
+        } else if (status.finished) {
+          throw new FragalysisTaskError(
+            `The Fragalysis archive build ended without an archive (${status.status}): ${list.join('; ') || 'no message'}`,
+            { reason: 'failed', messages: list },
+          );
+        } else if (!status.started && WAITING_STATES.has(state)) {
+          // Queued, or crashed / never known: both look alike until housekeeping runs (spec §4.5).
+          if (now - unknownSince >= unknownTimeout) {
+            throw new FragalysisTaskError(
+              `The Fragalysis archive build ${everStarted ? 'stopped reporting' : 'never started'} (still ${status.status} ` +
+                `after ${Math.round((now - unknownSince) / 1000)} s): the task was lost; ask for the archive again`,
+              { reason: 'lost', messages: list },
+            );
+          }
+          this.emit({ type: 'archive', phase: 'waiting' });
+        }
+        if (state !== 'SUCCESS' && !(WAITING_STATES.has(state) && !status.started)) {
+          everStarted = true;
+          unknownSince = now;
+          this.emit({ type: 'archive', phase: 'running', message: list.at(-1) });
+        }
+      }
+      const now = Date.now();
       if (now >= deadline) {
         throw new FragalysisTaskError(
-          `The Fragalysis archive was not ready within ${Math.round((now - started) / 1000)} s`,
-          { reason: 'timeout', messages: list },
+          `The Fragalysis archive was not ready within ${Math.round((now - started) / 1000)} s` +
+            (everStarted ? '' : ' (the build never started: the task may be lost)'),
+          { reason: 'timeout', messages: lastMessages },
         );
       }
       const pause = Math.min(delay * (0.75 + Math.random() / 2), deadline - now);
@@ -609,18 +753,52 @@ export class FragalysisClient {
 
   /** Size of a built archive in bytes (HEAD), when the server says. */
   async archiveSize(fileUrl: string, options: CallOptions = {}): Promise<number | undefined> {
-    const response = await this.http.request('/api/download_structures/', {
-      method: 'HEAD',
-      query: { file_url: fileUrl },
-      signal: options.signal,
-    });
+    let response: Awaited<ReturnType<HttpClient['request']>>;
+    try {
+      response = await this.http.request('/api/download_structures/', {
+        method: 'HEAD',
+        query: { file_url: fileUrl },
+        headers: { accept: ARCHIVE_ACCEPT },
+        signal: options.signal,
+      });
+    } catch (error) {
+      throw this.explain(error);
+    }
     const length = response.headers.get('content-length');
     return length && /^\d+$/.test(length) ? Number(length) : undefined;
   }
 }
 
+/**
+ * The archive's server path is a capability (no access check on the fetch), and its directory is the task
+ * uuid, also part of the task-status URL: both are redacted from every message, log line and error.
+ */
+function keepSecret(url: string, { whole = true } = {}): void {
+  if (whole) registerSecret(url);
+  for (const part of url.split(/[/?#]/)) {
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(part)) registerSecret(part);
+  }
+}
+
 function isArchivePath(path: string): boolean {
-  return path.startsWith('/') && /\.(tar\.gz|tgz|zip)$/i.test(path);
+  return path.startsWith('/') && /\.(tar\.gz|tgz|zip)$/i.test(path.trim());
+}
+
+/** `messages` as a list of strings: a string is one message, `[]` none. */
+function messageList(messages: TaskStatus['messages']): string[] {
+  if (typeof messages === 'string') return messages.trim() ? [messages.trim()] : [];
+  if (!Array.isArray(messages)) return [];
+  return messages
+    .map((m) => (typeof m === 'string' ? m : JSON.stringify(m)))
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
+}
+
+/** Answers worth polling again: a timeout, a dropped connection, 408/429/5xx, or a proxy's non-JSON page. */
+function isTransientPollError(error: unknown): boolean {
+  if (ConnectionError.isInstance(error) || TimeoutError.isInstance(error)) return true;
+  if (ResponseValidationError.isInstance(error)) return true;
+  return ApiError.isInstance(error) && (error.status === 408 || error.status === 429 || error.status >= 500);
 }
 
 function parseTime(text: string): Date {

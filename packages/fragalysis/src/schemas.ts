@@ -5,18 +5,25 @@ import { z } from 'zod';
  * older servers lack are optional. Types are inferred from these schemas only.
  */
 
-/** DRF limit/offset envelope. */
+/** DRF limit/offset envelope (a bare array, from a list without pagination, is one last page). */
 export function page<T extends z.ZodType>(item: T) {
-  return z.object({
-    count: z.number().int().nonnegative().optional(),
-    next: z.string().nullable().optional(),
-    previous: z.string().nullable().optional(),
-    results: z.array(item),
-  });
+  return z.preprocess(
+    (value) => (Array.isArray(value) ? { results: value, next: null } : value),
+    z.object({
+      count: z.number().int().nonnegative().nullish(),
+      next: z.string().nullish(),
+      previous: z.string().nullish(),
+      results: z.array(item),
+    }),
+  );
 }
-export type Page<T> = { count?: number | undefined; next?: string | null | undefined; results: T[] };
+export type Page<T> = {
+  count?: number | null | undefined;
+  next?: string | null | undefined;
+  results: T[];
+};
 
-const nullableString = z.string().nullable().optional();
+const nullableString = z.string().nullish();
 
 export const projectSchema = z.looseObject({
   id: z.number().int(),
@@ -24,8 +31,8 @@ export const projectSchema = z.looseObject({
   alias: nullableString,
   init_date: nullableString,
   authority: nullableString,
-  open_to_public: z.boolean().optional(),
-  user_can_use_squonk: z.boolean().optional(),
+  open_to_public: z.boolean().nullish(),
+  user_can_use_squonk: z.boolean().nullish(),
 });
 export type FragalysisProject = z.infer<typeof projectSchema>;
 
@@ -33,7 +40,7 @@ export const targetSchema = z.looseObject({
   id: z.number().int(),
   title: z.string(),
   display_name: nullableString,
-  project: z.number().int().nullable().optional(),
+  project: z.number().int().nullish(),
   project_title: nullableString,
   template_protein: nullableString,
   metadata: nullableString,
@@ -57,8 +64,8 @@ export const userSchema = z.looseObject({
   user: z.string().nullable().optional(),
   user_id: z.number().int().nullable().optional(),
   authenticator: z.unknown().optional(),
-  ping: z.string().optional(),
-  target_access: z.array(z.string()).optional(),
+  ping: z.string().nullish(),
+  target_access: z.array(z.string()).nullish(),
 });
 export type FragalysisUser = z.infer<typeof userSchema>;
 
@@ -69,14 +76,19 @@ export const downloadResponseSchema = z.union([
 ]);
 
 /** `GET /viewer/task_status/<uuid>/`: `messages` is a string (progress, or the archive path) or an array. */
+const flag = z.unknown().transform((v) => v === true || v === 'true' || v === 'True');
+
 export const taskStatusSchema = z.looseObject({
-  started: z.boolean(),
-  finished: z.boolean(),
-  status: z.string(),
+  started: flag,
+  finished: flag,
+  status: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? 'UNKNOWN'),
   messages: z
     .union([z.string(), z.array(z.unknown())])
-    .nullable()
-    .optional(),
+    .nullish()
+    .catch(null),
 });
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 

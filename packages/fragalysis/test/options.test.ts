@@ -1,6 +1,6 @@
 import { UsageError } from '@sciport/core';
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_FLAGS, archiveRequestBody } from '../src/download-options.js';
+import { ARCHIVE_FLAGS, archiveRequestBody, legacyFieldNames } from '../src/download-options.js';
 import { resolveStack, STACKS } from '../src/fragalysis-client.js';
 
 describe('archiveRequestBody', () => {
@@ -58,6 +58,20 @@ describe('archiveRequestBody', () => {
   });
 });
 
+describe('legacyFieldNames', () => {
+  it("adds the v1 stack's names for the aligned, event, 2FoFc and FoFc files", () => {
+    const body = archiveRequestBody('Mpro', 'lb18145-1', { eventFile: true, diffFile: true });
+    expect(legacyFieldNames(body)).toEqual({
+      bound_info: true,
+      event_info: true,
+      sigmaa_info: false,
+      diff_info: true,
+    });
+    const none = archiveRequestBody('Mpro', 'lb18145-1', { allAlignedStructures: false });
+    expect(legacyFieldNames(none).bound_info).toBe(false);
+  });
+});
+
 describe('resolveStack', () => {
   it('knows the stacks by name and takes URLs without a trailing slash', () => {
     expect(resolveStack('production')).toBe(STACKS.production);
@@ -66,7 +80,12 @@ describe('resolveStack', () => {
       'https://fragalysis-me-dev.xchem-dev.diamond.ac.uk',
     );
     expect(resolveStack('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+    expect(resolveStack(' Legacy ')).toBe(STACKS.legacy);
+    expect(resolveStack('fragalysis-me-dev.xchem-dev.diamond.ac.uk')).toBe(
+      'https://fragalysis-me-dev.xchem-dev.diamond.ac.uk',
+    );
     expect(() => resolveStack('prod')).toThrow(UsageError);
+    expect(() => resolveStack('toString')).toThrow(UsageError);
     expect(() => resolveStack('ftp://x')).toThrow(UsageError);
   });
 });

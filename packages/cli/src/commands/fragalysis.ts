@@ -72,14 +72,17 @@ function stackOption(command: Command): Command {
   return command.option('--stack <name|url>', 'production (default), staging, legacy, or a URL');
 }
 
-/** One commander option per request field of the download dialog, named after it in kebab-case. */
+/**
+ * One commander option per request field of the download dialog, named after it in kebab-case, each in both
+ * forms: `--event-file` / `--no-event-file`, `--readme` / `--no-readme`. A flag not given keeps the web
+ * dialog's default.
+ */
 function archiveOptions(command: Command): Command {
   command.option('--proteins <codes>', 'observation codes to include, comma-separated (default: all)');
-  for (const [key, wire, fallback] of ARCHIVE_FLAGS) {
+  for (const [, wire, fallback] of ARCHIVE_FLAGS) {
     const name = kebab(wire);
-    if (fallback) command.option(`--no-${name}`, `leave out ${wire} (included by default)`);
-    else command.option(`--${name}`, `include ${wire}`);
-    void key;
+    command.option(`--${name}`, `include ${wire}${fallback ? ' (the default)' : ''}`);
+    command.option(`--no-${name}`, `leave out ${wire}${fallback ? '' : ' (the default)'}`);
   }
   return command
     .option('--file-url <path>', 're-fetch an earlier static download by its file_url')
@@ -185,6 +188,11 @@ export const register: CommandModule['register'] = (command, { action }) => {
         .description("build and download a target's archive, with every option of the web download dialog")
         .argument('<target>', 'target title (with --tas, or title@tas)')
         .option('--tas <tas>', 'target access string (needed when two targets share the title)')
+        .addOption(
+          command
+            .createOption('--target-access-string <tas>', 'the same as --tas (the request field)')
+            .hideHelp(),
+        )
         .option('--out <dir>', 'folder to save into', '.')
         .option('--extract', 'unpack it (safely) into <out>/<title>_<tas>/'),
     ),
@@ -193,7 +201,8 @@ export const register: CommandModule['register'] = (command, { action }) => {
       async (
         ctx,
         spec: string,
-        options: StackOptions & ArchiveCliOptions & { tas?: string; out: string; extract?: boolean },
+        options: StackOptions &
+          ArchiveCliOptions & { tas?: string; targetAccessString?: string; out: string; extract?: boolean },
       ) => {
         const parsed = parseTarget(spec);
         const archive = toArchiveOptions(options);
@@ -201,6 +210,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
         const client = await makeClient(ctx, options);
         const tas =
           options.tas ??
+          options.targetAccessString ??
           parsed.tas ??
           (await client.findTarget(parsed.title, undefined, { signal: ctx.signal })).tas;
         info(ctx, `Asking ${client.baseUrl} for ${parsed.title} (${tas})…`);
@@ -241,6 +251,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
             targetId: s.targetId,
             target: s.targetName,
             tas: s.tas,
+            projectId: s.projectId ?? null,
             lastUploadIndex: s.lastUploadIndex,
             lastUploadTimestamp: s.lastUploadTimestamp.toISOString(),
             uploads: s.uploads.length,
@@ -263,6 +274,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
         .command('sync')
         .description('download targets only when they have a newer upload than the copy in the folder')
         .argument('<target...>', 'targets, as title@tas (or a title that is unique)')
+        .option('--tas <tas>', 'target access string of the targets given by title alone')
         .requiredOption('--out <dir>', 'folder holding the copies and the sync state')
         .option('--extract', 'unpack each archive'),
     ),
@@ -271,7 +283,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
       async (
         ctx,
         specs: string[],
-        options: StackOptions & ArchiveCliOptions & { out: string; extract?: boolean },
+        options: StackOptions & ArchiveCliOptions & { tas?: string; out: string; extract?: boolean },
       ) => {
         const archive = toArchiveOptions(options);
         const wait = maxWait(options.maxWait);
@@ -281,7 +293,10 @@ export const register: CommandModule['register'] = (command, { action }) => {
           const p = parseTarget(spec);
           targets.push({
             title: p.title,
-            tas: p.tas ?? (await client.findTarget(p.title, undefined, { signal: ctx.signal })).tas,
+            tas:
+              p.tas ??
+              options.tas ??
+              (await client.findTarget(p.title, undefined, { signal: ctx.signal })).tas,
           });
         }
         const results = await client.sync(targets, options.out, {

@@ -38,6 +38,12 @@ export interface CookieCsrfAuthOptions {
     bootstrapPath: string;
     /** Send `Referer: <origin><bootstrapPath>` on unsafe methods (Django over HTTPS checks it). Default true. */
     referer?: boolean;
+    /**
+     * The session cookie that makes CSRF necessary (Django checks CSRF only on requests its session cookie
+     * authenticates). While it is not held, writes go without fetching the bootstrap page first; a 403 naming
+     * CSRF still bootstraps and retries once. Default: CSRF before every first write.
+     */
+    sessionCookie?: string;
   };
 }
 
@@ -99,7 +105,8 @@ export function cookieCsrfAuth(options: CookieCsrfAuthOptions = {}): AuthStrateg
     kind: 'cookie-csrf',
     cookies: () => jar,
     async apply(request: AuthRequest, ctx: AuthContext) {
-      if (csrf && !SAFE_METHODS.has(request.method) && !jar.has(csrfCookie)) await bootstrap(ctx);
+      const needed = csrf && (csrf.sessionCookie === undefined || jar.has(csrf.sessionCookie));
+      if (needed && !SAFE_METHODS.has(request.method) && !jar.has(csrfCookie)) await bootstrap(ctx);
       if (jar.size > 0) request.headers.set('cookie', cookieHeader(jar));
       if (csrf && !SAFE_METHODS.has(request.method)) {
         const token = jar.get(csrfCookie);

@@ -1,19 +1,24 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '@sciport/core';
+import { ApiError, NotFoundError, ServerError, UsageError } from '@sciport/core';
 import {
   type DownloadProgress,
+  type DownloadResult,
+  detectArchiveFormat,
   downloadToFile,
   extractArchive,
-  rangeHeader,
+  nodeDownloadFetch,
   safeJoin,
   writeFileAtomic,
 } from '@sciport/core/node';
 import { z } from 'zod';
 import type { ArchiveOptions } from '../download-options.js';
 import {
+  ARCHIVE_ACCEPT,
+  type ArchiveLocation,
   type ArchiveRequest,
   FragalysisClient as BaseFragalysisClient,
+  type CallOptions,
   type FragalysisClientOptions,
   targetKey,
   type UploadStats,
@@ -90,60 +95,132 @@ export function targetFolderName(title: string, tas: string): string {
 /** The Fragalysis client with the parts that write files: `downloadTarget` and `sync`. */
 export class FragalysisClient extends BaseFragalysisClient {
   constructor(options: FragalysisClientOptions = {}) {
-    super(options);
+    super(options, { downloadFetch: nodeDownloadFetch });
   }
 
   /**
    * Builds (or finds) a target's archive with the given options, streams it to disk atomically (a temporary
-   * file renamed into place once its size is checked; a transfer cut short is fetched again: the server has
-   * no Range support), and unpacks it safely with `extract`.
+   * file renamed into place once its size is checked; a transfer cut short is fetched again from the start:
+   * the server has no Range support), and unpacks it safely with `extract`. The format is read from the file
+   * itself (the server calls every archive `application/zip`), else from its name.
+   *
+   * A cached archive the server handed out at once may have been deleted meanwhile (the server then answers
+   * 500): a new build is asked for, once.
    */
   async downloadTarget(request: DownloadTargetOptions): Promise<DownloadTargetResult> {
     const signal = request.signal;
-    const { fileUrl, immediate } = await this.requestArchive({
-      ...request,
-      ...(request.options ? { options: request.options } : {}),
-    });
-    const format: 'tar.gz' | 'zip' = /\.zip$/i.test(fileUrl) ? 'zip' : 'tar.gz';
     const name = targetFolderName(request.target, request.tas);
     const destination = path.resolve(request.destination);
-    const archive = safeJoin(destination, `${name}.${format}`);
-    const saved = await downloadToFile(
-      ({ offset, signal: s }) =>
-        this.http.stream('/api/download_structures/', {
-          query: { file_url: fileUrl },
-          headers: { range: rangeHeader(offset), accept: '*/*' },
-          signal: s,
-        }),
-      archive,
-      {
-        signal,
-        maxResumes: 3,
-        service: 'fragalysis',
-        ...(request.onProgress ? { onProgress: request.onProgress } : {}),
-      },
-    );
+    let location = await this.requestArchive(request);
+    let saved: SavedArchive;
+    try {
+      saved = await this.saveArchive(location, destination, name, request);
+    } catch (error) {
+      if (!location.immediate || request.options?.fileUrl || !archiveGone(error)) throw error;
+      this.emit({
+        type: 'warning',
+        message: 'the cached archive Fragalysis offered is gone from the server; asking for a new build',
+      });
+      location = await this.requestArchive(request);
+      saved = await this.saveArchive(location, destination, name, request);
+    }
     const result: DownloadTargetResult = {
       target: request.target,
       tas: request.tas,
-      archive,
-      format,
+      archive: saved.path,
+      format: saved.format,
       bytes: saved.bytes,
       sha256: saved.sha256,
-      fileUrl,
-      immediate,
+      fileUrl: location.fileUrl,
+      immediate: location.immediate,
     };
     if (request.extract) {
       const into = safeJoin(destination, name);
       // Fragalysis archives hold only files and directories (spec §4.7): any link is refused.
-      await extractArchive(archive, into, { overwrite: true, symlinks: 'refuse', signal });
+      await extractArchive(saved.path, into, { overwrite: true, symlinks: 'refuse', signal });
       result.extractedTo = into;
-      if (request.keepArchive === false) {
-        const { unlink } = await import('node:fs/promises');
-        await unlink(archive);
-      }
+      if (request.keepArchive === false) await unlink(saved.path);
     }
     return result;
+  }
+
+  /** Streams an archive to `<destination>/<name>.<format>`, explaining a missing archive. */
+  private async saveArchive(
+    location: ArchiveLocation,
+    destination: string,
+    name: string,
+    request: CallOptions & { onProgress?: ((progress: DownloadProgress) => void) | undefined },
+  ): Promise<SavedArchive> {
+    const { fileUrl } = location;
+    let disposition: string | null = null;
+    const guess = formatOfName(fileUrl) ?? 'tar.gz';
+    const target = safeJoin(destination, `${name}.${guess}`);
+    let saved: DownloadResult;
+    try {
+      saved = await downloadToFile(
+        // No Range: the server ignores it (a cut-short transfer starts again from zero).
+        async ({ signal }) => {
+          const response = await this.http.stream('/api/download_structures/', {
+            query: { file_url: fileUrl },
+            headers: { accept: ARCHIVE_ACCEPT },
+            signal,
+          });
+          disposition = response.headers.get('content-disposition');
+          return response;
+        },
+        target,
+        {
+          signal: request.signal,
+          maxResumes: 3,
+          service: 'fragalysis',
+          ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+        },
+      );
+    } catch (error) {
+      throw this.explainArchiveError(this.explain(error), location);
+    }
+    // The bytes decide (gzip or zip magic), then Content-Disposition, then the server path's suffix.
+    const format =
+      toArchiveFormat(await detectArchiveFormat(saved.path)) ??
+      formatOfName(dispositionFilename(disposition) ?? '') ??
+      guess;
+    let file = saved.path;
+    if (format !== guess) {
+      file = safeJoin(destination, `${name}.${format}`);
+      await rename(saved.path, file);
+    }
+    return { path: file, format, bytes: saved.bytes, sha256: saved.sha256 };
+  }
+
+  /** A 500 or 404 on the archive fetch names what most likely happened (spec §4.6). */
+  private explainArchiveError(error: unknown, location: ArchiveLocation): unknown {
+    if (!ApiError.isInstance(error)) return error;
+    const init = {
+      status: error.status,
+      method: error.method,
+      url: error.url,
+      service: 'fragalysis',
+      body: error.body,
+      detail: error.detail,
+    };
+    const again = location.immediate
+      ? 'ask for the archive again (a new build)'
+      : 'ask for the archive again; if this persists, the stack is in trouble';
+    if (error.status === 500) {
+      return new ServerError(
+        init,
+        'Fragalysis failed to serve the archive (500): it is most likely no longer on the server ' +
+          `(downloads expire and are deleted after a while); ${again}`,
+      );
+    }
+    if (error.status === 404) {
+      return new NotFoundError(
+        init,
+        `Fragalysis does not know this archive (${error.detail ?? 'not found'}): it has expired or was never ` +
+          `finished; ${again}`,
+      );
+    }
+    return error;
   }
 
   /**
@@ -170,11 +247,18 @@ export class FragalysisClient extends BaseFragalysisClient {
       const known = state.targets[key];
       let result: SyncResult;
       try {
-        const present = known ? await exists(known.archive) : false;
-        const current =
+        // The copy is there: the archive, or what it was unpacked into (`keepArchive: false`).
+        const present = known
+          ? (await exists(known.archive)) ||
+            (known.extractedTo !== undefined && (await isDirectory(known.extractedTo)))
+          : false;
+        // Newer: a higher upload index, or (a re-upload under the same index) a later upload time.
+        const newer =
+          upload !== undefined &&
           known !== undefined &&
-          present &&
-          (upload === undefined || upload.lastUploadIndex <= known.lastUploadIndex);
+          (upload.lastUploadIndex > known.lastUploadIndex ||
+            upload.lastUploadTimestamp.getTime() > Date.parse(known.lastUploadTimestamp));
+        const current = known !== undefined && present && !newer;
         if (current) {
           result = {
             target: title,
@@ -215,6 +299,43 @@ export class FragalysisClient extends BaseFragalysisClient {
   }
 }
 
+interface SavedArchive {
+  path: string;
+  format: 'tar.gz' | 'zip';
+  bytes: number;
+  sha256: string;
+}
+
+function formatOfName(name: string): 'tar.gz' | 'zip' | undefined {
+  const clean = name.trim().replace(/[?#].*$/, '');
+  if (/\.zip$/i.test(clean)) return 'zip';
+  if (/\.(tar\.gz|tgz)$/i.test(clean)) return 'tar.gz';
+  return undefined;
+}
+
+function toArchiveFormat(format: string | undefined): 'tar.gz' | 'zip' | undefined {
+  return format === 'zip' || format === 'tar.gz' ? format : undefined;
+}
+
+/** `attachment; filename="Mpro.tar.gz"` (or `filename*=UTF-8''…`) → `Mpro.tar.gz`. */
+function dispositionFilename(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const star = /filename\*\s*=\s*[^']*'[^']*'([^;]+)/i.exec(header)?.[1];
+  if (star) {
+    try {
+      return decodeURIComponent(star.trim());
+    } catch {
+      return star.trim();
+    }
+  }
+  return /filename\s*=\s*"?([^";]+)"?/i.exec(header)?.[1]?.trim();
+}
+
+/** The archive is gone (deleted after expiry, or its record missing): worth one new build. */
+function archiveGone(error: unknown): boolean {
+  return ApiError.isInstance(error) && (error.status === 500 || error.status === 404);
+}
+
 async function readState(file: string, stack: string): Promise<SyncState> {
   let text: string;
   try {
@@ -239,6 +360,14 @@ async function readState(file: string, stack: string): Promise<SyncState> {
     );
   }
   return parsed.data;
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -315,6 +315,11 @@ describe('Fragalysis simulator: archive builds', () => {
           proteins: ['Ensure this field has no more than 5000 characters.'],
         },
       ],
+      [
+        { target_name: 'Mpro', target_access_string: 'lb18145-1', readme: null },
+        400,
+        { readme: ['This field may not be null.'] },
+      ],
       [{ target_name: 'Mpro' }, 404, { message: 'Project "None" does not exist' }],
       [
         { target_name: 'Mpro', target_access_string: 'sw30864-12' },
@@ -421,6 +426,23 @@ describe('Fragalysis simulator: archive builds', () => {
   });
 });
 
+describe('Fragalysis simulator: the 2024 shapes', () => {
+  it('leaves out project_title and settings, and names the authenticator block `version`', async () => {
+    const { sim, base } = await serve({ oldServer: true });
+    const s = session(base, sim.tokenFor('demo'));
+    const targets = (await s.json('/api/targets/')).results as Array<Record<string, unknown>>;
+    expect(targets.length).toBeGreaterThan(0);
+    for (const t of targets) {
+      expect(t).not.toHaveProperty('project_title');
+      expect(t).not.toHaveProperty('settings');
+      expect(typeof t.project).toBe('number');
+    }
+    const user = await s.json('/api/user/');
+    expect(user).toHaveProperty('version');
+    expect(user).not.toHaveProperty('authenticator');
+  });
+});
+
 describe('Fragalysis simulator: uploads, observations, compounds', () => {
   it('keeps the upload history per (title, TAS) and adds new uploads', async () => {
     const { sim, base } = await serve();
@@ -444,11 +466,14 @@ describe('Fragalysis simulator: uploads, observations, compounds', () => {
     const obs = (await s.json('/api/site_observations/?target=3')).results as Array<Record<string, unknown>>;
     expect(obs).toHaveLength(5);
     expect(obs.every((o) => typeof o.smiles === 'string' && /^A\d{4}[ab]$/.test(String(o.code)))).toBe(true);
-    const sets = (await s.json('/api/compound-sets/?target=1')).results as Array<{ id: string }>;
+    const sets = (await s.json('/api/compound-sets/?target=1')).results as Array<{ id: number }>;
+    expect(typeof sets[0]?.id).toBe('number');
     expect(sets).toHaveLength(1);
     const zip = await s.request(`/api/compound-sets/${sets[0]?.id}/download/`);
     expect(zip.headers.get('content-type')).toBe('application/zip');
-    const hidden = await session(base).request('/api/compound-sets/NSP3-set1-4/download/');
+    const hidden = await session(base).request('/api/compound-sets/104/download/');
     expect(hidden.status).toBe(403);
+    const unknown = await s.request('/api/compound-sets/999/download/');
+    expect(unknown.status).toBe(404);
   });
 });

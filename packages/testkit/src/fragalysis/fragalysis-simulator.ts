@@ -22,6 +22,11 @@ export interface FragalysisSimulatorOptions {
   maxConcurrentBuilds?: number;
   /** Old servers: the POST builds at once and answers 200 with a `.zip` `file_url`. */
   legacyImmediate?: boolean;
+  /**
+   * The 2024 response shapes (spec §4.3, §4.12): targets without `project_title` and `settings` (clients join
+   * them with the projects), and `/api/user/` with the authenticator block under `version`.
+   */
+  oldServer?: boolean;
   /** `"<title>|<tas>"` → a file on disk served as that target's archive (benchmarks: a 500 MB archive). */
   archiveFiles?: Readonly<Record<string, string>>;
   /**
@@ -214,6 +219,11 @@ function parseCookies(header: string | null): Map<string, string> {
   return out;
 }
 
+/** Each target has one compound set, with this id. */
+function compoundSetId(target: FragalysisSimTarget): number {
+  return 100 + target.id;
+}
+
 export function createFragalysisSimulator(options: FragalysisSimulatorOptions = {}): FragalysisSimulator {
   const seed = options.seed ?? 1;
   const now = options.now ?? Date.now;
@@ -336,7 +346,7 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
       title: t.title,
       display_name: `${t.title}${t.tas.startsWith('sw') ? ' (SGC)' : ''}`,
       project: t.projectId,
-      project_title: t.tas,
+      ...(options.oldServer ? {} : { project_title: t.tas }),
       default_squonk_project: null,
       template_protein: `/media/target_loader_data/${t.title}_${t.tas}/upload_1/reference.pdb`,
       metadata: null,
@@ -348,7 +358,7 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
       external_url: null,
       external_url_display_name: null,
       alias_order: null,
-      settings: null,
+      ...(options.oldServer ? {} : { settings: null }),
     };
   }
 
@@ -358,7 +368,9 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
     fallback: boolean,
     form: boolean,
   ): boolean | { error: string } {
-    if (value === undefined || value === null) return form ? false : fallback;
+    if (value === undefined) return form ? false : fallback;
+    // A JSON null is not a boolean for DRF (the field is not nullable).
+    if (value === null) return form ? false : { error: name };
     if (typeof value === 'boolean') return value;
     if (typeof value === 'number' && (value === 0 || value === 1)) return value === 1;
     if (typeof value === 'string') {
@@ -590,7 +602,8 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
     const errors: Record<string, string[]> = {};
     for (const [name, fallback] of FLAGS) {
       const value = readBool(name, body[name], fallback, form);
-      if (typeof value === 'object') errors[name] = ['Must be a valid boolean.'];
+      if (typeof value === 'object')
+        errors[name] = [body[name] === null ? 'This field may not be null.' : 'Must be a valid boolean.'];
       else flags[name] = value;
     }
     const proteins = body.proteins === undefined || body.proteins === null ? '' : String(body.proteins);
@@ -819,10 +832,17 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
     }
     if (path === '/api/user/') {
       if (method !== 'GET') return json({ detail: `Method "${method}" not allowed.` }, 405);
+      const authenticator = {
+        kind: 'ISPYB',
+        name: 'ispyb',
+        version: '1.4.4',
+        location: 'http://ispyb.local',
+      };
       return json({
         user: authenticated ? user.username : '',
         user_id: user.userId,
-        authenticator: { kind: 'ISPYB', name: 'ispyb', version: '1.4.4', location: 'http://ispyb.local' },
+        // The docs' (older) key for the same block.
+        ...(options.oldServer ? { version: authenticator } : { authenticator }),
         ping: 'OK',
         target_access: [...user.tas],
       });
@@ -944,13 +964,18 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
             !q.get('project') || t.tas.toLowerCase().includes((q.get('project') as string).toLowerCase()),
         )
         .map((t) => ({
-          id: `${t.title}-set1-${t.id}`,
+          // The model's integer primary key (spec §4.13).
+          id: compoundSetId(t),
           name: `${t.title}-set1`,
           target: t.id,
           submitted_sdf: `${t.title}_set1.sdf`,
+          written_sdf_filename: `${t.title}_set1_written.sdf`,
           spec_version: 1.2,
           method: 'docking',
+          method_url: null,
+          submitter: 4,
           upload_date: '2025-07-01',
+          owner_user: 4,
         }))
         .filter(
           (s) => !q.get('name') || s.name.toLowerCase().includes((q.get('name') as string).toLowerCase()),
@@ -959,7 +984,7 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
     }
     const setDownload = /^\/api\/compound-sets\/([^/]+)\/download\/$/.exec(path);
     if (setDownload && method === 'GET') {
-      const t = targets.find((x) => `${x.title}-set1-${x.id}` === setDownload[1]);
+      const t = targets.find((x) => String(compoundSetId(x)) === setDownload[1]);
       if (!t) return json({ error: `ComputedSet '${setDownload[1]}' not found` }, 404);
       if (!visible(t.tas, user)) return json({ error: 'You have no access to the Project' }, 403);
       const zip = writeArchiveZip(
