@@ -147,6 +147,19 @@ describe('sciport crucible: datasets, metadata, samples', () => {
         .split('\n')
         .map((l) => (JSON.parse(l) as { unique_id: string }).unique_id),
     ).toEqual([dsid]);
+    // A dataset from a JSON record in the API's names, its metadata and keywords with it; flags override it.
+    const fromJson = await crucible([
+      'datasets',
+      'create',
+      '--from',
+      '{"dataset_name": "from json", "project_id": "DEMO-0001", "scientific_metadata": {"k": 1}, "keywords": ["json-kw"]}',
+      '--session',
+      'night',
+    ]);
+    expect(fromJson.code).toBe(0);
+    const jsonId = fromJson.stdout.trim();
+    expect(sim.dataset(jsonId)).toMatchObject({ datasetName: 'from json', sessionName: 'night' });
+    expect(JSON.parse((await crucible(['metadata', 'get', jsonId])).stdout)).toEqual({ k: 1 });
     const bad = await crucible(['metadata', 'set', dsid, '[1,2]']);
     expect(bad.code).toBe(2);
     const nothing = await crucible(['datasets', 'update', dsid]);
@@ -174,12 +187,22 @@ describe('sciport crucible: datasets, metadata, samples', () => {
     expect(sim.samples.find((s) => s.uniqueId === s2)).toBeTruthy();
     const projects = await crucible(['projects', 'list', '--json']);
     expect(projects.stdout).toContain('DEMO-0001');
+    // The explorer's pages are per project and type (spec §11): the id is looked up when not given.
     const open = await crucible(['open', a, '--print']);
-    expect(open.stdout.trim()).toBe(`${server.url}/explore/${a}`);
-    const elsewhere = await crucible(['open', a, '--print'], {
-      env: { CRUCIBLE_EXPLORER_URL: 'https://explorer.example.org/graph/' },
+    expect(open.stdout.trim()).toBe(`${server.url}/explore/DEMO-0001/dataset/${a}`);
+    const sample = await crucible(['open', s1, '--print']);
+    expect(sample.stdout.trim()).toBe(`${server.url}/explore/DEMO-0001/sample-graph/${s1}`);
+    const elsewhere = await crucible(['open', a, '--print', '--project', 'P2', '--type', 'main'], {
+      env: {
+        CRUCIBLE_GRAPH_EXPLORER_URL: 'https://explorer.example.org/graph/',
+        CRUCIBLE_API_KEY: undefined,
+      },
     });
-    expect(elsewhere.stdout.trim()).toBe(`https://explorer.example.org/graph/${a}`);
+    expect(elsewhere.stdout.trim()).toBe(`https://explorer.example.org/graph/P2/${a}`);
+    const offline = await crucible(['open', a, '--print'], {
+      env: { CRUCIBLE_EXPLORER_URL: 'https://explorer.example.org/graph/', CRUCIBLE_API_KEY: undefined },
+    });
+    expect(offline.stdout.trim()).toBe(`https://explorer.example.org/graph/${a}`);
     const flag = await crucible(['open', a, '--print', '--explorer-url', 'not a url']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('Not a URL');
@@ -216,6 +239,19 @@ describe('sciport crucible: files', () => {
     // Again: the server has these bytes, nothing is sent.
     const again = await crucible(['upload', dsid, file, '--json']);
     expect((JSON.parse(again.stdout.trim()) as { skipped: boolean }).skipped).toBe(true);
+    // Other bytes under the same name are refused (the older record would serve them), unless --replace.
+    await writeFile(file, randomBytes(1000));
+    const clash = await crucible(['upload', dsid, file]);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(/already has a file named scan\.h5/);
+    const replaced = await crucible(['upload', dsid, file, '--replace', '--json']);
+    expect(replaced.code).toBe(0);
+    // `ingest <dataset>` on v2 ingests the dataset's files that are not ingested yet.
+    const ingest = await crucible(['ingest', dsid, '--class', 'ApiUploadIngestor', '--wait', '--json']);
+    expect(ingest.code).toBe(0);
+    const outcome = JSON.parse(ingest.stdout.trim()) as { status: string; succeeded: boolean };
+    expect(outcome).toMatchObject({ status: 'complete', succeeded: true });
+    expect(sim.filesOf(dsid).every((f) => f.storagePath !== null)).toBe(true);
   });
 
   it('resumes an upload whose process was killed, from the committed offset', async () => {

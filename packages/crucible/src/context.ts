@@ -1,13 +1,20 @@
 import {
+  AbortError,
   AuthenticationError,
   BadRequestError,
+  ConnectionError,
   type HttpClient,
   type HttpEvent,
   NotFoundError,
   type PageIterable,
+  PermissionDeniedError,
   paginate,
   type Query,
+  RateLimitError,
   type RequestOptions,
+  ServerError,
+  sleep,
+  TimeoutError,
   UsageError,
 } from '@sciport/core';
 import { z } from 'zod';
@@ -35,22 +42,41 @@ export interface Context {
   readonly version: ApiVersion;
   readonly apiUrl: string;
   readonly pageSize: number;
+  /** Retries of a call after a transient failure (the client's `maxRetries`). */
+  readonly maxRetries: number;
   emit(event: CrucibleEvent): void;
 }
+
+/** List options plus, for admin-only lists, what the list is (a 403 then says so). */
+type HelperListOptions = ListOptions & { adminOnly?: string };
 
 /** The server's page cap (spec §15.3). */
 export const PAGE_CAP = 1000;
 
+/** Server wording that means "this key is not valid" (v1: 400 "no account found"; FastAPI: "Not authenticated"). */
+const BAD_KEY_WORDING =
+  /\bno account\b|account not found|api[ _-]?key|credential|not authenticated|invalid (or expired )?(token|key)/i;
+
 /**
- * Maps the API's ways of saying "bad key" onto `AuthenticationError` (v1 answered 400 "no account found";
- * 401; 403 on `/account`), and nothing else.
+ * Maps the API's ways of saying "bad key" onto `AuthenticationError`: 401; a 400 or 403 whose `detail` speaks
+ * of the account or the key (v1 answered 400 "no account found"); any 403 on `/account`. A 403 of an
+ * admin-only endpoint becomes a `PermissionDeniedError` that says so, with the server's reason.
  */
-export function explain(error: unknown, path: string): unknown {
-  if (
-    BadRequestError.isInstance(error) &&
-    /account|api[ _-]?key|credential|not authenticated/i.test(error.detail ?? '')
-  ) {
+export function explain(error: unknown, path: string, adminOnly?: string): unknown {
+  const badKey =
+    (BadRequestError.isInstance(error) && error.status === 400 && BAD_KEY_WORDING.test(error.detail ?? '')) ||
+    (PermissionDeniedError.isInstance(error) &&
+      (path.startsWith('account') ||
+        (BAD_KEY_WORDING.test(error.detail ?? '') && !/admin/i.test(error.detail ?? ''))));
+  if (badKey || AuthenticationError.isInstance(error)) {
+    const e = error as AuthenticationError;
     return new AuthenticationError(
+      { status: e.status, method: e.method, url: e.url, service: 'crucible', detail: e.detail },
+      `Crucible did not accept the API key (${e.status}${e.detail ? `: ${e.detail}` : ''}). Check CRUCIBLE_API_KEY, or get a key at the /auth/apikey page of your API URL`,
+    );
+  }
+  if (adminOnly && PermissionDeniedError.isInstance(error)) {
+    return new PermissionDeniedError(
       {
         status: error.status,
         method: error.method,
@@ -58,33 +84,89 @@ export function explain(error: unknown, path: string): unknown {
         service: 'crucible',
         detail: error.detail,
       },
-      `Crucible did not accept the API key (${error.status}: ${error.detail}). Check CRUCIBLE_API_KEY, or get a key at the /auth/apikey page of your API URL`,
-    );
-  }
-  if (
-    AuthenticationError.isInstance(error) ||
-    (path.startsWith('account') && (error as { status?: number })?.status === 403)
-  ) {
-    const e = error as AuthenticationError;
-    return new AuthenticationError(
-      { status: e.status, method: e.method, url: e.url, service: 'crucible', detail: e.detail },
-      `Crucible did not accept the API key (${e.status}${e.detail ? `: ${e.detail}` : ''}). Check CRUCIBLE_API_KEY`,
+      `${adminOnly} needs an admin API key: Crucible refused it (${error.status}${error.detail ? `: ${error.detail}` : ''})`,
     );
   }
   return error;
 }
 
+export type CallRequest = Omit<RequestOptions, 'signal'> &
+  CallOptions & {
+    /** What the call does, when the endpoint is admin-only: a 403 then says so. */
+    adminOnly?: string;
+  };
+
+/**
+ * One API call, its answer parsed with `schema`. Writes that are not safe to repeat (POST and PATCH without
+ * `idempotent`) are never retried after a failure that may have been applied; a 429 is the exception, since
+ * the server refused the request without acting on it.
+ */
 export async function call<S extends z.ZodType>(
   ctx: Context,
   path: string,
   schema: S,
-  options: Omit<RequestOptions, 'signal'> & CallOptions = {},
+  options: CallRequest = {},
 ): Promise<z.infer<S>> {
-  try {
-    return await ctx.http.json(path, schema, options);
-  } catch (error) {
-    throw explain(error, path);
+  const { adminOnly, ...request } = options;
+  const method = (request.method ?? 'GET').toUpperCase();
+  const repeatable = request.idempotent === true || (method !== 'POST' && method !== 'PATCH');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.http.json(path, schema, request);
+    } catch (error) {
+      if (!repeatable && RateLimitError.isInstance(error) && attempt < ctx.maxRetries) {
+        const wait = error.retryAfterMs ?? 500 * 2 ** attempt;
+        if (wait <= 60_000) {
+          try {
+            await sleep(wait, request.signal);
+          } catch {
+            throw new AbortError(undefined, { cause: request.signal?.reason });
+          }
+          continue;
+        }
+      }
+      throw explain(repeatable ? error : unsure(error), path, adminOnly);
+    }
   }
+}
+
+const UNSURE_HINT = 'The server may have applied it: look (list or get) before sending it again';
+
+/** A write that failed after it may have reached the server says so (it is not repeated). */
+function unsure(error: unknown): unknown {
+  if (TimeoutError.isInstance(error)) {
+    return new TimeoutError(error.message, {
+      ...(error.method ? { method: error.method } : {}),
+      ...(error.url ? { url: error.url } : {}),
+      ...(error.service ? { service: error.service } : {}),
+      ...(error.timeoutMs !== undefined ? { timeoutMs: error.timeoutMs } : {}),
+      cause: error,
+      hint: UNSURE_HINT,
+    });
+  }
+  if (ConnectionError.isInstance(error)) {
+    return new ConnectionError(error.message, {
+      ...(error.method ? { method: error.method } : {}),
+      ...(error.url ? { url: error.url } : {}),
+      ...(error.service ? { service: error.service } : {}),
+      cause: error,
+      hint: UNSURE_HINT,
+    });
+  }
+  if (ServerError.isInstance(error)) {
+    return new ServerError({
+      status: error.status,
+      method: error.method,
+      url: error.url,
+      service: error.service,
+      requestId: error.requestId,
+      body: error.body,
+      detail: error.detail,
+      cause: error,
+      hint: UNSURE_HINT,
+    });
+  }
+  return error;
 }
 
 /** A record GET: `null` (v1, and some v2 routes) and 404 both mean "not found". */
@@ -93,7 +175,7 @@ export async function getRecord<S extends z.ZodType>(
   path: string,
   schema: S,
   what: string,
-  options: CallOptions & { query?: Query } = {},
+  options: CallOptions & { query?: Query; adminOnly?: string } = {},
 ): Promise<z.infer<S>> {
   const value = await call(ctx, path, schema.nullable(), options);
   if (value === null || value === undefined) {
@@ -115,7 +197,7 @@ export function keysetList<S extends z.ZodType>(
   path: string,
   item: S,
   query: Record<string, unknown>,
-  options: ListOptions,
+  options: HelperListOptions,
 ): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
   const schema = keysetPage(item);
   const limit = boundedLimit(ctx, options.limit);
@@ -124,6 +206,7 @@ export function keysetList<S extends z.ZodType>(
       (await call(ctx, path, schema, {
         query: { ...clean(query), limit, ...(cursor ? { cursor } : {}) } as Query,
         signal,
+        ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
       })) as { items: z.infer<S>[]; next_cursor?: string | null },
     items: (p) => p.items,
     nextCursor: (p, { itemsSoFar }) => {
@@ -145,7 +228,7 @@ export function offsetList<S extends z.ZodType>(
   path: string,
   item: S,
   query: Record<string, unknown>,
-  options: ListOptions,
+  options: HelperListOptions,
 ): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
   const schema = offsetPage(item);
   const limit = boundedLimit(ctx, options.limit);
@@ -154,13 +237,15 @@ export function offsetList<S extends z.ZodType>(
       (await call(ctx, path, schema, {
         query: { ...clean(query), limit, offset: cursor ?? 0 } as Query,
         signal,
+        ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
       })) as { items: z.infer<S>[]; total?: number | null; offset?: number | null },
     items: (p) => p.items,
     nextCursor: (p, { itemsSoFar }) => {
-      const total = (p as { total?: number | null }).total;
-      if (p.items.length === 0) return null;
-      if (typeof total === 'number') return itemsSoFar < total ? itemsSoFar : null;
-      // No total (a bare array): another page only when this one was full.
+      const page = p as { total?: number | null; bare?: boolean };
+      // A bare array is the whole list: asking it for another offset would repeat it.
+      if (p.items.length === 0 || page.bare) return null;
+      if (typeof page.total === 'number') return itemsSoFar < page.total ? itemsSoFar : null;
+      // An envelope without a total: another page only when this one was full.
       return p.items.length >= limit ? itemsSoFar : null;
     },
     ...(options.limit !== undefined ? { maxItems: options.limit } : {}),
@@ -171,29 +256,31 @@ export function offsetList<S extends z.ZodType>(
 }
 
 /**
- * A v1 list: a bare array, one request. `limit` is sent where the server honours it; a result exactly as long
- * as the limit may be cut short (v1 has no total), which is reported as a warning.
+ * A bare-array list (v1 lists; v2 `/samples/{id}/datasets`): one request. `limit` is sent where the server
+ * honours it (on v2 never above the page cap of 1000); a result exactly as long as the limit may be cut short
+ * (there is no total), which is reported as a warning.
  */
 export function arrayList<S extends z.ZodType>(
   ctx: Context,
   path: string | (() => Promise<string>),
   item: S,
   query: Record<string, unknown>,
-  options: ListOptions & { sendLimit?: boolean },
+  options: HelperListOptions & { sendLimit?: boolean },
 ): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
   const schema = z.array(item).nullable();
-  const limit = options.limit ?? 100_000;
+  const limit = Math.min(options.limit ?? 100_000, ctx.version === 'v2' ? PAGE_CAP : 100_000);
   return paginate({
     fetchPage: async (_cursor: undefined, { signal }) => {
       const where = typeof path === 'string' ? path : await path();
       const items = ((await call(ctx, where, schema, {
         query: { ...clean(query), ...(options.sendLimit === false ? {} : { limit }) } as Query,
         signal,
+        ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
       })) ?? []) as z.infer<S>[];
-      if (options.sendLimit !== false && items.length === limit && options.limit === undefined) {
+      if (options.sendLimit !== false && items.length === limit && limit !== options.limit) {
         ctx.emit({
           type: 'warning',
-          message: `GET ${where} returned exactly ${limit} items: the v1 list may be cut short`,
+          message: `GET ${where} returned exactly ${limit} items: the list may be cut short (it has no pages)`,
         });
       }
       return { items };
@@ -242,26 +329,82 @@ export function offsetOrArrayList<S extends z.ZodType>(
   path: string,
   item: S,
   query: Record<string, unknown>,
-  options: ListOptions,
+  options: HelperListOptions,
 ): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
   return ctx.version === 'v2'
     ? offsetList(ctx, path, item, query, options)
     : arrayList(ctx, path, item, query, { ...options, sendLimit: false });
 }
 
-/** Creates (`POST`, safe to repeat) or removes (`DELETE`) a link between two records. */
+/**
+ * A write that is not blindly repeated: when it fails in a way that may or may not have been applied (the
+ * connection dropped, a 5xx), `applied` looks at the server's state; the write is sent again only when it
+ * was not applied. A 429 is retried by `call` itself (the server did not act on it).
+ */
+export async function writeOnce<T>(
+  ctx: Context,
+  write: () => Promise<T>,
+  applied: () => Promise<T | undefined>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      const unsure = ConnectionError.isInstance(error) || (ServerError.isInstance(error) && error.retryable);
+      if (!unsure || signal?.aborted || attempt >= ctx.maxRetries) throw error;
+      let done: T | undefined;
+      try {
+        done = await applied();
+      } catch {
+        throw error;
+      }
+      if (done !== undefined) return done;
+      try {
+        await sleep(500 * 2 ** attempt, signal);
+      } catch {
+        throw new AbortError(undefined, { cause: signal?.reason });
+      }
+    }
+  }
+}
+
+/**
+ * Creates (`POST`) or removes (`DELETE`) a link `<parent path>/<relation>/<child>`. A POST whose outcome is
+ * unknown is sent again only when the parent's listing of that relation does not show the child yet.
+ */
 export async function setLink(
   ctx: Context,
   path: string,
   linked: boolean,
   options: CallOptions,
 ): Promise<void> {
-  await call(
+  if (!linked) {
+    await call(ctx, path, z.unknown(), { method: 'DELETE', signal: options.signal });
+    return;
+  }
+  const cut = path.lastIndexOf('/');
+  const listing = path.slice(0, cut);
+  const child = decodeURIComponent(path.slice(cut + 1));
+  await writeOnce(
     ctx,
-    path,
-    z.unknown(),
-    linked
-      ? { method: 'POST', signal: options.signal, idempotent: true }
-      : { method: 'DELETE', signal: options.signal },
+    async () => {
+      await call(ctx, path, z.unknown(), { method: 'POST', signal: options.signal });
+      return true;
+    },
+    async () => {
+      const items = offsetOrArrayList(
+        ctx,
+        listing,
+        z.looseObject({ unique_id: z.string() }),
+        {},
+        {
+          signal: options.signal,
+        },
+      );
+      for await (const item of items) if (item.unique_id === child) return true;
+      return undefined;
+    },
+    options.signal,
   );
 }

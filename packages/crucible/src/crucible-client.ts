@@ -3,11 +3,20 @@ import {
   createHttpClient,
   type HttpClient,
   MissingCredentialsError,
+  NotFoundError,
   readEnv,
   registerSecret,
   UsageError,
 } from '@sciport/core';
-import type { ApiVersion, Context, CrucibleEvent } from './context.js';
+import { z } from 'zod';
+import {
+  type ApiVersion,
+  type CallOptions,
+  type Context,
+  type CrucibleEvent,
+  getRecord,
+  id,
+} from './context.js';
 import { Instruments, Projects, Samples, Users } from './resources/catalog.js';
 import { Datasets } from './resources/datasets.js';
 import { Files, type RequestOutcome, Requests, type WaitForRequestOptions } from './resources/files.js';
@@ -66,10 +75,13 @@ export class CrucibleClient {
   protected readonly storage: HttpClient;
   private readonly listeners = new Set<(event: CrucibleEvent) => void>();
 
-  /** `transport` is for the Node entry point: a `fetch` for upload chunks (see `nodeTransferFetch`). */
+  /**
+   * `transport` is for the Node entry point: the `fetch`es for upload chunks and downloads (see
+   * `nodeTransferFetch`, `nodeDownloadFetch`).
+   */
   constructor(
     options: CrucibleClientOptions = {},
-    transport: { transferFetch?: typeof globalThis.fetch } = {},
+    transport: { transferFetch?: typeof globalThis.fetch; downloadFetch?: typeof globalThis.fetch } = {},
   ) {
     this.apiUrl = (options.apiUrl ?? readEnv('CRUCIBLE_API_URL') ?? DEFAULT_CRUCIBLE_API_URL).replace(
       /\/+$/,
@@ -118,8 +130,10 @@ export class CrucibleClient {
       ...common,
       baseUrl: 'https://storage.invalid',
       service: 'storage',
-      // A caller's own fetch carries everything; otherwise upload chunks go through the transport's.
+      // A caller's own fetch carries everything; otherwise upload chunks and downloads go through the
+      // transport's.
       ...(!options.fetch && transport.transferFetch ? { transferFetch: transport.transferFetch } : {}),
+      ...(!options.fetch && transport.downloadFetch ? { downloadFetch: transport.downloadFetch } : {}),
       // Per request: chunk uploads and downloads set their own (idle) timeouts.
       timeout: options.timeout ?? 10 * 60_000,
     });
@@ -128,6 +142,7 @@ export class CrucibleClient {
       version: this.apiVersion,
       apiUrl: this.apiUrl,
       pageSize: Math.min(1000, Math.max(1, options.pageSize ?? 1000)),
+      maxRetries: Math.max(0, options.maxRetries ?? 3),
       emit,
     };
     this.datasets = new Datasets(this.ctx);
@@ -144,7 +159,38 @@ export class CrucibleClient {
     return () => this.listeners.delete(listener);
   }
 
-  /** The web page for an API key. */
+  /**
+   * What kind of record an id names (dataset, sample, instrument) and its project. v2: `GET /resources/{id}`;
+   * v1, which has no such lookup: the dataset, else the sample, of that id.
+   */
+  async resource(
+    resourceId: string,
+    options: CallOptions = {},
+  ): Promise<{ type: string; projectId: string | undefined; record: Record<string, unknown> }> {
+    const schema = z.looseObject({
+      resource_type: z.string().nullable().optional(),
+      project_id: z.string().nullable().optional(),
+    });
+    if (this.apiVersion === 'v2') {
+      const r = await getRecord(
+        this.ctx,
+        `resources/${id(resourceId, 'id')}`,
+        schema,
+        `record ${resourceId}`,
+        options,
+      );
+      return { type: r.resource_type ?? 'dataset', projectId: r.project_id ?? undefined, record: r };
+    }
+    try {
+      const d = await this.datasets.get(resourceId, options);
+      return { type: 'dataset', projectId: d.project_id ?? undefined, record: d };
+    } catch (error) {
+      if (!NotFoundError.isInstance(error)) throw error;
+    }
+    const sample = await this.samples.get(resourceId, options);
+    return { type: 'sample', projectId: sample.project_id ?? undefined, record: sample };
+  }
+
   /**
    * Waits for an ingestion (or, on v1, SciCat) request to end: `requests.wait` under the name the reference
    * client's users look for. On v1 pass the request's `datasetId` (and `kind: 'scicat'` for SciCat requests).

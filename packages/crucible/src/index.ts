@@ -8,6 +8,7 @@ export {
   type CreatedDataset,
   type CreateFromFilesOptions,
   CrucibleClient,
+  DEFAULT_INGESTION_CLASS,
   type IngestOptions,
   type UploadFileResult,
 } from './node/crucible-client.js';

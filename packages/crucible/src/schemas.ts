@@ -177,30 +177,35 @@ export const downloadLinkSchema = z.looseObject({
   expires_in: z.number().nullable().optional(),
 });
 
-/** Keyset envelope (v2 `/datasets`, `/samples`). */
+/** Keyset envelope (v2 `/datasets`, `/samples`). A bare array is accepted too (tolerant, §15.3): one page. */
 export function keysetPage<T extends z.ZodType>(item: T) {
-  return z.looseObject({
-    items: z.array(item),
-    limit: int,
-    next_cursor: str,
-    total: int,
-  });
-}
-
-/** Offset envelope (other v2 lists). A bare array is accepted too (tolerant). */
-export function offsetPage<T extends z.ZodType>(item: T) {
   return z.union([
-    z.looseObject({ items: z.array(item), total: int, limit: int, offset: int }),
-    z.array(item).transform((items) => ({ items, total: undefined, limit: undefined, offset: undefined })),
+    z.looseObject({
+      items: z.array(item),
+      limit: int,
+      next_cursor: str,
+      total: int,
+    }),
+    z
+      .array(item)
+      .transform((items) => ({ items, limit: undefined, next_cursor: null, total: undefined, bare: true })),
   ]);
 }
 
-/** The request statuses (spec §8, §17.4). Anything not pending is terminal, unknown values included. */
-export const PENDING_STATUSES: ReadonlySet<string> = new Set([
-  'requested',
-  'started',
-  'in_progress',
-  'pending',
-  'queued',
-]);
-export const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['complete', 'completed', 'success']);
+/** Offset envelope (other v2 lists). A bare array is accepted too (tolerant): the whole list, one page. */
+export function offsetPage<T extends z.ZodType>(item: T) {
+  return z.union([
+    z.looseObject({ items: z.array(item), total: int, limit: int, offset: int }),
+    z
+      .array(item)
+      .transform((items) => ({ items, total: undefined, limit: undefined, offset: undefined, bare: true })),
+  ]);
+}
+
+/**
+ * The request statuses (spec §8, §17.4): pending are `requested` and `started` (and `in_progress`, which the
+ * v1 docs mention); anything else is terminal, unknown values included.
+ */
+export const PENDING_STATUSES: ReadonlySet<string> = new Set(['requested', 'started', 'in_progress']);
+/** `complete` is what the workers write; `completed` is in the v1 docs. */
+export const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['complete', 'completed']);

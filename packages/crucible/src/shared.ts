@@ -12,6 +12,7 @@ export {
   Projects,
   type SampleInput,
   Samples,
+  type UserInput,
   Users,
 } from './resources/catalog.js';
 export {
@@ -19,6 +20,7 @@ export {
   type DatasetInput,
   type DatasetListOptions,
   Datasets,
+  datasetBody,
 } from './resources/datasets.js';
 export {
   Files,

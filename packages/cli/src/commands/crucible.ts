@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '@sciport/core';
+import { MissingCredentialsError, NotFoundError, UsageError } from '@sciport/core';
 import { requireCredential, resolveCredential } from '@sciport/core/node';
 import {
   type ApiVersion,
@@ -8,6 +8,7 @@ import {
   type CrucibleEvent,
   type CrucibleRequest,
   type DatasetInput,
+  datasetBody,
   parserNames,
   RequestFailedError,
 } from '@sciport/crucible';
@@ -278,23 +279,47 @@ export const register: CommandModule['register'] = (command, { action }) => {
     datasetFields(
       datasets
         .command('create')
-        .description('create a dataset')
+        .description('create a dataset (from flags, or from a JSON record with --from)')
+        .option(
+          '--from <json|file|->',
+          'a dataset record in the API’s field names (dataset_name, project_id, …; may hold scientific_metadata and keywords)',
+        )
         .option('--metadata <json|file|->', 'scientific metadata (a JSON object)')
         .option('--keyword <kw...>', 'keywords'),
     ),
   ).action(
-    action(async (ctx, o: ApiOptions & FieldOptions & { metadata?: string; keyword?: string[] }) => {
-      const input = toInput(o);
-      const metadata = o.metadata ? await readJsonObject(ctx, o.metadata) : undefined;
-      const client = await makeClient(ctx, o);
-      const d = await client.datasets.create(input, { signal: ctx.signal });
-      if (metadata) await client.datasets.mergeMetadata(d.unique_id, metadata, { signal: ctx.signal });
-      if (o.keyword?.length)
-        await client.datasets.addKeywords(d.unique_id, o.keyword, { signal: ctx.signal });
-      if (ctx.json) printJson(ctx.out, d);
-      else ctx.out.write(`${d.unique_id}\n`);
-      info(ctx, `Created dataset ${d.unique_id}`);
-    }),
+    action(
+      async (
+        ctx,
+        o: ApiOptions & FieldOptions & { from?: string; metadata?: string; keyword?: string[] },
+      ) => {
+        const input = toInput(o);
+        const record = o.from ? await readJsonObject(ctx, o.from) : undefined;
+        const metadata = o.metadata ? await readJsonObject(ctx, o.metadata) : undefined;
+        const client = await makeClient(ctx, o);
+        let d: CrucibleDataset;
+        if (record) {
+          // Flags override the record's fields.
+          const made = await client.datasets.createFromJson(
+            { ...record, ...datasetBody(input, client.apiVersion) },
+            {
+              signal: ctx.signal,
+              ...(metadata ? { scientificMetadata: metadata } : {}),
+              ...(o.keyword?.length ? { keywords: o.keyword } : {}),
+            },
+          );
+          d = made.dataset;
+        } else {
+          d = await client.datasets.create(input, { signal: ctx.signal });
+          if (metadata) await client.datasets.mergeMetadata(d.unique_id, metadata, { signal: ctx.signal });
+          if (o.keyword?.length)
+            await client.datasets.addKeywords(d.unique_id, o.keyword, { signal: ctx.signal });
+        }
+        if (ctx.json) printJson(ctx.out, d);
+        else ctx.out.write(`${d.unique_id}\n`);
+        info(ctx, `Created dataset ${d.unique_id}`);
+      },
+    ),
   );
   apiOptions(
     datasetFields(
@@ -324,9 +349,10 @@ export const register: CommandModule['register'] = (command, { action }) => {
       .option('--parser <name>', `with "new": read the files with a parser (${parserNames().join(', ')})`)
       .option(
         '--ingest [class]',
-        'request ingestion (optionally with an ingestion class, e.g. ApiUploadIngestor)',
+        'request ingestion, with an ingestion class (default ApiUploadIngestor; "auto": the server picks)',
       )
       .option('--wait', 'wait for the ingestion to end')
+      .option('--replace', 'upload even when the dataset has a file of that name with other content')
       .option('--project <id>', 'with "new": the project')
       .option('--name <name>', 'with "new": the dataset name'),
   ).action(
@@ -339,6 +365,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
           parser?: string;
           ingest?: string | boolean;
           wait?: boolean;
+          replace?: boolean;
           project?: string;
           name?: string;
         },
@@ -386,6 +413,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
             ingest: o.ingest !== undefined || o.wait === true,
             ...(ingestionClass ? { ingestionClass } : {}),
             ...(o.wait ? { wait: true } : {}),
+            ...(o.replace ? { replace: true } : {}),
           });
           (progress as ReturnType<typeof createProgress> | undefined)?.stop();
           const outcome = r.outcome;
@@ -614,13 +642,18 @@ export const register: CommandModule['register'] = (command, { action }) => {
     }),
   );
   apiOptions(
-    instruments.command('get').argument('<id-or-name>').option('--by-name', 'look it up by name'),
+    instruments
+      .command('get')
+      .argument('<id-or-name>')
+      .option('--by-name', 'look it up by name (the default for what is not an MFID)'),
   ).action(
     action(async (ctx, key: string, o: ApiOptions & { byName?: boolean }) => {
       const client = await makeClient(ctx, o);
+      // MFIDs are 26 characters of Crockford base32; anything else is a name (`titanx`, `photobox`).
+      const byName = o.byName === true || !/^[0-9a-hjkmnp-tv-z]{26}$/i.test(key);
       printJson(
         ctx.out,
-        await client.instruments.get(key, { signal: ctx.signal, ...(o.byName ? { byName: true } : {}) }),
+        await client.instruments.get(key, { signal: ctx.signal, ...(byName ? { byName } : {}) }),
       );
     }),
   );
@@ -722,9 +755,11 @@ export const register: CommandModule['register'] = (command, { action }) => {
   apiOptions(
     command
       .command('ingest')
-      .description("request ingestion of a file (v2: file id) or of a dataset's upload (v1: dataset id)")
-      .argument('<dataset-or-file>', 'file id (v2) or dataset id (v1)')
-      .option('--class <name>', 'ingestion class (e.g. ApiUploadIngestor)')
+      .description(
+        "request ingestion of a file or of a dataset's files (v2: one request per file; v1: per dataset)",
+      )
+      .argument('<dataset-or-file>', 'dataset id, or (v2) file id')
+      .option('--class <name>', 'ingestion class (e.g. ApiUploadIngestor; default: the server picks)')
       .option('--file <name>', 'v1: the uploaded file (api-uploads/<name>)')
       .option('--wait', 'wait for the request to end')
       .option('--max-wait <seconds>', 'give up waiting after this long (default 1800)'),
@@ -736,29 +771,50 @@ export const register: CommandModule['register'] = (command, { action }) => {
         o: ApiOptions & { class?: string; file?: string; wait?: boolean; maxWait?: string },
       ) => {
         const client = await makeClient(ctx, o);
+        const ingestionClass = o.class ? { ingestionClass: o.class } : {};
+        if (client.apiVersion === 'v2') {
+          // v2 ingests files: a file id is one request, a dataset id one per file not yet ingested.
+          const fileIds = await filesToIngest(client, target, ctx.signal);
+          const requests: CrucibleRequest[] = [];
+          for (const fileId of fileIds) {
+            requests.push(
+              await client.requests.ingest({ fileId }, { signal: ctx.signal, ...ingestionClass }),
+            );
+          }
+          if (!o.wait) {
+            for (const r of requests) {
+              if (ctx.json) printNdjson(ctx.out, describeRequest(r));
+              else ctx.out.write(`${r.id}\n`);
+            }
+            return;
+          }
+          let failed: RequestFailedError | undefined;
+          for (const r of requests) {
+            try {
+              await waitAndReport(ctx, client, r.id, o.maxWait, undefined);
+            } catch (error) {
+              if (!(error instanceof RequestFailedError)) throw error;
+              failed ??= error;
+            }
+          }
+          if (failed) throw failed;
+          return;
+        }
         const request = await client.requests.ingest(
-          client.apiVersion === 'v2'
-            ? { fileId: target }
-            : {
-                datasetId: target,
-                ...(o.file
-                  ? { fileToUpload: o.file.startsWith('api-uploads/') ? o.file : `api-uploads/${o.file}` }
-                  : {}),
-              },
-          { signal: ctx.signal, ...(o.class ? { ingestionClass: o.class } : {}) },
+          {
+            datasetId: target,
+            ...(o.file
+              ? { fileToUpload: o.file.startsWith('api-uploads/') ? o.file : `api-uploads/${o.file}` }
+              : {}),
+          },
+          { signal: ctx.signal, ...ingestionClass },
         );
         if (!o.wait) {
           if (ctx.json) printJson(ctx.out, describeRequest(request));
           else ctx.out.write(`${request.id}\n`);
           return;
         }
-        await waitAndReport(
-          ctx,
-          client,
-          request.id,
-          o.maxWait,
-          client.apiVersion === 'v1' ? target : undefined,
-        );
+        await waitAndReport(ctx, client, request.id, o.maxWait, target);
       },
     ),
   );
@@ -781,57 +837,115 @@ export const register: CommandModule['register'] = (command, { action }) => {
   apiOptions(
     command
       .command('open')
-      .description('print (or open in a browser) the web page of a dataset or sample')
+      .description('print (or open in a browser) the explorer page of a dataset or sample')
       .argument('<id>', 'dataset or sample id')
       .option('--print', 'only print the URL (default when not on a terminal)')
+      .option('--project <id>', 'its project (default: looked up, else CRUCIBLE_CURRENT_PROJECT)')
+      .addOption(
+        new Option('--type <type>', 'the page: dataset, sample (graph) or main (default: looked up)').choices(
+          ['dataset', 'sample', 'main'],
+        ),
+      )
       .option(
         '--explorer-url <url>',
-        'the web explorer (default CRUCIBLE_EXPLORER_URL, config crucible.explorerUrl, or <API origin>/explore)',
+        'the explorer (default CRUCIBLE_GRAPH_EXPLORER_URL or CRUCIBLE_EXPLORER_URL, config crucible.explorerUrl, or <API origin>/explore)',
       ),
   ).action(
-    action(async (ctx, id: string, o: ApiOptions & { print?: boolean; explorerUrl?: string }) => {
-      const explorerBase =
-        o.explorerUrl ??
-        (
-          await resolveCredential({
-            env: 'CRUCIBLE_EXPLORER_URL',
-            configKey: 'crucible.explorerUrl',
-            store: ctx.config,
-            environment: ctx.env,
-            secret: false,
-          })
-        )?.value;
-      const apiUrl =
-        o.apiUrl ??
-        (
-          await resolveCredential({
-            env: 'CRUCIBLE_API_URL',
-            configKey: 'crucible.apiUrl',
-            store: ctx.config,
-            environment: ctx.env,
-            secret: false,
-          })
-        )?.value ??
-        'https://crucible.lbl.gov/api/v2';
-      const base = explorerBase ?? `${new URL(apiUrl).origin}/explore`;
-      let explorer: string;
-      try {
-        explorer = `${new URL(base).href.replace(/\/+$/, '')}/${encodeURIComponent(id)}`;
-      } catch {
-        throw new UsageError(`Not a URL: ${base} (the Crucible explorer)`);
-      }
-      ctx.out.write(`${explorer}\n`);
-      if (!o.print && ctx.out.isTTY && !ctx.json) {
-        const { spawn } = await import('node:child_process');
-        const opener =
-          process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
-        spawn(opener, [explorer], { stdio: 'ignore', detached: true })
-          .on('error', () => undefined)
-          .unref();
-      }
-    }),
+    action(
+      async (
+        ctx,
+        id: string,
+        o: ApiOptions & {
+          print?: boolean;
+          project?: string;
+          type?: 'dataset' | 'sample' | 'main';
+          explorerUrl?: string;
+        },
+      ) => {
+        const setting = async (env: string, configKey: string) =>
+          (
+            await resolveCredential({
+              env,
+              configKey,
+              store: ctx.config,
+              environment: ctx.env,
+              secret: false,
+            })
+          )?.value;
+        const explorerBase =
+          o.explorerUrl ??
+          (await setting('CRUCIBLE_GRAPH_EXPLORER_URL', 'crucible.explorerUrl')) ??
+          (await setting('CRUCIBLE_EXPLORER_URL', 'crucible.explorerUrl'));
+        const apiUrl =
+          o.apiUrl ??
+          (await setting('CRUCIBLE_API_URL', 'crucible.apiUrl')) ??
+          'https://crucible.lbl.gov/api/v2';
+        const base = explorerBase ?? `${new URL(apiUrl).origin}/explore`;
+        let root: string;
+        try {
+          root = new URL(base).href.replace(/\/+$/, '');
+        } catch {
+          throw new UsageError(`Not a URL: ${base} (the Crucible explorer)`);
+        }
+        let project = o.project;
+        let type = o.type;
+        if (project === undefined || type === undefined) {
+          // The explorer's pages are per project: ask the API what the id is, when a key is at hand.
+          let client: CrucibleClient | undefined;
+          try {
+            client = await makeClient(ctx, o);
+          } catch (error) {
+            if (!MissingCredentialsError.isInstance(error)) throw error;
+          }
+          if (client) {
+            const found = await client.resource(id, { signal: ctx.signal });
+            project ??= found.projectId;
+            type ??= found.type === 'sample' ? 'sample' : found.type === 'dataset' ? 'dataset' : 'main';
+          }
+          project ??= await setting('CRUCIBLE_CURRENT_PROJECT', 'crucible.currentProject');
+        }
+        const mfid = encodeURIComponent(id);
+        const explorer = !project
+          ? `${root}/${mfid}`
+          : `${root}/${encodeURIComponent(project)}/${
+              type === 'sample'
+                ? `sample-graph/${mfid}`
+                : type === 'dataset' || type === undefined
+                  ? `dataset/${mfid}`
+                  : mfid
+            }`;
+        ctx.out.write(`${explorer}\n`);
+        if (!o.print && ctx.out.isTTY && !ctx.json) {
+          const { spawn } = await import('node:child_process');
+          const opener =
+            process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+          spawn(opener, [explorer], { stdio: 'ignore', detached: true })
+            .on('error', () => undefined)
+            .unref();
+        }
+      },
+    ),
   );
 };
+
+/** v2: the file to ingest, or a dataset's files not yet ingested (all of them when every one is). */
+async function filesToIngest(
+  client: CrucibleClient,
+  target: string,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  try {
+    const file = await client.files.get(target, { signal });
+    return [file.mfid ?? target];
+  } catch (error) {
+    if (!NotFoundError.isInstance(error)) throw error;
+  }
+  // Not a file: a dataset (its listing says 404 when it is neither).
+  const files = (await client.files.list(target, { signal })).filter((f) => f.mfid);
+  if (files.length === 0) throw new UsageError(`Dataset ${target} has no uploaded files to ingest`);
+  const pending = files.filter((f) => !f.storage_path);
+  return (pending.length > 0 ? pending : files).map((f) => f.mfid as string);
+}
 
 async function waitAndReport(
   ctx: CliContext,

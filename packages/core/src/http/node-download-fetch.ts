@@ -3,7 +3,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
-import zlib from 'node:zlib';
+import { decoderFor } from './node-transfer-fetch.js';
 import { RAW_BODY, type RawBody } from './raw-body.js';
 
 /** A body cut short, or a response that is not HTTP/1.1: reported like fetch's network errors. */
@@ -312,7 +312,7 @@ function rawRequest(
     function respond() {
       const h = head as Head;
       settled = true;
-      const encoding = h.headers.get('content-encoding')?.trim().toLowerCase();
+      const encoding = h.headers.get('content-encoding') ?? undefined;
       const decoder = framing.kind === 'none' ? undefined : decoderFor(encoding);
       const lazy = new ReadableStream<Uint8Array>(
         {
@@ -326,12 +326,8 @@ function rawRequest(
             } else if (framing.kind === 'none') finish();
             else socket.resume();
           },
-          cancel() {
-            if (!ended) {
-              ended = true;
-              cleanup();
-              socket.destroy();
-            }
+          cancel(reason) {
+            fail(reason ?? new Error('the body was cancelled'));
           },
         },
         { highWaterMark: 0 },
@@ -416,18 +412,4 @@ function framingOf(method: string, head: Head): Framing {
     return n === 0 ? { kind: 'none' } : { kind: 'length', remaining: n };
   }
   return { kind: 'close' };
-}
-
-function decoderFor(encoding: string | undefined) {
-  switch (encoding) {
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.createGunzip();
-    case 'deflate':
-      return zlib.createInflate();
-    case 'br':
-      return zlib.createBrotliDecompress();
-    default:
-      return undefined;
-  }
 }

@@ -85,7 +85,8 @@ function toBuffer(body: RequestInit['body']): Buffer | undefined {
   throw new TypeError('nodeTransferFetch sends string or byte bodies only');
 }
 
-function decoderFor(encoding: string | undefined): Duplex | undefined {
+/** A decoder for a `Content-Encoding` fetch would decode (gzip, deflate, br), or undefined. */
+export function decoderFor(encoding: string | undefined): Duplex | undefined {
   switch (encoding?.trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':

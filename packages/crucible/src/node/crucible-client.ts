@@ -1,5 +1,5 @@
 import { UsageError } from '@sciport/core';
-import { nodeTransferFetch } from '@sciport/core/node';
+import { nodeDownloadFetch, nodeTransferFetch } from '@sciport/core/node';
 import type { CallOptions, CrucibleEvent } from '../context.js';
 import { CrucibleClient as BaseCrucibleClient, type CrucibleClientOptions } from '../crucible-client.js';
 import { type DatasetParser, getParser, type ParsedDataset } from '../parsers/parsers.js';
@@ -16,8 +16,15 @@ import {
   uploadResumable,
 } from './transfer.js';
 
+/** The ingestor for files no specific one reads: it copies, sizes and hashes them (spec §8, §17.4). */
+export const DEFAULT_INGESTION_CLASS = 'ApiUploadIngestor';
+
 export interface IngestOptions {
-  /** The server-side ingestor (`ApiUploadIngestor` for plain files; omitted: the server picks). */
+  /**
+   * The server-side ingestor. Default `ApiUploadIngestor`, as the reference client's file helpers use (the
+   * server's auto-detection ends in `not supported` for files no specific ingestor reads, which then never
+   * become downloadable); `'auto'` lets the server pick.
+   */
   ingestionClass?: string;
   /** Wait for the request to end (default false). */
   wait?: boolean | WaitForRequestOptions;
@@ -49,7 +56,7 @@ export interface CreatedDataset {
 /** The Crucible client with the parts that touch files: uploads, downloads, datasets created from files. */
 export class CrucibleClient extends BaseCrucibleClient {
   constructor(options: CrucibleClientOptions = {}) {
-    super(options, { transferFetch: nodeTransferFetch });
+    super(options, { transferFetch: nodeTransferFetch, downloadFetch: nodeDownloadFetch });
   }
 
   /**
@@ -70,9 +77,10 @@ export class CrucibleClient extends BaseCrucibleClient {
     if (!ingest) return result;
     // A deduplicated file that is already ingested needs no second ingestion.
     if (result.skipped && result.file.storage_path && !options.ingestionClass) return result;
+    const how = ingestWith(options);
     const request =
       this.apiVersion === 'v2'
-        ? await this.requests.ingest({ fileId: requireMfid(result.file.mfid) }, { ...options })
+        ? await this.requests.ingest({ fileId: requireMfid(result.file.mfid) }, how)
         : await this.requests.ingest(
             {
               datasetId,
@@ -80,7 +88,7 @@ export class CrucibleClient extends BaseCrucibleClient {
                 ? result.file.filename
                 : `api-uploads/${basename(file)}`,
             },
-            { ...options },
+            how,
           );
     if (!options.wait) return { ...result, request };
     const waitOptions = typeof options.wait === 'object' ? options.wait : {};
@@ -116,8 +124,13 @@ export class CrucibleClient extends BaseCrucibleClient {
     const parsed = await parser.parse(files);
     const input: DatasetInput = { ...parsed.dataset, ...options.dataset };
     if (!input.datasetName && parsed.files[0]) input.datasetName = basename(parsed.files[0]);
+    const v1 = this.apiVersion === 'v1';
+    // v1 ingestion is per dataset and reads the dataset's main file from the shared upload folder.
+    if (v1 && input.fileToUpload === undefined && parsed.files[0])
+      input.fileToUpload = `api-uploads/${basename(parsed.files[0])}`;
     const dataset = await this.datasets.create(input, options);
     const dsid = dataset.unique_id;
+    const ingest = options.ingestionClass !== undefined || options.wait !== undefined;
     try {
       const metadata = { ...parsed.scientificMetadata, ...options.scientificMetadata };
       if (Object.keys(metadata).length > 0) await this.datasets.mergeMetadata(dsid, metadata, options);
@@ -129,9 +142,30 @@ export class CrucibleClient extends BaseCrucibleClient {
           await this.uploadFile(dsid, file, {
             ...options,
             ...(options.onUpload ? { onProgress: options.onUpload } : {}),
-            ingest: options.ingestionClass !== undefined || options.wait !== undefined,
+            // v2: one ingestion per file; v1: one for the dataset, below.
+            ingest: ingest && !v1,
           }),
         );
+      }
+      if (ingest && v1 && uploaded[0]) {
+        const request = await this.requests.ingest(
+          { datasetId: dsid, ...(input.fileToUpload ? { fileToUpload: input.fileToUpload } : {}) },
+          {
+            signal: options.signal,
+            ...(options.ingestionClass ? { ingestionClass: options.ingestionClass } : {}),
+          },
+        );
+        let outcome: RequestOutcome | undefined;
+        if (options.wait) {
+          const waitOptions = typeof options.wait === 'object' ? options.wait : {};
+          outcome = await this.requests.wait(request.id, {
+            ...waitOptions,
+            signal: options.signal,
+            datasetId: dsid,
+          });
+        }
+        // The dataset's request is reported with its main (first) file.
+        uploaded[0] = { ...uploaded[0], request, outcome };
       }
       return { dataset, parsed, files: uploaded };
     } catch (error) {
@@ -143,6 +177,12 @@ export class CrucibleClient extends BaseCrucibleClient {
   protected note(event: CrucibleEvent): void {
     this.ctx.emit(event);
   }
+}
+
+/** The request options of an ingestion: the signal and the class (`auto`: none, the server picks). */
+function ingestWith(options: CallOptions & IngestOptions): CallOptions & { ingestionClass?: string } {
+  const chosen = options.ingestionClass ?? DEFAULT_INGESTION_CLASS;
+  return { signal: options.signal, ...(chosen === 'auto' ? {} : { ingestionClass: chosen }) };
 }
 
 function requireMfid(mfid: string | null | undefined): string {

@@ -16,7 +16,7 @@ import {
 } from '@sciport/core';
 import { downloadToFile, rangeHeader, safeJoin, sha256File, writeFileAtomic } from '@sciport/core/node';
 import { z } from 'zod';
-import { type CallOptions, type Context, call, id } from '../context.js';
+import { type CallOptions, type Context, call, getRecord, id } from '../context.js';
 import { type CrucibleFile, fileSchema, initiateUploadSchema } from '../schemas.js';
 
 /** GCS resumable uploads take chunks in multiples of 256 KiB (all but the last). */
@@ -43,6 +43,12 @@ export interface UploadOptions extends CallOptions {
   maxAttempts?: number;
   /** API v1 only: files of this size or more are refused before sending (default 100 MB, the server's limit). */
   v1Limit?: number;
+  /**
+   * v2: upload even when the dataset already has a file of this name with other bytes. The server then keeps
+   * both records but, after ingestion, one stored object: the older record would serve the new bytes (spec
+   * §17.1), so by default such an upload is refused.
+   */
+  replace?: boolean;
 }
 
 export interface UploadResult {
@@ -119,8 +125,17 @@ export async function uploadResumable(
 
   let session = await loadSession(stateFile, { datasetId, file: abs, size, mtimeMs: info.mtimeMs, sha256 });
   let resumed = session !== undefined;
+  if (!session && !options.replace) await refuseNameClash(ctx, dsPath, path.basename(abs), sha256, signal);
   let sent = 0;
   let restarts = 0;
+  let record: CrucibleFile;
+  const startOver = async (why: string) => {
+    restarts += 1;
+    ctx.emit({ type: 'warning', message: `Upload of ${path.basename(abs)}: ${why}; starting it again` });
+    await unlink(stateFile).catch(() => undefined);
+    session = undefined;
+    resumed = false;
+  };
   const handle = await open(abs, 'r');
   try {
     for (;;) {
@@ -133,7 +148,8 @@ export async function uploadResumable(
           idempotent: true,
         });
         if (init.existing_file) {
-          return { file: init.existing_file, skipped: true, sent: 0, resumed: false, sha256 };
+          await unlink(stateFile).catch(() => undefined);
+          return { file: init.existing_file, skipped: true, sent, resumed: false, sha256 };
         }
         if (!init.upload_id || !init.resumable_uri) {
           throw new SciportError(
@@ -141,6 +157,7 @@ export async function uploadResumable(
           );
         }
         registerSecret(init.resumable_uri);
+        registerSecret(init.upload_id);
         session = {
           datasetId,
           file: abs,
@@ -154,25 +171,68 @@ export async function uploadResumable(
         await saveSession(stateFile, session);
       } else {
         registerSecret(session.uri);
+        registerSecret(session.uploadId);
       }
       try {
         sent += await sendChunks(storage, handle, session, options, resumed);
-        break;
       } catch (error) {
         if (!(error instanceof SessionGone) || restarts >= 2) throw error;
-        // The session expired or was cancelled: start over with a new one.
-        restarts += 1;
-        await unlink(stateFile).catch(() => undefined);
-        session = undefined;
-        resumed = false;
+        await startOver('the upload session expired or was cancelled');
+        continue;
+      }
+      try {
+        record = await complete(ctx, dsPath, session.uploadId, sha256, signal);
+        break;
+      } catch (error) {
+        // A 4xx from `complete` (unknown upload, not finished, hash mismatch) means: start over (spec §17.1).
+        const startAgain =
+          ApiError.isInstance(error) &&
+          error.status >= 400 &&
+          error.status < 500 &&
+          ![401, 403, 429].includes(error.status);
+        if (!startAgain || restarts >= 2) throw error;
+        await startOver(`the server did not complete it (${(error as ApiError).status})`);
       }
     }
   } finally {
     await handle.close();
   }
-  const record = await complete(ctx, dsPath, session.uploadId, sha256, signal);
   await unlink(stateFile).catch(() => undefined);
   return { file: record, skipped: false, sent, resumed, sha256 };
+}
+
+/**
+ * Refuses to upload `name` with other bytes than a file of the same name the dataset already has: after
+ * ingestion both records would point at one stored object (spec §17.1). Same bytes are fine (de-duplicated).
+ */
+async function refuseNameClash(
+  ctx: Context,
+  dsPath: string,
+  name: string,
+  sha256: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const files = await call(
+    ctx,
+    `${dsPath}/files`,
+    z.union([z.array(fileSchema), z.looseObject({ items: z.array(fileSchema) })]).nullable(),
+    { signal },
+  );
+  const list = files === null ? [] : Array.isArray(files) ? files : files.items;
+  const clash = list.find(
+    (f) =>
+      path.posix.basename(f.filename.replace(/\\/g, '/')) === name &&
+      typeof f.sha256_hash === 'string' &&
+      f.sha256_hash.toLowerCase() !== sha256,
+  );
+  if (clash) {
+    throw new UsageError(
+      `The dataset already has a file named ${name} with other content${clash.mfid ? ` (${clash.mfid})` : ''}`,
+      {
+        hint: 'Rename the file, or upload it with `replace` (CLI: --replace) knowing that the older record will then serve the new bytes',
+      },
+    );
+  }
 }
 
 async function sendChunks(
@@ -409,8 +469,23 @@ export interface DownloadedFile {
 /** Where a file lands locally: its path inside the dataset folder of the production bucket, else its basename. */
 export function localName(file: CrucibleFile, datasetId: string): string {
   const prefix = `mf-storage-prod/${datasetId}/`;
-  if (file.storage_path?.startsWith(prefix)) return file.storage_path.slice(prefix.length);
-  return path.posix.basename(file.filename.replace(/\\/g, '/'));
+  const fallback = path.posix.basename(file.filename.replace(/\\/g, '/'));
+  if (file.storage_path?.startsWith(prefix))
+    return sanitiseName(file.storage_path.slice(prefix.length), fallback);
+  return sanitiseName(fallback, file.mfid ?? 'file');
+}
+
+/**
+ * A server-given relative name made safe to join below the output folder: `..`, `.`, empty and drive
+ * components dropped, separators unified, control characters removed. Empty after that: `fallback`.
+ */
+export function sanitiseName(name: string, fallback: string): string {
+  const parts = name
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+    .replace(/[\u0000-\u001f]/g, '')
+    .split(/[\\/]+/)
+    .filter((p) => p !== '' && p !== '.' && p !== '..' && !/^[a-zA-Z]:$/.test(p));
+  return parts.length > 0 ? parts.join('/') : fallback === name ? 'file' : sanitiseName(fallback, 'file');
 }
 
 /**
@@ -434,6 +509,18 @@ export async function downloadDataset(
   const signal = options.signal;
   const records = await files.list(datasetId, { signal });
   let links = await files.links(datasetId, { signal });
+  if (Object.keys(links).length === 0) {
+    // No links: a dataset with nothing ingested yet, or (some servers answer alike) no dataset at all.
+    await getRecord(
+      ctx,
+      `datasets/${id(datasetId, 'dataset id')}`,
+      z.looseObject({}),
+      `dataset ${datasetId}`,
+      {
+        signal,
+      },
+    );
+  }
   const root = path.resolve(dir);
   const jobs: Array<{ name: string; record: CrucibleFile | undefined; key: string }> = [];
   for (const key of Object.keys(links)) {
@@ -441,10 +528,10 @@ export async function downloadDataset(
     let name: string;
     if (ctx.version === 'v2') {
       record = records.find((r) => r.mfid === key);
-      name = record ? localName(record, datasetId) : key;
+      name = record ? localName(record, datasetId) : sanitiseName(key, 'file');
     } else {
       // v1 keys are `<dataset id>/<path>`; records are matched by basename.
-      name = key.startsWith(`${datasetId}/`) ? key.slice(datasetId.length + 1) : key;
+      name = sanitiseName(key.startsWith(`${datasetId}/`) ? key.slice(datasetId.length + 1) : key, key);
       const base = path.posix.basename(name);
       record = records.find((r) => path.posix.basename(r.filename.replace(/\\/g, '/')) === base);
     }
@@ -467,6 +554,7 @@ export async function downloadDataset(
       continue;
     }
     let url = links[job.key] as string;
+    registerSecret(signedPart(url));
     let renewed = false;
     const fetchAt = async ({ offset, signal: s }: { offset: number; signal: AbortSignal | undefined }) => {
       for (;;) {
@@ -477,23 +565,29 @@ export async function downloadDataset(
             signal: s,
           });
         } catch (error) {
-          // An expired or refused signed URL: ask once for a fresh one (the old page is never saved).
-          if (
-            !renewed &&
+          const refused =
             ApiError.isInstance(error) &&
-            (error.status === 400 || error.status === 401 || error.status === 403)
-          ) {
-            renewed = true;
-            if (ctx.version === 'v2' && job.record?.mfid)
-              url = (await files.link(job.record.mfid, { signal: s })).url;
-            else {
-              links = await files.links(datasetId, { signal: s });
-              url = links[job.key] ?? url;
-            }
-            registerSecret(new URL(url).search);
-            continue;
+            (error.status === 400 || error.status === 401 || error.status === 403);
+          if (!refused) throw error;
+          if (renewed) {
+            // Still refused with a fresh link: say so plainly (the error page is never saved).
+            throw new SciportError(
+              `Storage refused the download of ${job.name} (${error.status}${error.detail ? `: ${error.detail}` : ''}), also with a freshly issued link`,
+              {
+                cause: error,
+                hint: 'The link may have expired on the way or the file may have moved; try again later',
+              },
+            );
           }
-          throw error;
+          // An expired or refused signed URL: ask once for a fresh one.
+          renewed = true;
+          if (ctx.version === 'v2' && job.record?.mfid)
+            url = (await files.link(job.record.mfid, { signal: s })).url;
+          else {
+            links = await files.links(datasetId, { signal: s });
+            url = links[job.key] ?? url;
+          }
+          registerSecret(signedPart(url));
         }
       }
     };
@@ -524,5 +618,15 @@ async function isComplete(
     return (await sha256File(file, signal)) === sha256;
   } catch {
     return false;
+  }
+}
+
+/** The capability part of a signed URL (its query), registered as a secret so that it never shows. */
+function signedPart(url: string): string | undefined {
+  try {
+    const search = new URL(url).search;
+    return search.length > 8 ? search.slice(1) : undefined;
+  } catch {
+    return undefined;
   }
 }

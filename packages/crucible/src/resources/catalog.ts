@@ -1,4 +1,4 @@
-import { type PageIterable, UsageError } from '@sciport/core';
+import { ConflictError, NotFoundError, type PageIterable, UsageError } from '@sciport/core';
 import { z } from 'zod';
 import {
   arrayList,
@@ -93,27 +93,37 @@ export class Samples {
     );
   }
 
-  async create(input: SampleInput, options: CallOptions = {}): Promise<CrucibleSample> {
+  /**
+   * Creates a sample, then links it under each of `parents` and over each of `children` (sample ids), one
+   * `POST /samples/{parent}/children/{child}` per relation, as the reference client's `add_sample` does.
+   */
+  async create(
+    input: SampleInput,
+    options: CallOptions & { parents?: readonly string[]; children?: readonly string[] } = {},
+  ): Promise<CrucibleSample> {
     if (!input.sampleName && !input.uniqueId) throw new UsageError('A sample needs a name');
-    return normaliseSample(
+    const sample = normaliseSample(
       await call(this.ctx, 'samples', sampleSchema, {
         method: 'POST',
         json: sampleBody(input, this.ctx.version),
         signal: options.signal,
       }),
     );
+    for (const parent of options.parents ?? []) await this.linkChild(parent, sample.unique_id, options);
+    for (const child of options.children ?? []) await this.linkChild(sample.unique_id, child, options);
+    return sample;
   }
 
   async update(sid: string, changes: SampleInput, options: CallOptions = {}): Promise<CrucibleSample> {
     const { uniqueId: _ignored, ...rest } = changes;
-    return normaliseSample(
-      await call(this.ctx, `samples/${id(sid, 'sample id')}`, sampleSchema, {
-        method: 'PATCH',
-        json: sampleBody(rest, this.ctx.version),
-        signal: options.signal,
-        idempotent: true,
-      }),
-    );
+    const updated = await call(this.ctx, `samples/${id(sid, 'sample id')}`, sampleSchema.nullable(), {
+      method: 'PATCH',
+      json: sampleBody(rest, this.ctx.version),
+      signal: options.signal,
+      idempotent: true,
+    });
+    // A 2xx without a body (spec §3): the record as it is now.
+    return updated === null ? this.get(sid, options) : normaliseSample(updated);
   }
 
   /** Links a child sample to its parent. */
@@ -193,7 +203,7 @@ export class Instruments {
       const items = Array.isArray(found) ? found : found.items;
       const match = items[items.length - 1];
       if (!match) {
-        throw new (await import('@sciport/core')).NotFoundError(
+        throw new NotFoundError(
           {
             status: 404,
             method: 'GET',
@@ -214,11 +224,25 @@ export class Instruments {
     );
   }
 
+  /**
+   * The instrument of this name, created when there is none and `owner` and `location` are given (the
+   * reference client's `get_or_add_instrument`).
+   */
+  async getOrCreate(input: InstrumentInput, options: CallOptions = {}): Promise<CrucibleInstrument> {
+    try {
+      return await this.get(input.instrumentName, { ...options, byName: true });
+    } catch (error) {
+      if (!NotFoundError.isInstance(error) || !input.owner || !input.location) throw error;
+    }
+    return this.create(input, options);
+  }
+
   async create(input: InstrumentInput, options: CallOptions = {}): Promise<CrucibleInstrument> {
     if (!input.instrumentName?.trim()) throw new UsageError('An instrument needs a name');
     if (!input.owner || !input.location) throw new UsageError('An instrument needs an owner and a location');
     return call(this.ctx, 'instruments', instrumentSchema, {
       method: 'POST',
+      adminOnly: 'Creating an instrument',
       json: body({
         instrument_name: input.instrumentName,
         owner: input.owner,
@@ -270,19 +294,38 @@ export class Projects {
             if (!orcid) throw new UsageError('The account has no ORCID: give one to list its projects');
             return `users/${id(orcid, 'ORCID')}/projects`;
           };
-    return arrayList(this.ctx, path, projectSchema, {}, { ...options, sendLimit: false });
+    return arrayList(
+      this.ctx,
+      path,
+      projectSchema,
+      {},
+      { ...options, sendLimit: false, ...(options.all ? { adminOnly: 'Listing every project' } : {}) },
+    );
   }
 
   async get(pid: string, options: CallOptions = {}): Promise<CrucibleProject> {
     return getRecord(this.ctx, `projects/${id(pid, 'project id')}`, projectSchema, `project ${pid}`, options);
   }
 
+  /** The project, created when there is none (the reference client's `get_or_add_project`; creating is admin-only). */
+  async getOrCreate(input: ProjectInput, options: CallOptions = {}): Promise<CrucibleProject> {
+    try {
+      return await this.get(input.projectId, options);
+    } catch (error) {
+      if (!NotFoundError.isInstance(error)) throw error;
+    }
+    return this.create(input, options);
+  }
+
   async create(input: ProjectInput, options: CallOptions = {}): Promise<CrucibleProject> {
     if (!input.projectId?.trim() || !input.organization?.trim())
       throw new UsageError('A project needs an id and an organization');
     if (!input.leadEmail && !input.leadOrcid) throw new UsageError('A project needs a lead (email or ORCID)');
+    if (this.ctx.version === 'v1' && !input.leadEmail)
+      throw new UsageError('On API v1 a project needs its lead’s email (leadEmail)');
     return call(this.ctx, 'projects', projectSchema, {
       method: 'POST',
+      adminOnly: 'Creating a project',
       json: body({
         project_id: input.projectId,
         organization: input.organization,
@@ -295,18 +338,41 @@ export class Projects {
     });
   }
 
+  /** Members of a project, the lead excepted (admin, or on v2 the lead). */
   users(pid: string, options: ListOptions = {}): PageIterable<CrucibleUser, unknown> {
     const path = `projects/${id(pid, 'project id')}/users`;
-    return offsetOrArrayList(this.ctx, path, userSchema, {}, options);
+    return mapIterable(
+      offsetOrArrayList(this.ctx, path, userSchema, {}, { ...options, adminOnly: 'Listing project members' }),
+      normaliseUser,
+    );
   }
 
+  /** Adds a user to a project (admin, or on v2 the lead); one who is a member already (409) is fine. */
   async addUser(pid: string, orcid: string, options: CallOptions = {}): Promise<void> {
-    await call(this.ctx, `projects/${id(pid, 'project id')}/users/${id(orcid, 'ORCID')}`, z.unknown(), {
-      method: 'POST',
-      signal: options.signal,
-      idempotent: true,
-    });
+    try {
+      await call(this.ctx, `projects/${id(pid, 'project id')}/users/${id(orcid, 'ORCID')}`, z.unknown(), {
+        method: 'POST',
+        signal: options.signal,
+        // Safe to repeat: a repeat that finds the user a member already answers 409, which means done.
+        idempotent: true,
+        adminOnly: 'Adding a project member',
+      });
+    } catch (error) {
+      if (!ConflictError.isInstance(error)) throw error;
+    }
   }
+}
+
+/** A user to create (admin): `orcid` and names; on v1 also the LBL email and employee number. */
+export interface UserInput {
+  orcid: string;
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  lblEmail?: string;
+  employeeNumber?: string;
+  isServiceAccount?: boolean;
+  projectIds?: readonly string[];
 }
 
 /** Users, the caller's account, and access groups (spec §5.1, §16.1, §16.2, §16.7). */
@@ -320,22 +386,60 @@ export class Users {
     return account;
   }
 
+  /** A user by ORCID (admin). */
   async get(orcid: string, options: CallOptions = {}): Promise<CrucibleUser> {
     return normaliseUser(
-      await getRecord(this.ctx, `users/${id(orcid, 'ORCID')}`, userSchema, `user ${orcid}`, options),
+      await getRecord(this.ctx, `users/${id(orcid, 'ORCID')}`, userSchema, `user ${orcid}`, {
+        ...options,
+        adminOnly: 'Looking up a user by ORCID',
+      }),
     );
   }
 
-  /** Users by email (admin). */
+  /** Users by email (admin); on v1, where none has it as `email`, by `lbl_email`. */
   async findByEmail(email: string, options: CallOptions = {}): Promise<CrucibleUser[]> {
-    const found = await call(
-      this.ctx,
-      'users',
-      z.union([z.array(userSchema), z.looseObject({ items: z.array(userSchema) })]).nullable(),
-      { query: this.ctx.version === 'v2' ? { email, permissive: false } : { email }, signal: options.signal },
+    const find = async (query: Record<string, string | boolean>) => {
+      const found = await call(
+        this.ctx,
+        'users',
+        z.union([z.array(userSchema), z.looseObject({ items: z.array(userSchema) })]).nullable(),
+        { query, signal: options.signal, adminOnly: 'Looking up users by email' },
+      );
+      return (found === null ? [] : Array.isArray(found) ? found : found.items).map(normaliseUser);
+    };
+    if (this.ctx.version === 'v2') return find({ email, permissive: false });
+    const byEmail = await find({ email });
+    return byEmail.length > 0 ? byEmail : find({ lbl_email: email });
+  }
+
+  /**
+   * Creates a user, or updates the one with this ORCID (admin), and makes it a member of `projectIds`. The
+   * body keeps the key `orcid` on both API versions.
+   */
+  async create(input: UserInput, options: CallOptions = {}): Promise<CrucibleUser> {
+    if (!input.orcid?.trim()) throw new UsageError('A user needs an ORCID');
+    const v1 = this.ctx.version === 'v1';
+    return normaliseUser(
+      await call(this.ctx, 'users', userSchema, {
+        method: 'POST',
+        json: {
+          user_info: body({
+            orcid: input.orcid,
+            first_name: input.firstName,
+            last_name: input.lastName,
+            email: input.email,
+            lbl_email: v1 ? input.lblEmail : undefined,
+            employee_number: v1 ? input.employeeNumber : undefined,
+            is_service_account: v1 ? undefined : input.isServiceAccount,
+          }),
+          project_ids: [...(input.projectIds ?? [])],
+        },
+        signal: options.signal,
+        // An upsert by ORCID: sending it twice leaves the same user.
+        idempotent: true,
+        adminOnly: 'Creating a user',
+      }),
     );
-    const items = found === null ? [] : Array.isArray(found) ? found : found.items;
-    return items.map(normaliseUser);
   }
 
   /** Access groups of a resource (admin). */
@@ -347,10 +451,10 @@ export class Users {
     const groups = await call(
       this.ctx,
       path,
-      z.array(z.looseObject({ group_name: z.string() })).nullable(),
-      options,
+      z.array(z.union([z.looseObject({ group_name: z.string() }), z.string()])).nullable(),
+      { signal: options.signal, adminOnly: 'Reading access groups' },
     );
-    return (groups ?? []).map((g) => g.group_name);
+    return (groups ?? []).map((g) => (typeof g === 'string' ? g : g.group_name));
   }
 
   /** Grants a group read (and optionally write) access to a resource (admin). */
@@ -369,6 +473,7 @@ export class Users {
       query: { group_name: group, read: access.read ?? true, write: access.write ?? false },
       signal: options.signal,
       idempotent: true,
+      adminOnly: 'Granting access',
     });
   }
 }

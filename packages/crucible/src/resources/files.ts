@@ -1,6 +1,14 @@
-import { AbortError, NotFoundError, SciportError, sleep, UsageError } from '@sciport/core';
+import {
+  AbortError,
+  ApiError,
+  ConnectionError,
+  NotFoundError,
+  SciportError,
+  sleep,
+  UsageError,
+} from '@sciport/core';
 import { z } from 'zod';
-import { type CallOptions, type Context, call, clean, getRecord, id } from '../context.js';
+import { body, type CallOptions, type Context, call, clean, getRecord, id } from '../context.js';
 import {
   type CrucibleFile,
   type CrucibleRequest,
@@ -83,9 +91,22 @@ export class Requests {
       });
     }
     if (this.ctx.version === 'v2') throw new UsageError('On API v2, ingestion is per file: give the file id');
-    return call(this.ctx, `datasets/${id(target.datasetId, 'dataset id')}/ingest`, requestSchema, {
+    const dsPath = `datasets/${id(target.datasetId, 'dataset id')}`;
+    // Without a file, the dataset's own `file_to_upload` (set at creation) is what the worker should read.
+    let fileToUpload = target.fileToUpload;
+    if (fileToUpload === undefined) {
+      const dataset = await getRecord(
+        this.ctx,
+        dsPath,
+        z.looseObject({ file_to_upload: z.string().nullable().optional() }),
+        `dataset ${target.datasetId}`,
+        { signal: options.signal },
+      );
+      fileToUpload = dataset.file_to_upload ?? undefined;
+    }
+    return call(this.ctx, `${dsPath}/ingest`, requestSchema, {
       method: 'POST',
-      query: clean({ ...query, file_to_upload: target.fileToUpload }),
+      query: clean({ ...query, file_to_upload: fileToUpload }),
       signal: options.signal,
     });
   }
@@ -136,20 +157,38 @@ export class Requests {
     const deadline = started + (options.maxWaitTime ?? 30 * 60_000);
     let delay = options.minDelay ?? 1000;
     const maxDelay = options.maxDelay ?? 10_000;
+    let last: CrucibleRequest | undefined;
     for (;;) {
-      const request = await this.get(requestId, options);
+      let request: CrucibleRequest;
+      try {
+        request = await this.get(requestId, options);
+      } catch (error) {
+        // A poll that fails for a passing reason (network, 5xx, 429, after the client's own retries) does not
+        // end the wait: the request goes on on the server. Anything else (404, 403, abort) does.
+        const transient =
+          ConnectionError.isInstance(error) || (ApiError.isInstance(error) && error.retryable);
+        if (!transient || signalAborted(options.signal)) throw error;
+        const now = Date.now();
+        if (now >= deadline) {
+          if (last) throw new RequestTimeoutError(last, now - started);
+          throw error;
+        }
+        this.ctx.emit({
+          type: 'warning',
+          message: `Polling request ${requestId} failed (${(error as Error).message}); trying again`,
+        });
+        await pauseFor(Math.min(delay, deadline - now), options.signal);
+        delay = Math.min(maxDelay, delay * 1.6);
+        continue;
+      }
+      last = request;
       options.onStatus?.(request);
       this.ctx.emit({ type: 'request-status', id: request.id, status: request.status });
       const status = request.status.trim().toLowerCase();
       if (!PENDING_STATUSES.has(status)) return { request, succeeded: SUCCESS_STATUSES.has(status), status };
       const now = Date.now();
       if (now >= deadline) throw new RequestTimeoutError(request, now - started);
-      const pause = Math.min(delay * (0.8 + Math.random() * 0.4), deadline - now);
-      try {
-        await sleep(pause, options.signal);
-      } catch {
-        throw new AbortError(undefined, { cause: options.signal?.reason });
-      }
+      await pauseFor(Math.min(delay * (0.8 + Math.random() * 0.4), deadline - now), options.signal);
       delay = Math.min(maxDelay, delay * 1.6);
     }
   }
@@ -179,6 +218,56 @@ export class Files {
     return files === null ? [] : Array.isArray(files) ? files : files.items;
   }
 
+  /**
+   * Records a file without sending its bytes (the reference client's `add_associated_file`). v1:
+   * `POST /datasets/{id}/associated_files {filename, size, sha256_hash}`; v2, only for files kept outside
+   * Crucible's storage: `POST /datasets/{id}/files` with a `storageBackend` other than `gcs` (files in Crucible's
+   * storage are recorded by their upload).
+   */
+  async addRecord(
+    datasetId: string,
+    record: {
+      filename: string;
+      size?: number;
+      sha256?: string;
+      storageBackend?: string;
+      accessNote?: string;
+    },
+    options: CallOptions = {},
+  ): Promise<CrucibleFile> {
+    if (!record.filename?.trim()) throw new UsageError('A file record needs a filename');
+    if (record.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(record.sha256))
+      throw new UsageError('sha256 must be 64 hexadecimal characters');
+    const dsPath = `datasets/${id(datasetId, 'dataset id')}`;
+    if (this.ctx.version === 'v1') {
+      return call(this.ctx, `${dsPath}/associated_files`, fileSchema, {
+        method: 'POST',
+        json: body({
+          filename: record.filename,
+          size: record.size,
+          sha256_hash: record.sha256?.toLowerCase(),
+        }),
+        signal: options.signal,
+      });
+    }
+    if (!record.storageBackend || record.storageBackend === 'gcs') {
+      throw new UsageError(
+        'On API v2 a file in Crucible storage is recorded by uploading it; a catalogue-only record needs a storageBackend other than "gcs" (e.g. "globus")',
+      );
+    }
+    return call(this.ctx, `${dsPath}/files`, fileSchema, {
+      method: 'POST',
+      json: body({
+        filename: record.filename,
+        storage_backend: record.storageBackend,
+        size: record.size,
+        sha256_hash: record.sha256?.toLowerCase(),
+        access_note: record.accessNote,
+      }),
+      signal: options.signal,
+    });
+  }
+
   async get(fileId: string, options: CallOptions = {}): Promise<CrucibleFile> {
     if (this.ctx.version !== 'v2') throw new UsageError('File records by id need API v2');
     return getRecord(this.ctx, `files/${id(fileId, 'file id')}`, fileSchema, `file ${fileId}`, options);
@@ -199,8 +288,9 @@ export class Files {
         options,
       );
     } catch (error) {
-      if (NotFoundError.isInstance(error) && this.ctx.version === 'v2') {
-        // v2 answers 404 when the dataset has no ingested file; a missing dataset is reported by `get`.
+      if (NotFoundError.isInstance(error)) {
+        // v2 answers 404 when the dataset has no ingested file (and some v1 servers do); a missing dataset is
+        // told apart by the callers that need to (`downloadDataset` reads the dataset then).
         return {};
       }
       throw error;
@@ -225,5 +315,17 @@ export class Files {
       options,
     );
     return { url: link.url, expiresIn: link.expires_in ?? undefined };
+  }
+}
+
+function signalAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+async function pauseFor(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, signal);
+  } catch {
+    throw new AbortError(undefined, { cause: signal?.reason });
   }
 }

@@ -99,6 +99,18 @@ async function newDataset(api: Api, fields: Json = {}) {
 const GRANULE = 256 * 1024;
 
 describe('Crucible simulator: authentication and account', () => {
+  it('routes exact paths: a trailing slash is redirected (as FastAPI does), an empty segment is 404', async () => {
+    const { sim, server, v2 } = await serve();
+    const slash = await fetch(`${server.url}/api/v2/account/`, {
+      headers: { authorization: `Bearer ${sim.keyFor('demo')}` },
+      redirect: 'manual',
+    });
+    expect(slash.status).toBe(307);
+    expect(slash.headers.get('location')).toBe(`${server.url}/api/v2/account`);
+    expect((await v2().call('GET', 'datasets//keywords')).status).toBe(404);
+    expect((await v2().get('account')).status).toBe(200);
+  });
+
   it('answers /account on v1 and v2 with each version’s shape', async () => {
     const { sim, server, v1, v2 } = await serve();
     const one = await v1().get('account');

@@ -49,6 +49,8 @@ import {
  * uses) and API v2 (§15–§18) served by one simulator over the same data, plus a Google-Cloud-Storage-like
  * storage host for signed downloads and resumable uploads.
  *
+ * - Paths are exact, as FastAPI routes them: a trailing slash answers 307 to the path without it, an empty
+ *   segment 404.
  * - Bearer keys per user (`admin`, `demo`, `outsider`, and a service account `ingest-worker`); a missing key is
  *   401, an unknown key 400 on v1 ("no account found", as the reference tests expect) and 401 on v2.
  * - Access: admin, owner, project member (through access groups) or `public` reads; the same minus `public`
@@ -2984,6 +2986,14 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
   async function api(request: Request, url: URL, version: Version, rest: string): Promise<Response> {
     stats.apiRequests += 1;
     const method = request.method.toUpperCase() === 'HEAD' ? 'GET' : request.method.toUpperCase();
+    // Paths are exact, as FastAPI routes them: an empty segment matches nothing, and a trailing slash is
+    // answered with a redirect to the path without it (redirect_slashes), as the live server would.
+    if (/\/\/|^[^/]/.test(rest)) return detail(404, 'Not Found');
+    if (rest.length > 1 && rest.endsWith('/')) {
+      const target = new URL(url.href);
+      target.pathname = target.pathname.replace(/\/+$/, '');
+      return new HttpResponse(null, { status: 307, headers: { location: target.href } });
+    }
     const segments = rest.split('/').filter(Boolean);
     if (version === 'v2' && method === 'GET' && segments[0] === 'health' && segments.length === 2) {
       if (segments[1] === 'live') return json({ status: 'ok' });
