@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -114,6 +115,16 @@ describe('sciport fragalysis download', () => {
     expect(await readdir(path.join(extracted, 'crystallographic_files'))).toHaveLength(2);
     const metadata = await readFile(path.join(extracted, 'metadata.csv'), 'utf8');
     expect(metadata.split('\n')[0]).toMatch(/^"Code","Long code"/);
+    // No hash unless asked for; with --sha256, the archive's own.
+    expect(result).not.toHaveProperty('sha256');
+    const hashed = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out, '--sha256', '--json']);
+    expect(hashed.code).toBe(0);
+    const h = JSON.parse(hashed.stdout) as { archive: string; sha256: string };
+    expect(h.sha256).toBe(
+      createHash('sha256')
+        .update(await readFile(h.archive))
+        .digest('hex'),
+    );
   });
 
   it('accepts title@tas, and asks for the TAS when the title is ambiguous (exit 2)', async () => {

@@ -74,6 +74,18 @@ describe('downloadToFile', () => {
     expect(await readdir(path.join(dir, 'out'))).toEqual(['data.bin']);
   });
 
+  it('skips the hash on request, still checking the size, and refuses to skip it when a sha256 is given', async () => {
+    server = await startTestServer({ handlers: fileHandlers(), faults: { truncateRate: 1, times: 1 } });
+    const target = path.join(dir, 'plain.bin');
+    const result = await downloadToFile(source(server), target, { hash: false });
+    expect(result.sha256).toBeUndefined();
+    expect(result.bytes).toBe(data.length);
+    expect(Buffer.compare(await readFile(target), data)).toBe(0);
+    await expect(
+      downloadToFile(source(server), path.join(dir, 'x.bin'), { hash: false, sha256: sha } as never),
+    ).rejects.toThrow(/needs hashing/);
+  });
+
   it('resumes with Range after a truncated body and ends byte-identical', async () => {
     server = await startTestServer({ handlers: fileHandlers(), faults: { truncateRate: 1, times: 2 } });
     const target = path.join(dir, 'data.bin');

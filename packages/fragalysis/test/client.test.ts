@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -226,7 +227,19 @@ describe('downloadTarget', () => {
       ...FAST,
     });
     expect(second.immediate).toBe(true);
-    expect(second.sha256).toBe(first.sha256);
+    // The same cached archive; hashing is off unless asked for.
+    expect(second.fileUrl).toBe(first.fileUrl);
+    expect(second.sha256).toBeUndefined();
+    const hashed = await client.downloadTarget({
+      target: 'Mpro',
+      tas: 'sw30864-12',
+      destination: path.join(dir, 'hashed'),
+      options: { eventFile: true },
+      checksum: true,
+      ...FAST,
+    });
+    const served = Buffer.from(sim.archiveBytes(first.fileUrl) as Uint8Array);
+    expect(hashed.sha256).toBe(createHash('sha256').update(served).digest('hex'));
     expect(sim.stats.buildsStarted).toBe(1);
     // One CSRF bootstrap for both POSTs, and the session cookie on every call.
     expect(sim.stats.csrfBootstraps).toBe(1);
@@ -236,7 +249,7 @@ describe('downloadTarget', () => {
         (r) => r.headers['x-csrftoken'] && r.headers['content-type']?.startsWith('application/json'),
       ),
     ).toBe(true);
-    expect(await readdir(dir)).toEqual(['Mpro_sw30864-12', 'Mpro_sw30864-12.tar.gz']);
+    expect(await readdir(dir)).toEqual(['Mpro_sw30864-12', 'Mpro_sw30864-12.tar.gz', 'hashed']);
   });
 
   it('takes the old servers’ immediate zip answer and extracts the zip', async () => {

@@ -760,7 +760,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const QUICK = { pollInterval: 10, maxWaitTime: 60_000 };
+// Hashing on, so that tests can compare archives by their SHA-256.
+const QUICK = { pollInterval: 10, maxWaitTime: 60_000, checksum: true };
 
 function connect(options: StackOptions = {}, client: FragalysisClientOptions & { anonymous?: boolean } = {}) {
   const stack = createStack(options);
@@ -1089,6 +1090,7 @@ describe('requesting an archive (spec §4.4, §6)', () => {
     });
     expect(first.immediate).toBe(false);
     expect(second.immediate).toBe(true);
+    expect(second.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(second.sha256).toBe(first.sha256);
     expect(stack.builds.size).toBe(1);
   });
@@ -1397,6 +1399,7 @@ describe('fetching the archive (spec §4.6, §4.7)', () => {
     });
     expect(stack.builds.size).toBe(2);
     expect(second.fileUrl).not.toBe(first.fileUrl);
+    expect(second.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(second.sha256).toBe(first.sha256);
     const fetches = stack.log.filter(
       (r) => r.method === 'GET' && r.url.pathname === '/api/download_structures/',
@@ -1422,6 +1425,7 @@ describe('fetching the archive (spec §4.6, §4.7)', () => {
       ...QUICK,
     });
     expect(again.immediate).toBe(true);
+    expect(again.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(again.sha256).toBe(first.sha256);
     expect(stack.posts.at(-1)?.file_url).toBe(first.fileUrl);
   });

@@ -122,7 +122,7 @@ function describeResult(result: DownloadTargetResult, includeUrl: boolean) {
     archive: result.archive,
     format: result.format,
     bytes: result.bytes,
-    sha256: result.sha256,
+    ...(result.sha256 ? { sha256: result.sha256 } : {}),
     immediate: result.immediate,
     ...(result.extractedTo ? { extractedTo: result.extractedTo } : {}),
     // A static link's file_url is how it is fetched again later; others expire and stay out of the output.
@@ -194,7 +194,8 @@ export const register: CommandModule['register'] = (command, { action }) => {
             .hideHelp(),
         )
         .option('--out <dir>', 'folder to save into', '.')
-        .option('--extract', 'unpack it (safely) into <out>/<title>_<tas>/'),
+        .option('--extract', 'unpack it (safely) into <out>/<title>_<tas>/')
+        .option('--sha256', "compute the archive's SHA-256 as it arrives (printed; in --json)"),
     ),
   ).action(
     action(
@@ -202,7 +203,13 @@ export const register: CommandModule['register'] = (command, { action }) => {
         ctx,
         spec: string,
         options: StackOptions &
-          ArchiveCliOptions & { tas?: string; targetAccessString?: string; out: string; extract?: boolean },
+          ArchiveCliOptions & {
+            tas?: string;
+            targetAccessString?: string;
+            out: string;
+            extract?: boolean;
+            sha256?: boolean;
+          },
       ) => {
         const parsed = parseTarget(spec);
         const archive = toArchiveOptions(options);
@@ -221,6 +228,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
           destination: options.out,
           options: archive,
           ...(options.extract ? { extract: true } : {}),
+          ...(options.sha256 ? { checksum: true } : {}),
           ...(wait ? { maxWaitTime: wait } : {}),
           signal: ctx.signal,
           onProgress: (p) => {
@@ -232,6 +240,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
         if (ctx.json) printJson(ctx.out, describeResult(result, archive.staticLink === true));
         else {
           info(ctx, `Saved ${result.archive} (${formatBytes(result.bytes)}, ${result.format})`);
+          if (result.sha256) info(ctx, `SHA-256 ${result.sha256}`);
           if (result.extractedTo) info(ctx, `Unpacked into ${result.extractedTo}`);
           if (archive.staticLink) info(ctx, `Static link (fetch again with --file-url): ${result.fileUrl}`);
         }
