@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { HttpResponse, http, RequestHandler } from 'msw';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readBody } from './bytes-response.js';
 import type { FaultRule } from './faults.js';
+import { withFileBody } from './file-body.js';
 import { startTestServer, type TestServer, type TestServerOptions } from './http-server.js';
 
 let server: TestServer | undefined;
@@ -193,6 +198,39 @@ describe('serving msw handlers over HTTP', () => {
     // A 1 GiB body: only a few MiB were produced before the client stopped reading.
     await vi.waitFor(() => expect(cancelled).toBe(true));
     expect(pulled).toBeLessThan(100);
+  });
+
+  it('sends a body marked withFileBody straight from the file, the range asked for', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sciport-filebody-'));
+    const file = path.join(dir, 'blob.bin');
+    const bytes = randomBytes(3 * 1024 * 1024 + 5);
+    await writeFile(file, bytes);
+    let webBodyRead = false;
+    try {
+      await start({
+        handlers: [
+          http.get('*/blob', () => {
+            const body = new ReadableStream<Uint8Array>(
+              {
+                pull(c) {
+                  webBodyRead = true;
+                  c.enqueue(bytes.subarray(0, 10));
+                  c.close();
+                },
+              },
+              { highWaterMark: 0 },
+            );
+            const r = new HttpResponse(body, { headers: { 'content-length': String(bytes.length - 100) } });
+            return withFileBody(r, { path: file, start: 100, end: bytes.length - 1 });
+          }),
+        ],
+      });
+      const got = Buffer.from(await (await fetch(`${server?.url}/blob`)).arrayBuffer());
+      expect(got.equals(bytes.subarray(100))).toBe(true);
+      expect(webBodyRead).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('sends no body for HEAD requests but keeps the headers', async () => {

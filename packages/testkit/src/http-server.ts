@@ -1,8 +1,11 @@
 import { setMaxListeners } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 import { type DefaultBodyType, getResponse, RequestHandler, type StrictRequest } from 'msw';
 import { createFaultInjector, type FaultRule, faultResponse, sleep } from './faults.js';
+import { fileBodyOf } from './file-body.js';
 import { createLogEntry, type RequestLogEntry } from './request-log.js';
 
 /** The only address a test server listens on. */
@@ -252,6 +255,20 @@ async function writeResponse(res: ServerResponse, response: Response, head: bool
   if (head || response.body === null || response.status === 204 || response.status === 304) {
     res.end();
     await cancelBody(response);
+    return;
+  }
+  const file = fileBodyOf(response);
+  if (file) {
+    // Straight from the file to the socket (see `withFileBody`).
+    await cancelBody(response);
+    try {
+      await pipeline(
+        createReadStream(file.path, { start: file.start, end: file.end, highWaterMark: 1 << 20 }),
+        res,
+      );
+    } catch {
+      res.destroy();
+    }
     return;
   }
   const reader = response.body.getReader();

@@ -35,6 +35,7 @@ export {
   type FaultRule,
   faultHandlers,
 } from './faults.js';
+export { type FileBody, fileBodyOf, withFileBody } from './file-body.js';
 export {
   type ArchiveFile,
   type BuildOutcome,

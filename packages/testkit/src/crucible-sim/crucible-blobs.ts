@@ -264,6 +264,11 @@ export class BlobStore {
     };
   }
 
+  /** The file holding a blob's bytes, when they are in one (not generated). */
+  filePath(blob: SimBlob): string | undefined {
+    return blob.source.kind === 'generated' ? undefined : blob.source.path;
+  }
+
   /** `start..end` inclusive of a blob, streamed with backpressure. */
   stream(blob: SimBlob, start: number, end: number): ReadableStream<Uint8Array> {
     if (end < start) return new ReadableStream({ start: (c) => c.close() });

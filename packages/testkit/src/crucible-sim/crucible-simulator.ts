@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { HttpResponse, http, type RequestHandler } from 'msw';
+import { withFileBody } from '../file-body.js';
 import { BlobStore, ChunkLengthError, type SimBlob } from './crucible-blobs.js';
 import {
   type AclEntry,
@@ -1199,7 +1200,7 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
     if (range) stats.rangeDownloads += 1;
     if (request.method !== 'HEAD') stats.bytesServed += length;
     const body = request.method === 'HEAD' || length === 0 ? null : blobs.stream(blob, start, end);
-    return new HttpResponse(body, {
+    const response = new HttpResponse(body, {
       status: range ? 206 : 200,
       headers: {
         ...headers,
@@ -1207,6 +1208,8 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
         ...(range ? { 'content-range': `bytes ${start}-${end}/${blob.size}` } : {}),
       },
     });
+    const file = body ? blobs.filePath(blob) : undefined;
+    return file ? withFileBody(response, { path: file, start, end }) : response;
   }
 
   async function finalize(session: UploadSession, request: Request): Promise<Response> {
