@@ -403,13 +403,29 @@ async function pumpRaw(
 ): Promise<void> {
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
   let sinkError: { error: unknown } | undefined;
+  // Small pieces (a server that writes a few KiB at a time) are gathered into one buffer first: a write per
+  // piece costs a system call each, which for 16 KiB pieces took four times the hashing's time.
+  const staging = Buffer.allocUnsafe(WRITE_BATCH);
+  let staged = 0;
+  const flushStaged = () => {
+    if (staged === 0) return;
+    file.writeSync(staging.subarray(0, staged));
+    staged = 0;
+    onBytes(file.bytesWritten);
+  };
   try {
     await raw.pipe(
       (chunk) => {
         try {
           hash?.update(chunk);
-          file.writeSync(chunk);
-          onBytes(file.bytesWritten);
+          if (staged + chunk.byteLength > WRITE_BATCH) flushStaged();
+          if (chunk.byteLength >= WRITE_BATCH / 4) {
+            file.writeSync(chunk);
+            onBytes(file.bytesWritten);
+          } else {
+            staging.set(chunk, staged);
+            staged += chunk.byteLength;
+          }
         } catch (error) {
           sinkError = { error };
           throw error;
@@ -417,7 +433,16 @@ async function pumpRaw(
       },
       { signal },
     );
+    flushStaged();
   } catch (error) {
+    // What arrived (and was hashed) goes to disk, so that a resume continues from the right offset.
+    if (!sinkError) {
+      try {
+        flushStaged();
+      } catch {
+        // the disk failed as well: the resume starts from what is on it
+      }
+    }
     // A write that failed (a full disk) is not a transfer to resume.
     if (sinkError) throw sinkError.error;
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });

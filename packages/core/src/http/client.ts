@@ -614,19 +614,22 @@ class Client implements HttpClient {
           }
           const next = new URL(location, url);
           const crossOrigin = next.origin !== url.origin;
+          const refuse = (why: string) =>
+            createApiError(
+              {
+                status: response.status,
+                statusText: response.statusText,
+                method,
+                url,
+                service: this.o.service,
+                retryable: false,
+              },
+              `${this.o.service}: ${method} ${url.pathname} was redirected to another host (${next.host})${why}`,
+            );
           if (!this.isTrusted(next)) {
             if (this.o.crossOriginRedirects === 'error') {
-              throw createApiError(
-                {
-                  status: response.status,
-                  statusText: response.statusText,
-                  method,
-                  url,
-                  service: this.o.service,
-                  retryable: false,
-                },
-                `${this.o.service}: ${method} ${url.pathname} was redirected to another host (${next.host}); ` +
-                  'credentials are never sent there. If this is a login page, the session needs renewal',
+              throw refuse(
+                '; credentials are never sent there. If this is a login page, the session needs renewal',
               );
             }
             leftOrigin = true;
@@ -645,18 +648,7 @@ class Client implements HttpClient {
             );
           } else if (body.body !== undefined && this.isTrusted(url) && !this.isTrusted(next)) {
             // A body meant for the service (a login form, a record) is never sent on to another host.
-            throw createApiError(
-              {
-                status: response.status,
-                statusText: response.statusText,
-                method,
-                url,
-                service: this.o.service,
-                retryable: false,
-              },
-              `${this.o.service}: ${method} ${url.pathname} was redirected to another host (${next.host}) with its ` +
-                'request body, which is never sent there',
-            );
+            throw refuse(' with its request body, which is never sent there');
           }
           url = next;
           continue;
