@@ -263,6 +263,32 @@ describe('downloads through the HTTP client over nodeDownloadFetch', () => {
     expect(await readdir(dir)).toEqual(['out.bin']);
   });
 
+  it('keeps the order of small and large pieces as they arrive', async () => {
+    // Small pieces are gathered before they are written, large ones go out at once: in order, whatever the mix.
+    const sizes = Array.from({ length: 24 }, (_, i) => (i % 3 === 2 ? 400_000 : 3_000 + i * 500));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const bytes = randomBytes(total);
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': total });
+      let at = 0;
+      let i = 0;
+      const next = () => {
+        if (i === sizes.length) return res.end();
+        const size = sizes[i++] as number;
+        res.write(bytes.subarray(at, at + size));
+        at += size;
+        // A pause between pieces, so that each arrives in a read of its own.
+        setTimeout(next, 15);
+      };
+      next();
+    });
+    const http = client(url);
+    const target = path.join(dir, 'mixed.bin');
+    const result = await downloadToFile(() => http.stream('/mixed'), target, { sha256: sha(bytes) });
+    expect(result.bytes).toBe(total);
+    expect((await readFile(target)).equals(bytes)).toBe(true);
+  });
+
   it('maps statuses, idle timeouts and aborts to the usual errors, leaving no file behind', async () => {
     const { url } = await serve((req, res) => {
       if (req.url === '/missing') {

@@ -418,11 +418,13 @@ async function pumpRaw(
       (chunk) => {
         try {
           hash?.update(chunk);
-          if (staged + chunk.byteLength > WRITE_BATCH) flushStaged();
           if (chunk.byteLength >= WRITE_BATCH / 4) {
+            // A large piece goes out at once, after whatever was gathered before it.
+            flushStaged();
             file.writeSync(chunk);
             onBytes(file.bytesWritten);
           } else {
+            if (staged + chunk.byteLength > WRITE_BATCH) flushStaged();
             staging.set(chunk, staged);
             staged += chunk.byteLength;
           }
