@@ -97,6 +97,26 @@ describe('retries over real sockets', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('retries a POST refused with 429 when asked to, and nothing else it fails with', async () => {
+    const limited = await serve({
+      handlers: [http.post('*/api/things', () => HttpResponse.json({ id: 1 }))],
+      faults: { rateLimitRate: 1, retryAfter: 0, times: 1 },
+    });
+    const { c, events } = client(limited);
+    const res = await c.request('things', { method: 'POST', json: { a: 1 }, retryRateLimited: true });
+    expect(res.json()).toEqual({ id: 1 });
+    expect(limited.requests.map((r) => r.status)).toEqual([429, 200]);
+    expect(events.some((e) => e.type === 'retry' && e.status === 429)).toBe(true);
+    const failing = await serve({
+      handlers: [http.post('*/api/things', () => HttpResponse.json({ id: 1 }))],
+      faults: { failRate: 1, failStatus: 503, times: 1 },
+    });
+    await expect(
+      client(failing).c.request('things', { method: 'POST', json: { a: 1 }, retryRateLimited: true }),
+    ).rejects.toBeInstanceOf(ServerError);
+    expect(failing.requests).toHaveLength(1);
+  });
+
   it('retries a POST marked safe to repeat', async () => {
     const server = await serve({
       handlers: [http.post('*/api/things', () => HttpResponse.json({ id: 1 }))],

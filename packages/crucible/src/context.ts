@@ -10,7 +10,6 @@ import {
   PermissionDeniedError,
   paginate,
   type Query,
-  RateLimitError,
   type RequestOptions,
   ServerError,
   sleep,
@@ -110,23 +109,10 @@ export async function call<S extends z.ZodType>(
   const { adminOnly, ...request } = options;
   const method = (request.method ?? 'GET').toUpperCase();
   const repeatable = request.idempotent === true || (method !== 'POST' && method !== 'PATCH');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await ctx.http.json(path, schema, request);
-    } catch (error) {
-      if (!repeatable && RateLimitError.isInstance(error) && attempt < ctx.maxRetries) {
-        const wait = error.retryAfterMs ?? 500 * 2 ** attempt;
-        if (wait <= 60_000) {
-          try {
-            await sleep(wait, request.signal);
-          } catch {
-            throw new AbortError(undefined, { cause: request.signal?.reason });
-          }
-          continue;
-        }
-      }
-      throw explain(repeatable ? error : unsure(error), path, adminOnly);
-    }
+  try {
+    return await ctx.http.json(path, schema, repeatable ? request : { ...request, retryRateLimited: true });
+  } catch (error) {
+    throw explain(repeatable ? error : unsure(error), path, adminOnly);
   }
 }
 

@@ -411,7 +411,8 @@ class Client implements HttpClient {
       const retryable = Array.isArray(retryStatuses)
         ? retryStatuses.includes(status)
         : (retryStatuses as ReadonlySet<number>).has(status);
-      if (retryable && canRetry && attempt < maxRetries) {
+      const repeatable = canRetry || (status === 429 && options.retryRateLimited === true && body.replayable);
+      if (retryable && repeatable && attempt < maxRetries) {
         const retryAfter = parseRetryAfter(headers);
         if (retryAfter === undefined || retryAfter <= this.o.retry.maxRetryAfterMs) {
           const delayMs = retryAfter ?? backoffDelay(attempt, this.o.retry);
@@ -554,36 +555,17 @@ class Client implements HttpClient {
           // retries, and for a byte body that tee copies the whole body once more per attempt. The bytes go to
           // the transfer fetch (`nodeTransferFetch` on Node) or the fetch directly; ky still builds the request
           // (method, headers, signal) and hands over the response.
-          const fetchImpl =
-            this.o.transferFetch ?? this.o.fetch ?? ((input, init) => globalThis.fetch(input, init));
-          kyOptions.fetch = (input, init) => {
-            const request = input as Request;
-            return fetchImpl(request.url, {
-              ...init,
-              method: request.method,
-              headers: request.headers,
-              signal: request.signal,
-              redirect: request.redirect,
-              body: bulkBody as BodyInit,
-            });
-          };
+          kyOptions.fetch = forwardTo(
+            this.o.transferFetch ?? this.o.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+            { body: bulkBody as BodyInit },
+          );
         } else if (body.body !== undefined) {
           kyOptions.body = body.body as NonNullable<KyOptions['body']>;
           if (!body.replayable) kyOptions.duplex = 'half';
         } else if (mode === 'stream' && this.o.downloadFetch) {
           // A download: the download fetch reads it without copies. It gets this attempt's own signal, which
           // every abort and timeout reaches (see below).
-          const downloadFetch = this.o.downloadFetch;
-          kyOptions.fetch = (input, init) => {
-            const request = input as Request;
-            return downloadFetch(request.url, {
-              ...init,
-              method: request.method,
-              headers: request.headers,
-              signal: controller.signal,
-              redirect: request.redirect,
-            });
-          };
+          kyOptions.fetch = forwardTo(this.o.downloadFetch, { signal: controller.signal });
         }
         // ky hands fetch a signal combined with its own (AbortSignal.any); on Node 20 such a combined signal can
         // be collected while the request is pending, and then an abort (timeout, Ctrl-C) never reaches fetch.
@@ -883,6 +865,24 @@ class Client implements HttpClient {
       { method: ctx.method, url: ctx.url, service: this.o.service, cause: error },
     );
   }
+}
+
+/**
+ * A `fetch` for ky that hands the request ky built (method, headers, signal, redirect mode) to `target`, with
+ * `extra` on top: the bytes of a bulk body (which ky would copy), or the attempt's own signal.
+ */
+function forwardTo(target: typeof globalThis.fetch, extra: RequestInit): typeof globalThis.fetch {
+  return (input, init) => {
+    const request = input as Request;
+    return target(request.url, {
+      ...init,
+      method: request.method,
+      headers: request.headers,
+      signal: request.signal,
+      redirect: request.redirect,
+      ...extra,
+    });
+  };
 }
 
 class TimeoutMarker extends Error {

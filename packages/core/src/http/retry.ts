@@ -2,8 +2,9 @@
  * Retry policy: which failures are worth repeating, and how long to wait before the next attempt.
  *
  * - Retried: network errors, timeouts, cut-short bodies, and the statuses 408, 429, 500, 502, 503, 504.
- * - Only for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) unless the call is marked safe to repeat,
- *   and only when the request body can be sent again (never a stream).
+ * - Only for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) unless the call is marked safe to repeat
+ *   (or, for a 429 alone, `retryRateLimited`), and only when the request body can be sent again (never a
+ *   stream).
  * - Delay: exponential backoff with full jitter (a random wait between 0 and `min(cap, base * 2^attempt)`),
  *   or the server's `Retry-After` (seconds or an HTTP date) when it sent one, up to `maxRetryAfterMs`. A
  *   `Retry-After` longer than that cap is not waited for: the error is raised with `retryAfterMs` so the caller

@@ -42,6 +42,11 @@ export interface RequestOptions {
   /** Mark a non-idempotent call (POST, PATCH) as safe to repeat. */
   idempotent?: boolean;
   /**
+   * Retry a 429 even when the call is not safe to repeat (default false): the server refused it without acting
+   * on it. Other failures of such a call are still not repeated.
+   */
+  retryRateLimited?: boolean;
+  /**
    * Statuses retried for this call (default 408, 429, 500, 502, 503, 504). A service where 500 means "bad
    * input in this batch" passes the list without 500.
    */
