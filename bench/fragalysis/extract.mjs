@@ -1,6 +1,6 @@
 // One measured extraction with @sciport/core's extractArchive, in its own process. Args: archive destination
 import { performance } from 'node:perf_hooks';
-import { extractArchive } from '../../packages/core/dist/node.js';
+import { extractArchive } from '../../packages/core/dist/extract.js';
 
 const [archive, destination] = process.argv.slice(2);
 let peakRss = 0;

@@ -6,7 +6,7 @@ const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 
 };
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/node.ts'],
+  entry: { index: 'src/index.ts', node: 'src/node/index.ts', extract: 'src/node/extract.ts' },
   format: ['esm'],
   target: 'node20',
   platform: 'node',

@@ -46,10 +46,15 @@ export interface SciportErrorOptions {
 
 type ErrorClass = abstract new (...args: never[]) => SciportError;
 
-export class SciportError extends Error {
+/**
+ * The base of every sciport error. `C` is the type of `code`: classes that other classes extend (with codes of
+ * their own) take it as a parameter, so that `X.isInstance(e)` narrows `e.code` to a literal for classes nobody
+ * extends (`NotFoundError` → `'not_found'`, `IcsdQuotaError` → `'icsd_quota'`) and to `string` for the others.
+ */
+export class SciportError<C extends string = string> extends Error {
   static readonly kind: string = 'SciportError';
   /** Stable machine-readable code, for `--json` output and switch statements. */
-  readonly code: string = 'sciport_error';
+  readonly code: C = 'sciport_error' as C;
   /** Whether repeating the same call may succeed. */
   readonly retryable: boolean;
   /** What to do next, when there is something to say. */
@@ -151,9 +156,9 @@ export function bodyExcerpt(body: string | undefined, length = BODY_EXCERPT_LENG
   return flat.length > length ? `${flat.slice(0, length)}…` : flat;
 }
 
-export class ApiError extends SciportError {
+export class ApiError<C extends string = string> extends SciportError<C> {
   static override readonly kind: string = 'ApiError';
-  override readonly code: string = 'api_error';
+  override readonly code: C = 'api_error' as C;
   readonly status: number;
   readonly method: string;
   /** The request URL, redacted. */
@@ -209,38 +214,38 @@ function isRetryableStatus(status: number): boolean {
   );
 }
 
-export class BadRequestError extends ApiError {
+export class BadRequestError extends ApiError<'bad_request'> {
   static override readonly kind: string = 'BadRequestError';
-  override readonly code: string = 'bad_request';
+  override readonly code = 'bad_request' as const;
 }
 
-export class AuthenticationError extends ApiError {
+export class AuthenticationError<C extends string = string> extends ApiError<C> {
   static override readonly kind: string = 'AuthenticationError';
-  override readonly code: string = 'authentication_failed';
+  override readonly code: C = 'authentication_failed' as C;
 }
 
-export class PermissionDeniedError extends ApiError {
+export class PermissionDeniedError<C extends string = string> extends ApiError<C> {
   static override readonly kind: string = 'PermissionDeniedError';
-  override readonly code: string = 'permission_denied';
+  override readonly code: C = 'permission_denied' as C;
 }
 
-export class NotFoundError extends ApiError {
+export class NotFoundError extends ApiError<'not_found'> {
   static override readonly kind: string = 'NotFoundError';
-  override readonly code: string = 'not_found';
+  override readonly code = 'not_found' as const;
 }
 
-export class ConflictError extends ApiError {
+export class ConflictError extends ApiError<'conflict'> {
   static override readonly kind: string = 'ConflictError';
-  override readonly code: string = 'conflict';
+  override readonly code = 'conflict' as const;
 }
 
 export interface RateLimitErrorInit extends ApiErrorInit {
   retryAfterMs?: number | undefined;
 }
 
-export class RateLimitError extends ApiError {
+export class RateLimitError<C extends string = string> extends ApiError<C> {
   static override readonly kind: string = 'RateLimitError';
-  override readonly code: string = 'rate_limited';
+  override readonly code: C = 'rate_limited' as C;
   /** How long the server asked to wait, when it said. */
   readonly retryAfterMs: number | undefined;
 
@@ -250,9 +255,9 @@ export class RateLimitError extends ApiError {
   }
 }
 
-export class ServerError extends ApiError {
+export class ServerError extends ApiError<'server_error'> {
   static override readonly kind: string = 'ServerError';
-  override readonly code: string = 'server_error';
+  override readonly code = 'server_error' as const;
 }
 
 export interface ConnectionErrorInit extends SciportErrorOptions {
@@ -262,9 +267,9 @@ export interface ConnectionErrorInit extends SciportErrorOptions {
 }
 
 /** The request never got an HTTP answer: DNS, refused or reset connections, a body cut short. Status 0. */
-export class ConnectionError extends SciportError {
+export class ConnectionError<C extends string = string> extends SciportError<C> {
   static override readonly kind: string = 'ConnectionError';
-  override readonly code: string = 'connection_error';
+  override readonly code: C = 'connection_error' as C;
   readonly status = 0;
   readonly method: string | undefined;
   readonly url: string | undefined;
@@ -278,9 +283,9 @@ export class ConnectionError extends SciportError {
   }
 }
 
-export class TimeoutError extends ConnectionError {
+export class TimeoutError extends ConnectionError<'timeout'> {
   static override readonly kind: string = 'TimeoutError';
-  override readonly code: string = 'timeout';
+  override readonly code = 'timeout' as const;
   readonly timeoutMs: number | undefined;
 
   constructor(message: string, init: ConnectionErrorInit & { timeoutMs?: number } = {}) {
@@ -290,9 +295,9 @@ export class TimeoutError extends ConnectionError {
 }
 
 /** The caller cancelled (an `AbortSignal`, Ctrl-C). */
-export class AbortError extends SciportError {
+export class AbortError extends SciportError<'aborted'> {
   static override readonly kind: string = 'AbortError';
-  override readonly code: string = 'aborted';
+  override readonly code = 'aborted' as const;
 
   constructor(message = 'The operation was aborted', options: SciportErrorOptions = {}) {
     super(message, options);
@@ -313,9 +318,9 @@ export interface ResponseValidationErrorInit extends SciportErrorOptions {
 }
 
 /** The server answered, but not with what the protocol says. */
-export class ResponseValidationError extends SciportError {
+export class ResponseValidationError extends SciportError<'invalid_response'> {
   static override readonly kind: string = 'ResponseValidationError';
-  override readonly code: string = 'invalid_response';
+  override readonly code = 'invalid_response' as const;
   readonly service: string;
   readonly endpoint: string;
   readonly issues: ValidationIssue[];
@@ -346,9 +351,9 @@ export interface IntegrityErrorInit extends SciportErrorOptions {
 }
 
 /** Data arrived, but not whole or not the bytes announced (size or checksum mismatch). */
-export class IntegrityError extends SciportError {
+export class IntegrityError<C extends string = string> extends SciportError<C> {
   static override readonly kind: string = 'IntegrityError';
-  override readonly code: string = 'integrity_error';
+  override readonly code: C = 'integrity_error' as C;
   readonly path: string | undefined;
   readonly expected: string | number | undefined;
   readonly actual: string | number | undefined;
@@ -368,9 +373,9 @@ export interface UnsafeArchiveErrorInit extends SciportErrorOptions {
 }
 
 /** An archive that tries to write outside its destination, or exceeds a size, count or ratio limit. */
-export class UnsafeArchiveError extends SciportError {
+export class UnsafeArchiveError extends SciportError<'unsafe_archive'> {
   static override readonly kind: string = 'UnsafeArchiveError';
-  override readonly code: string = 'unsafe_archive';
+  override readonly code = 'unsafe_archive' as const;
   readonly archive: string | undefined;
   readonly entry: string | undefined;
   readonly reason: UnsafeArchiveErrorInit['reason'];
@@ -384,15 +389,15 @@ export class UnsafeArchiveError extends SciportError {
 }
 
 /** No credentials were found in options, environment or config file. */
-export class MissingCredentialsError extends SciportError {
+export class MissingCredentialsError extends SciportError<'missing_credentials'> {
   static override readonly kind: string = 'MissingCredentialsError';
-  override readonly code: string = 'missing_credentials';
+  override readonly code = 'missing_credentials' as const;
 }
 
 /** The caller passed something that cannot work (a bad argument, an unknown field). */
-export class UsageError extends SciportError {
+export class UsageError extends SciportError<'usage_error'> {
   static override readonly kind: string = 'UsageError';
-  override readonly code: string = 'usage_error';
+  override readonly code = 'usage_error' as const;
 }
 
 /** Builds the `ApiError` subclass that matches an HTTP status. */

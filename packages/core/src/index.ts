@@ -1,16 +1,23 @@
 /**
  * @sciport/core: what every sciport client shares. This entry point runs anywhere `fetch` does (Node,
- * browsers, workers); file handling and the config store are in `@sciport/core/node`.
+ * browsers, workers); Node transports, files and the config store are in `@sciport/core/node`, archive
+ * extraction in `@sciport/core/extract`.
  */
+export * from './async.js';
 export * from './concurrency.js';
 export * from './env.js';
 export * from './errors.js';
+export * from './events.js';
 export * from './http/auth.js';
-export * from './http/buffer-pool.js';
+export { type BufferPool, type BufferPoolOptions, createBufferPool } from './http/buffer-pool.js';
 export { appendQuery, CORE_VERSION, createHttpClient, extractDetail } from './http/client.js';
-export * from './http/raw-body.js';
+export type { RawBody } from './http/raw-body.js';
 export * from './http/retry.js';
 export type * from './http/types.js';
+export type * from './options.js';
 export * from './pagination.js';
+export * from './records.js';
 export * from './redact.js';
 export * from './schema.js';
+export * from './settings.js';
+export * from './waiter.js';

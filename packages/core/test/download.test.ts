@@ -6,8 +6,8 @@ import { bytesResponse, startTestServer, type TestServer } from '@sciport/testki
 import { HttpResponse, http } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError, IntegrityError, PermissionDeniedError } from '../src/errors.js';
-import { downloadToFile, partialPathFor, rangeHeader, sha256File } from '../src/files/download.js';
 import { createHttpClient } from '../src/http/client.js';
+import { downloadToFile, partialPathFor, rangeHeader, sha256File } from '../src/node/files/download.js';
 
 const data = randomBytes(3 * 1024 * 1024 + 123);
 const sha = createHash('sha256').update(data).digest('hex');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnsafeArchiveError, UsageError } from '../src/errors.js';
-import { detectArchiveFormat, extractArchive } from '../src/files/extract.js';
+import { detectArchiveFormat, extractArchive } from '../src/node/files/extract.js';
 import { makeTar, makeTarGz, makeZip, type TestEntry } from './helpers/archives.js';
 
 let work: string;

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError, NotFoundError, TimeoutError } from '../src/errors.js';
-import { downloadToFile } from '../src/files/download.js';
 import { createHttpClient } from '../src/http/client.js';
-import { nodeDownloadFetch } from '../src/http/node-download-fetch.js';
 import { rawBodyOf } from '../src/http/raw-body.js';
+import { nodeDownloadFetch } from '../src/node/download-fetch.js';
+import { downloadToFile } from '../src/node/files/download.js';
 
 const blob = randomBytes(3 * 1024 * 1024 + 17);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

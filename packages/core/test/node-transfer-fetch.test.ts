@@ -5,7 +5,7 @@ import { HttpResponse, http } from 'msw';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError, NotFoundError } from '../src/errors.js';
 import { createHttpClient } from '../src/http/client.js';
-import { nodeTransferFetch } from '../src/http/node-transfer-fetch.js';
+import { nodeTransferFetch } from '../src/node/transfer-fetch.js';
 
 const servers: TestServer[] = [];
 afterEach(async () => {

@@ -1,13 +1,14 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { sleep } from '../src/async.js';
 import { mapConcurrent, mapConcurrentAll } from '../src/concurrency.js';
 import { AbortError, ResponseValidationError, UsageError } from '../src/errors.js';
-import { writeFileAtomic } from '../src/files/atomic.js';
-import { safeJoin } from '../src/files/safe-path.js';
-import { backoffDelay, parseRetryAfter, resolveRetryOptions, sleep } from '../src/http/retry.js';
+import { backoffDelay, parseRetryAfter, resolveRetryOptions } from '../src/http/retry.js';
+import { writeFileAtomic } from '../src/node/files/atomic.js';
+import { safeJoin } from '../src/node/files/safe-path.js';
 import { paginate } from '../src/pagination.js';
 import { formatPath, parseResponse } from '../src/schema.js';
 
@@ -30,11 +31,24 @@ describe('retry policy', () => {
     expect(backoffDelay(5, bottom)).toBe(0);
   });
 
-  it('sleep rejects on abort and leaves no timer', async () => {
-    const c = new AbortController();
-    const p = sleep(10_000, c.signal);
-    c.abort(new Error('stop'));
-    await expect(p).rejects.toThrow('stop');
+  it('sleep rejects with an AbortError carrying the reason, and leaves no timer', async () => {
+    vi.useFakeTimers();
+    try {
+      const c = new AbortController();
+      const p = sleep(10_000, c.signal);
+      expect(vi.getTimerCount()).toBe(1);
+      const reason = new Error('stop');
+      c.abort(reason);
+      const error = await p.catch((e: unknown) => e);
+      expect(AbortError.isInstance(error)).toBe(true);
+      expect((error as AbortError).cause).toBe(reason);
+      expect(vi.getTimerCount()).toBe(0);
+      // An AbortError reason is passed on as it is; an aborted signal rejects at once.
+      const own = new AbortError('cancelled by the user');
+      await expect(sleep(10, AbortSignal.abort(own))).rejects.toBe(own);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

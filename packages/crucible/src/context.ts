@@ -10,7 +10,7 @@ import {
   PermissionDeniedError,
   paginate,
   type Query,
-  type RequestOptions,
+  type HttpRequestOptions,
   ServerError,
   sleep,
   TimeoutError,
@@ -89,7 +89,7 @@ export function explain(error: unknown, path: string, adminOnly?: string): unkno
   return error;
 }
 
-export type CallRequest = Omit<RequestOptions, 'signal'> &
+export type CallRequest = Omit<HttpRequestOptions, 'signal'> &
   CallOptions & {
     /** What the call does, when the endpoint is admin-only: a 403 then says so. */
     adminOnly?: string;

@@ -398,12 +398,12 @@ export class IcsdClient implements AsyncDisposable {
 
   /** Logs in now, checking the credentials (calls log in lazily anyway). */
   async login(options: CallOptions = {}): Promise<void> {
-    await this.session.run(0, options.signal, () => this.auth.ensure(this.http.authContext(options.signal)));
+    await this.session.run(0, options.signal, () => this.http.authenticate({ signal: options.signal }));
   }
 
   /** Ends the session (if any). The client logs in again on its next call. */
   async logout(): Promise<void> {
-    await this.auth.dispose(this.http.authContext());
+    await this.http.dispose();
   }
 
   /** Logs out. Safe to call more than once. */

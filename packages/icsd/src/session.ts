@@ -213,7 +213,7 @@ export class SessionManager {
   ): Promise<void> {
     this.forceRotation = undefined;
     this.o.emit({ type: 'session', action: 'rotate', reason });
-    await this.o.auth.rotate(this.o.http.authContext(signal));
+    await this.o.http.authenticate({ signal, fresh: true });
   }
 
   /** Lowers the quota estimate to `limit` (at least 1); `split` marks a step of a chain of batch splits. */

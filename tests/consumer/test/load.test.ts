@@ -18,7 +18,12 @@ const packages = [
   {
     name: '@sciport/core/node',
     dir: undefined,
-    exports: ['downloadToFile', 'extractArchive', 'ConfigStore'],
+    exports: ['downloadToFile', 'nodeTransport', 'ConfigStore'],
+  },
+  {
+    name: '@sciport/core/extract',
+    dir: undefined,
+    exports: ['extractArchive', 'detectArchiveFormat'],
   },
   {
     name: '@sciport/testkit',

@@ -9,6 +9,17 @@ import { consumerProject } from './helpers.js';
  */
 
 const CLIENTS = ['@sciport/icsd', '@sciport/crucible', '@sciport/fragalysis'] as const;
+/**
+ * What each client declares: core and zod; Fragalysis, which extracts archives, also the extraction libraries
+ * (optional peer dependencies of core's `./extract` entry).
+ */
+const OWN_DEPENDENCIES: Record<(typeof CLIENTS)[number], string[]> = {
+  '@sciport/icsd': ['@sciport/core', 'zod'],
+  '@sciport/crucible': ['@sciport/core', 'zod'],
+  '@sciport/fragalysis': ['@sciport/core', 'minizlib', 'tar', 'yauzl', 'zod'],
+};
+/** Packages in the whole install of a client that extracts nothing: itself, core, ky, zod, p-map, undici. */
+const MAX_PACKAGES = 6;
 /** Never in a client's install: the simulators' and the CLI's dependencies, build and test tools. */
 const FORBIDDEN = [
   'msw',
@@ -111,9 +122,13 @@ describe.each(CLIENTS)('only %s installed', (client) => {
     // Nothing installed that the client does not need: the whole tree is reachable from the client.
     const reachable = await closure(project, client);
     expect([...all.keys()].filter((k) => !reachable.has(k))).toEqual([]);
-    // Its own declared runtime dependencies are exactly core and zod.
+    // Its own declared runtime dependencies are exactly these.
     const own = await manifest(path.join(project, 'node_modules', client));
-    expect(Object.keys(own.dependencies ?? {}).sort()).toEqual(['@sciport/core', 'zod']);
+    expect(Object.keys(own.dependencies ?? {}).sort()).toEqual(OWN_DEPENDENCIES[client]);
+    if (client !== '@sciport/fragalysis') {
+      expect(names.size, `${client} installs ${[...names].sort().join(', ')}`).toBeLessThanOrEqual(MAX_PACKAGES);
+      for (const name of ['tar', 'yauzl', 'minizlib']) expect(names).not.toContain(name);
+    }
     expect(own.dependencies?.['@sciport/core']).toMatch(/^\^\d+\.\d+\.\d+/);
 
     const bytes = await sizeOf(path.join(project, 'node_modules'));

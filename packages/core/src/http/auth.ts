@@ -176,10 +176,11 @@ export interface SessionAuthOptions {
 export interface SessionAuth extends AuthStrategy {
   /** Whether a token is held now. */
   readonly loggedIn: boolean;
-  /** Logs in now if no token is held (normally lazy). */
-  ensure(ctx: AuthContext): Promise<void>;
-  /** Logs out and in again (for a per-session quota). */
-  rotate(ctx: AuthContext): Promise<void>;
+  /**
+   * Logs in now if no token is held (normally lazy); with `fresh`, logs out and in again (a per-session quota
+   * spent). Called through `HttpClient.authenticate`.
+   */
+  authenticate(ctx: AuthContext, fresh: boolean): Promise<void>;
   /** Forgets the token without a logout call (it is known dead). */
   invalidate(): void;
   dispose(ctx: AuthContext): Promise<void>;
@@ -240,6 +241,14 @@ export function sessionAuth(options: SessionAuthOptions): SessionAuth {
     return pending;
   };
 
+  const rotate = async (ctx: AuthContext) => {
+    if (pending) await pending.catch(() => undefined);
+    const old = current;
+    current = undefined;
+    if (old) await doLogout(ctx, old.token);
+    await login(ctx, 'login');
+  };
+
   const valid = () =>
     current !== undefined && (current.expiresAt === undefined || now() < current.expiresAt - renewBefore);
 
@@ -255,8 +264,9 @@ export function sessionAuth(options: SessionAuthOptions): SessionAuth {
     get loggedIn() {
       return current !== undefined;
     },
-    async ensure(ctx) {
-      await obtain(ctx);
+    async authenticate(ctx, fresh) {
+      if (fresh) await rotate(ctx);
+      else await obtain(ctx);
     },
     async apply(request: AuthRequest, ctx: AuthContext) {
       const session = await obtain(ctx);
@@ -275,13 +285,7 @@ export function sessionAuth(options: SessionAuthOptions): SessionAuth {
       await login(ctx, 'relogin');
       return true;
     },
-    async rotate(ctx: AuthContext) {
-      if (pending) await pending.catch(() => undefined);
-      const old = current;
-      current = undefined;
-      if (old) await doLogout(ctx, old.token);
-      await login(ctx, 'login');
-    },
+
     invalidate() {
       current = undefined;
     },

@@ -1,7 +1,7 @@
 import ky, { type Options as KyOptions } from 'ky';
 import type { z } from 'zod';
+import { abortError, sleep } from '../async.js';
 import {
-  AbortError,
   type ApiError,
   ConnectionError,
   createApiError,
@@ -20,7 +20,6 @@ import {
   RETRYABLE_STATUSES,
   type ResolvedRetryOptions,
   resolveRetryOptions,
-  sleep,
 } from './retry.js';
 import type {
   AuthContext,
@@ -31,10 +30,10 @@ import type {
   HttpClientOptions,
   HttpEvent,
   HttpEventListener,
+  HttpRequestOptions,
   HttpResponse,
   Query,
   RequestBody,
-  RequestOptions,
   StreamResponse,
 } from './types.js';
 
@@ -127,7 +126,7 @@ interface PreparedBody {
   replayable: boolean;
 }
 
-function prepareBody(options: RequestOptions): PreparedBody {
+function prepareBody(options: HttpRequestOptions): PreparedBody {
   if (options.json !== undefined) {
     return { body: JSON.stringify(options.json), contentType: 'application/json', replayable: true };
   }
@@ -293,12 +292,12 @@ class Client implements HttpClient {
     return this.dispose();
   }
 
-  async request(path: string, options: RequestOptions = {}): Promise<HttpResponse> {
+  async request(path: string, options: HttpRequestOptions = {}): Promise<HttpResponse> {
     const result = await this.execute(path, options, 'buffer');
     return result as HttpResponse;
   }
 
-  async stream(path: string, options: RequestOptions = {}): Promise<StreamResponse> {
+  async stream(path: string, options: HttpRequestOptions = {}): Promise<StreamResponse> {
     const result = await this.execute(path, options, 'stream');
     return result as StreamResponse;
   }
@@ -306,7 +305,7 @@ class Client implements HttpClient {
   async json<S extends z.ZodType>(
     path: string,
     schema: S,
-    options: RequestOptions = {},
+    options: HttpRequestOptions = {},
   ): Promise<z.infer<S>> {
     const headers = { accept: 'application/json', ...options.headers };
     const response = await this.request(path, { ...options, headers });
@@ -323,7 +322,12 @@ class Client implements HttpClient {
     for (const listener of this.listeners) safeCall(listener, event);
   }
 
-  authContext(signal?: AbortSignal): AuthContext {
+  async authenticate(options: { signal?: AbortSignal | undefined; fresh?: boolean } = {}): Promise<void> {
+    await this.o.auth?.authenticate?.(this.authContext(options.signal), options.fresh === true);
+  }
+
+  /** The context the auth strategy runs in (a client without credentials, the signal, the event sink). */
+  private authContext(signal?: AbortSignal): AuthContext {
     if (!this.authless) this.authless = this.derive({ auth: null });
     return { http: this.authless, signal, emit: (e) => this.emit(e) };
   }
@@ -334,7 +338,7 @@ class Client implements HttpClient {
 
   private async execute(
     path: string,
-    options: RequestOptions,
+    options: HttpRequestOptions,
     mode: 'buffer' | 'stream',
   ): Promise<HttpResponse | StreamResponse> {
     const method = (options.method ?? 'GET').toUpperCase();
@@ -434,12 +438,8 @@ class Client implements HttpClient {
     }
   }
 
-  private async wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    try {
-      await sleep(ms, signal);
-    } catch {
-      throw abortError(signal);
-    }
+  private wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return sleep(ms, signal);
   }
 
   private toApiError(result: AttemptResult, method: string, url: URL): ApiError {
@@ -458,7 +458,7 @@ class Client implements HttpClient {
   }
 
   private buildHeaders(
-    options: RequestOptions,
+    options: HttpRequestOptions,
     contentType: string | undefined,
     target: URL,
     requestHeadersAllowed: boolean,
@@ -487,7 +487,7 @@ class Client implements HttpClient {
   private async attempt(args: {
     method: string;
     url: URL;
-    options: RequestOptions;
+    options: HttpRequestOptions;
     body: PreparedBody;
     mode: 'buffer' | 'stream';
     attempt: number;
@@ -900,16 +900,10 @@ function safeCall(listener: HttpEventListener, event: HttpEvent): void {
   }
 }
 
-function isAccepted(status: number, options: RequestOptions): boolean {
+function isAccepted(status: number, options: HttpRequestOptions): boolean {
   const accept = options.acceptStatus;
   if (!accept) return false;
   return typeof accept === 'function' ? accept(status) : accept.includes(status);
-}
-
-function abortError(signal: AbortSignal | undefined): AbortError {
-  const reason = signal?.reason;
-  if (AbortError.isInstance(reason)) return reason;
-  return new AbortError(undefined, { cause: reason });
 }
 
 async function readAll(

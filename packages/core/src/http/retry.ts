@@ -69,20 +69,3 @@ export function parseRetryAfter(headers: Headers, now: number = Date.now()): num
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts. Leaves no timer or listener. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { RequestOptions } from '../options.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { RawBody } from './raw-body.js';
 import type { RetryOptions } from './retry.js';
@@ -23,7 +24,8 @@ export type RequestBody =
   | URLSearchParams
   | ReadableStream<Uint8Array>;
 
-export interface RequestOptions {
+/** One HTTP request of a client: the per-call `RequestOptions` plus what the request is. */
+export interface HttpRequestOptions extends RequestOptions {
   method?: HttpMethod;
   query?: Query;
   /** Extra headers for this request; `undefined` values remove a client default. */
@@ -34,11 +36,6 @@ export interface RequestOptions {
   form?: Readonly<Record<string, string>> | URLSearchParams;
   /** A raw body. A `ReadableStream` is sent with `duplex: 'half'` and is never retried. */
   body?: RequestBody;
-  signal?: AbortSignal | undefined;
-  /** Milliseconds for one attempt, up to the end of the body for buffered responses; `false` for none. */
-  timeout?: number | false;
-  /** Retries after the first attempt (default: the client's, 2). */
-  maxRetries?: number;
   /** Mark a non-idempotent call (POST, PATCH) as safe to repeat. */
   idempotent?: boolean;
   /**
@@ -159,6 +156,8 @@ export interface AuthStrategy {
    * true when the request should be sent once more with fresh credentials.
    */
   refresh?(response: AuthResponseInfo, generation: unknown, ctx: AuthContext): Promise<boolean>;
+  /** Starts a session now (a login), if the strategy holds one; with `fresh`, a new one in place of the current. */
+  authenticate?(ctx: AuthContext, fresh: boolean): Promise<void>;
   /** Ends the session, if any (logout). Never throws. */
   dispose?(ctx: AuthContext): Promise<void>;
 }
@@ -227,18 +226,21 @@ export interface HttpClient {
   /** Resolves a path (relative to the base URL, keeping its path prefix) or an absolute URL. */
   url(path: string, query?: Query): URL;
   /** Sends a request and reads the whole body. Non-2xx statuses (unless accepted) throw an `ApiError`. */
-  request(path: string, options?: RequestOptions): Promise<HttpResponse>;
+  request(path: string, options?: HttpRequestOptions): Promise<HttpResponse>;
   /** Sends a request and parses the JSON body with `schema`. */
-  json<S extends z.ZodType>(path: string, schema: S, options?: RequestOptions): Promise<z.infer<S>>;
+  json<S extends z.ZodType>(path: string, schema: S, options?: HttpRequestOptions): Promise<z.infer<S>>;
   /** Sends a request and returns the body unread, for streaming. */
-  stream(path: string, options?: RequestOptions): Promise<StreamResponse>;
+  stream(path: string, options?: HttpRequestOptions): Promise<StreamResponse>;
   /** A client sharing this one's auth and settings, with some options replaced. */
   withOptions(overrides: ClientOverrides): HttpClient;
   /** Subscribes to events; returns the unsubscribe function. */
   onEvent(listener: HttpEventListener): () => void;
-  /** The context the auth strategy runs in (a client without credentials, the signal, the event sink). */
-  authContext(signal?: AbortSignal): AuthContext;
-  /** Ends the auth session (logout), if any. */
+  /**
+   * Authenticates now, where the auth strategy holds a session (a login): with `fresh`, ends the current session
+   * and starts another (a per-session quota spent). Requests authenticate lazily anyway.
+   */
+  authenticate(options?: { signal?: AbortSignal | undefined; fresh?: boolean }): Promise<void>;
+  /** Ends the auth session (logout), if any. The next request authenticates again. */
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

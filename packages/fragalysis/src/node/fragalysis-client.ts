@@ -1,12 +1,11 @@
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError, NotFoundError, ServerError, UsageError } from '@sciport/core';
+import { detectArchiveFormat, extractArchive } from '@sciport/core/extract';
 import {
   type DownloadProgress,
   type DownloadResult,
-  detectArchiveFormat,
   downloadToFile,
-  extractArchive,
   nodeDownloadFetch,
   safeJoin,
   writeFileAtomic,

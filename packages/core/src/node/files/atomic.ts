@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { AbortError } from '../errors.js';
+import { AbortError } from '../../errors.js';
 
 export interface AtomicWriteOptions {
   /** File mode of the result (default 0o644; credentials use 0o600). */

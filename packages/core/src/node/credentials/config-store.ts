@@ -1,8 +1,8 @@
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { SciportError, type SciportErrorOptions, UsageError } from '../errors.js';
+import { SciportError, type SciportErrorOptions, UsageError } from '../../errors.js';
+import { isSecretName, maskSecret, registerSecret } from '../../redact.js';
 import { writeFileAtomic } from '../files/atomic.js';
-import { isSecretName, maskSecret, registerSecret } from '../redact.js';
 import { configDir, type Environment } from './config-dir.js';
 
 export const CONFIG_FILE = 'config.json';

@@ -2,8 +2,8 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SciportError, UsageError } from '../errors.js';
-import { redactText } from '../redact.js';
+import { SciportError, UsageError } from '../../errors.js';
+import { redactText } from '../../redact.js';
 import { ConfigFileError, ConfigStore, isSecretKey, validateConfigKey } from './config-store.js';
 
 const posix = process.platform !== 'win32';

@@ -1,5 +1,5 @@
-import { MissingCredentialsError } from '../errors.js';
-import { isSecretName, registerSecret } from '../redact.js';
+import { MissingCredentialsError } from '../../errors.js';
+import { isSecretName, registerSecret } from '../../redact.js';
 import type { Environment } from './config-dir.js';
 import { ConfigStore, isSecretKey, validateConfigKey } from './config-store.js';
 

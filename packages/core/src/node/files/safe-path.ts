@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 
 /**
  * Joins an untrusted relative name (a server-provided file name, an archive entry) below `root`, refusing

@@ -3,8 +3,8 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
-import { decoderFor } from './node-transfer-fetch.js';
-import { RAW_BODY, type RawBody } from './raw-body.js';
+import { RAW_BODY, type RawBody } from '../http/raw-body.js';
+import { decoderFor } from './transfer-fetch.js';
 
 /** A body cut short, or a response that is not HTTP/1.1: reported like fetch's network errors. */
 class RawHttpError extends TypeError {

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MissingCredentialsError } from '../errors.js';
-import { redactText } from '../redact.js';
+import { MissingCredentialsError } from '../../errors.js';
+import { redactText } from '../../redact.js';
 import { ConfigStore } from './config-store.js';
 import { requireCredential, resolveCredential } from './resolve-credential.js';
 

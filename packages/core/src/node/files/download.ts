@@ -8,9 +8,9 @@ import {
   IntegrityError,
   SciportError,
   UsageError,
-} from '../errors.js';
-import { extractDetail } from '../http/client.js';
-import type { RawBody } from '../http/raw-body.js';
+} from '../../errors.js';
+import { extractDetail } from '../../http/client.js';
+import type { RawBody } from '../../http/raw-body.js';
 import { AtomicFile } from './atomic.js';
 
 /** What `downloadToFile` reads: a sciport `StreamResponse`, a fetch `Response`, or anything shaped alike. */

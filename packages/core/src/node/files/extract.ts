@@ -14,7 +14,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
 import type yauzl from 'yauzl';
-import { AbortError, UnsafeArchiveError, UsageError } from '../errors.js';
+import { AbortError, UnsafeArchiveError, UsageError } from '../../errors.js';
 import { isInside, safeJoin, unsafeReason } from './safe-path.js';
 
 /**

@@ -1,0 +1,41 @@
+import type { Logger } from './events.js';
+
+/**
+ * The options every client shares: what a constructor takes, and what every method takes last.
+ */
+
+/** The last argument of every client method. Each field overrides the client's setting for this call only. */
+export interface RequestOptions {
+  /** Cancels the call: it rejects with an `AbortError` and leaves nothing half-written. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Milliseconds each HTTP request of the call may take, body included (a stalled body is a timeout too);
+   * `false` for none. Default: the client's `timeout`.
+   */
+  timeout?: number | false | undefined;
+  /** Retries of a failed request after the first attempt (transient failures only). Default: the client's. */
+  maxRetries?: number | undefined;
+}
+
+/** What every client's constructor takes, besides its service's credentials. */
+export interface ClientOptions {
+  /**
+   * The service's API base URL, path prefix included. Default: the service's environment variable, else the
+   * public service.
+   */
+  baseUrl?: string | undefined;
+  /** Milliseconds per HTTP request, body included; `false` for none. Default: the service's. */
+  timeout?: number | false | undefined;
+  /** Retries of a transient failure (network, 408, 429, 5xx) per request. Default: the service's. */
+  maxRetries?: number | undefined;
+  /**
+   * The `fetch` every request goes through (tests, instrumentation, a custom agent). Default: the global one;
+   * on Node, with the proxy of `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` when one is set, and bulk transfers over
+   * undici directly.
+   */
+  fetch?: typeof globalThis.fetch | undefined;
+  /** Replaces the `User-Agent` (default `@sciport/<service>/<version> @sciport/core/<version> node/<version>`). */
+  userAgent?: string | undefined;
+  /** Receives what the client does as log lines: requests and responses (debug), retries (info), warnings. */
+  logger?: Logger | undefined;
+}
