@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/bin.ts', 'src/commands/*.ts'],
+  entry: ['src/index.ts', 'src/bin.ts', 'src/commands/*.ts', 'src/commands/*/index.ts'],
   format: ['esm'],
   target: 'node20',
   platform: 'node',

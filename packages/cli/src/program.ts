@@ -40,17 +40,17 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'icsd',
     description: 'ICSD (FIZ Karlsruhe): search, properties, CIF downloads and mirrors',
-    load: () => import('./commands/icsd.js'),
+    load: () => import('./commands/icsd/index.js'),
   },
   {
     name: 'crucible',
     description: 'Crucible (Molecular Foundry): datasets, files, metadata, samples, ingestion',
-    load: () => import('./commands/crucible.js'),
+    load: () => import('./commands/crucible/index.js'),
   },
   {
     name: 'fragalysis',
     description: 'Fragalysis (Diamond/XChem): targets, structure archives, uploads, compound SMILES',
-    load: () => import('./commands/fragalysis.js'),
+    load: () => import('./commands/fragalysis/index.js'),
   },
   {
     name: 'config',

@@ -271,6 +271,7 @@ describe('sciport completion, misuse and help', () => {
     });
     expect(r.code).toBe(0);
     const loaded = await readFile(log, 'utf8');
-    for (const entry of COMMANDS) expect(loaded).toContain(`/dist/commands/${entry.name}.js`);
+    for (const entry of COMMANDS)
+      expect(loaded).toMatch(new RegExp(`/dist/commands/${entry.name}(\\.js|/index\\.js)`));
   });
 });

@@ -39,3 +39,9 @@ export interface ClientOptions {
   /** Receives what the client does as log lines: requests and responses (debug), retries (info), warnings. */
   logger?: Logger | undefined;
 }
+
+/** The options of every list method: `RequestOptions` and a cap on the items returned. */
+export interface ListOptions extends RequestOptions {
+  /** Stop after this many items in all. */
+  limit?: number | undefined;
+}

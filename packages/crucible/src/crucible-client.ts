@@ -4,7 +4,7 @@ import {
   type HttpClient,
   MissingCredentialsError,
   NotFoundError,
-  readEnv,
+  readSetting,
   registerSecret,
   UsageError,
 } from '@sciport/core';
@@ -17,6 +17,7 @@ import {
   getRecord,
   id,
 } from './context.js';
+import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from './credentials.js';
 import { Instruments, Projects, Samples, Users } from './resources/catalog.js';
 import { Datasets } from './resources/datasets.js';
 import { Files, type RequestOutcome, Requests, type WaitForRequestOptions } from './resources/files.js';
@@ -25,7 +26,8 @@ declare const __SCIPORT_CRUCIBLE_VERSION__: string | undefined;
 export const CRUCIBLE_VERSION: string =
   typeof __SCIPORT_CRUCIBLE_VERSION__ === 'string' ? __SCIPORT_CRUCIBLE_VERSION__ : '0.0.0-dev';
 
-export const DEFAULT_CRUCIBLE_API_URL = 'https://crucible.lbl.gov/api/v2';
+/** @deprecated The live API; use `DEFAULT_CRUCIBLE_BASE_URL`. */
+export const DEFAULT_CRUCIBLE_API_URL = DEFAULT_CRUCIBLE_BASE_URL;
 
 export interface CrucibleClientOptions {
   /**
@@ -83,10 +85,11 @@ export class CrucibleClient {
     options: CrucibleClientOptions = {},
     transport: { transferFetch?: typeof globalThis.fetch; downloadFetch?: typeof globalThis.fetch } = {},
   ) {
-    this.apiUrl = (options.apiUrl ?? readEnv('CRUCIBLE_API_URL') ?? DEFAULT_CRUCIBLE_API_URL).replace(
-      /\/+$/,
-      '',
-    );
+    this.apiUrl = (
+      options.apiUrl ??
+      readSetting(CRUCIBLE_SETTINGS.baseUrl) ??
+      DEFAULT_CRUCIBLE_BASE_URL
+    ).replace(/\/+$/, '');
     let detected: ApiVersion | undefined;
     try {
       detected = versionFromUrl(this.apiUrl);
@@ -99,7 +102,7 @@ export class CrucibleClient {
       );
     }
     this.apiVersion = options.apiVersion ?? detected ?? 'v2';
-    const apiKey = options.apiKey ?? readEnv('CRUCIBLE_API_KEY');
+    const apiKey = options.apiKey ?? readSetting(CRUCIBLE_SETTINGS.apiKey);
     registerSecret(apiKey);
     if (options.onEvent) this.listeners.add(options.onEvent);
     const emit = (event: CrucibleEvent) => {

@@ -1,4 +1,5 @@
 export type { ApiVersion, CallOptions, CrucibleEvent, ListOptions } from './context.js';
+export { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from './credentials.js';
 export {
   CRUCIBLE_VERSION,
   type CrucibleClientOptions,

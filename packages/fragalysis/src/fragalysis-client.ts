@@ -13,7 +13,7 @@ import {
   parseResponse,
   parseRetryAfter,
   ResponseValidationError,
-  readEnv,
+  readSetting,
   registerSecret,
   registerSecretName,
   SciportError,
@@ -22,6 +22,7 @@ import {
   UsageError,
 } from '@sciport/core';
 import type { z } from 'zod';
+import { FRAGALYSIS_SETTINGS } from './credentials.js';
 import { type ArchiveOptions, archiveRequestBody, legacyFieldNames } from './download-options.js';
 import {
   compoundSetSchema,
@@ -209,10 +210,11 @@ export class FragalysisClient {
     options: FragalysisClientOptions = {},
     transport: { downloadFetch?: typeof globalThis.fetch } = {},
   ) {
-    this.baseUrl = resolveStack(options.stack ?? readEnv('FRAGALYSIS_STACK') ?? 'production');
+    this.baseUrl = resolveStack(options.stack ?? readSetting(FRAGALYSIS_SETTINGS.stack) ?? 'production');
     // Pasted tokens come with stray whitespace, or as the whole `sessionid=…` cookie pair.
     this.token =
-      (options.token ?? readEnv('FRAGALYSIS_TOKEN'))?.trim().replace(/^sessionid=/i, '') || undefined;
+      (options.token ?? readSetting(FRAGALYSIS_SETTINGS.token))?.trim().replace(/^sessionid=/i, '') ||
+      undefined;
     registerSecret(this.token);
     // The archive path is a capability URL: keep it out of logs and errors.
     registerSecretName('file_url');

@@ -1,3 +1,4 @@
+export { FRAGALYSIS_SETTINGS } from './credentials.js';
 export * from './download-options.js';
 export {
   type ArchiveLocation,

@@ -12,7 +12,7 @@ import {
   mapConcurrent,
   NotFoundError,
   ResponseValidationError,
-  readEnv,
+  readSetting,
   redactUrl,
   registerSecret,
   ServerError,
@@ -20,6 +20,7 @@ import {
   sessionAuth,
   UsageError,
 } from '@sciport/core';
+import { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
 import {
   type CellType,
   CONTENT_TYPES,
@@ -40,7 +41,6 @@ declare const __SCIPORT_ICSD_VERSION__: string | undefined;
 export const ICSD_VERSION: string =
   typeof __SCIPORT_ICSD_VERSION__ === 'string' ? __SCIPORT_ICSD_VERSION__ : '0.0.0-dev';
 
-export const DEFAULT_ICSD_BASE_URL = 'https://icsd.fiz-karlsruhe.de/ws';
 /** The three subsets, by short name. */
 export const CONTENT_TYPE_NAMES: readonly ContentTypeName[] = ['inorganic', 'metalorganic', 'theoretical'];
 /** ids per `/csv` or `/cif/multiple` request (spec §9). */
@@ -259,9 +259,9 @@ export class IcsdClient implements AsyncDisposable {
   private readonly password: string | undefined;
 
   constructor(options: IcsdClientOptions = {}) {
-    this.baseUrl = options.baseUrl ?? readEnv('ICSD_BASE_URL') ?? DEFAULT_ICSD_BASE_URL;
-    this.username = options.username ?? readEnv('ICSD_USERNAME');
-    this.password = options.password ?? readEnv('ICSD_PASSWORD');
+    this.baseUrl = options.baseUrl ?? readSetting(ICSD_SETTINGS.baseUrl) ?? DEFAULT_ICSD_BASE_URL;
+    this.username = options.username ?? readSetting(ICSD_SETTINGS.username);
+    this.password = options.password ?? readSetting(ICSD_SETTINGS.password);
     registerSecret(this.password);
     this.concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {

@@ -1,3 +1,4 @@
+export { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
 export * from './fields.js';
 export type { HistoryEntry } from './history.js';
 export {
@@ -7,7 +8,6 @@ export {
   type CifStream,
   type CifsOptions,
   CONTENT_TYPE_NAMES,
-  DEFAULT_ICSD_BASE_URL,
   type ExpertSearchOptions,
   type IcsdCif,
   type IcsdClientOptions,

@@ -1,16 +1,17 @@
 import { SciportError, UsageError } from '@sciport/core';
-import { resolveCredential } from '@sciport/core/node';
 import {
   ARCHIVE_FLAGS,
   type ArchiveOptions,
   type DownloadTargetResult,
+  FRAGALYSIS_SETTINGS,
   FragalysisClient,
   type FragalysisEvent,
   type SyncResult,
 } from '@sciport/fragalysis';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import type { CliContext } from '../context.js';
+import { printEvents, resolveSettings } from '../../client-factory.js';
+import type { CliContext } from '../../context.js';
 import {
   createProgress,
   debug,
@@ -20,8 +21,8 @@ import {
   printNdjson,
   printTable,
   warn,
-} from '../output.js';
-import type { CommandModule } from '../program.js';
+} from '../../output.js';
+import type { CommandModule } from '../../program.js';
 
 /**
  * `sciport fragalysis targets|download|uploads|sync|smiles|whoami`: a thin layer over `@sciport/fragalysis`.
@@ -40,32 +41,24 @@ function kebab(wire: string): string {
 }
 
 async function makeClient(ctx: CliContext, options: StackOptions): Promise<FragalysisClient> {
-  const lookup = async (env: string, key: string, secret: boolean) =>
-    (await resolveCredential({ env, configKey: key, store: ctx.config, environment: ctx.env, secret }))
-      ?.value;
-  const stack = options.stack ?? (await lookup('FRAGALYSIS_STACK', 'fragalysis.stack', false));
-  const token = await lookup('FRAGALYSIS_TOKEN', 'fragalysis.token', true);
-  if (!token) debug(ctx, 'no FRAGALYSIS_TOKEN: anonymous, public proposals only');
-  return new FragalysisClient({
-    ...(stack ? { stack } : {}),
-    ...(token ? { token } : {}),
-    onEvent: (event: FragalysisEvent) => logEvent(ctx, event),
+  const settings = await resolveSettings(ctx, FRAGALYSIS_SETTINGS, {
+    stack: { flag: options.stack, flagName: '--stack' },
+    token: {},
   });
-}
-
-function logEvent(ctx: CliContext, event: FragalysisEvent): void {
-  if (event.type === 'archive') {
-    if (event.phase === 'queued') {
-      info(
-        ctx,
-        `Fragalysis' build queue is full; asking again in ${Math.round((event.delayMs ?? 0) / 1000)} s`,
-      );
-    } else if (event.phase === 'running' && event.message) debug(ctx, `build: ${event.message}`);
-  } else if (event.type === 'warning') warn(ctx, event.message);
-  else if (event.type === 'retry')
-    debug(ctx, `retrying ${event.method} ${event.url} in ${event.delayMs} ms (${event.reason})`);
-  else if (event.type === 'response')
-    debug(ctx, `${event.method} ${event.url} → ${event.status} in ${event.durationMs} ms`);
+  if (!settings.token) debug(ctx, 'no FRAGALYSIS_TOKEN: anonymous, public proposals only');
+  return new FragalysisClient({
+    ...settings,
+    onEvent: printEvents<FragalysisEvent>(ctx, (event) => {
+      if (event.type !== 'archive') return false;
+      if (event.phase === 'queued') {
+        info(
+          ctx,
+          `Fragalysis' build queue is full; asking again in ${Math.round((event.delayMs ?? 0) / 1000)} s`,
+        );
+      } else if (event.phase === 'running' && event.message) debug(ctx, `build: ${event.message}`);
+      return true;
+    }),
+  });
 }
 
 function stackOption(command: Command): Command {

@@ -1,21 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { MissingCredentialsError, NotFoundError, UsageError } from '@sciport/core';
-import { requireCredential, resolveCredential } from '@sciport/core/node';
 import {
   type ApiVersion,
+  CRUCIBLE_SETTINGS,
   CrucibleClient,
   type CrucibleDataset,
   type CrucibleEvent,
   type CrucibleRequest,
   type DatasetInput,
+  DEFAULT_CRUCIBLE_BASE_URL,
   datasetBody,
   parserNames,
   RequestFailedError,
 } from '@sciport/crucible';
 import { type Command, Option } from 'commander';
-import type { CliContext } from '../context.js';
-import { createProgress, debug, info, printJson, printNdjson, printTable, warn } from '../output.js';
-import type { CommandModule } from '../program.js';
+import { printEvents, resolveSettings } from '../../client-factory.js';
+import type { CliContext } from '../../context.js';
+import { createProgress, debug, info, printJson, printNdjson, printTable, warn } from '../../output.js';
+import type { CommandModule } from '../../program.js';
 
 /**
  * `sciport crucible …`: datasets, files, metadata, keywords, samples, instruments, projects, ingestion.
@@ -40,41 +42,20 @@ function apiOptions(command: Command): Command {
 }
 
 async function makeClient(ctx: CliContext, options: ApiOptions): Promise<CrucibleClient> {
-  const apiUrl =
-    options.apiUrl ??
-    (
-      await resolveCredential({
-        env: 'CRUCIBLE_API_URL',
-        configKey: 'crucible.apiUrl',
-        store: ctx.config,
-        environment: ctx.env,
-        secret: false,
-      })
-    )?.value;
-  const apiKey = (
-    await requireCredential({
-      env: 'CRUCIBLE_API_KEY',
-      configKey: 'crucible.apiKey',
-      store: ctx.config,
-      environment: ctx.env,
-      label: 'Crucible API key',
-    })
-  ).value;
-  return new CrucibleClient({
-    ...(apiUrl ? { apiUrl } : {}),
-    apiKey,
-    ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}),
-    onEvent: (event: CrucibleEvent) => logEvent(ctx, event),
+  const settings = await resolveSettings(ctx, CRUCIBLE_SETTINGS, {
+    baseUrl: { flag: options.apiUrl, flagName: '--api-url' },
+    apiKey: { required: true },
   });
-}
-
-function logEvent(ctx: CliContext, event: CrucibleEvent): void {
-  if (event.type === 'warning') warn(ctx, event.message);
-  else if (event.type === 'request-status') debug(ctx, `request ${event.id}: ${event.status}`);
-  else if (event.type === 'retry')
-    debug(ctx, `retrying ${event.method} ${event.url} in ${event.delayMs} ms (${event.reason})`);
-  else if (event.type === 'response')
-    debug(ctx, `${event.method} ${event.url} → ${event.status} in ${event.durationMs} ms`);
+  return new CrucibleClient({
+    ...(settings.baseUrl ? { apiUrl: settings.baseUrl } : {}),
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}),
+    onEvent: printEvents<CrucibleEvent>(ctx, (event) => {
+      if (event.type !== 'request-status') return false;
+      debug(ctx, `request ${event.id}: ${event.status}`);
+      return true;
+    }),
+  });
 }
 
 function datasetRow(d: CrucibleDataset) {
@@ -862,24 +843,13 @@ export const register: CommandModule['register'] = (command, { action }) => {
           explorerUrl?: string;
         },
       ) => {
-        const setting = async (env: string, configKey: string) =>
-          (
-            await resolveCredential({
-              env,
-              configKey,
-              store: ctx.config,
-              environment: ctx.env,
-              secret: false,
-            })
-          )?.value;
-        const explorerBase =
-          o.explorerUrl ??
-          (await setting('CRUCIBLE_GRAPH_EXPLORER_URL', 'crucible.explorerUrl')) ??
-          (await setting('CRUCIBLE_EXPLORER_URL', 'crucible.explorerUrl'));
-        const apiUrl =
-          o.apiUrl ??
-          (await setting('CRUCIBLE_API_URL', 'crucible.apiUrl')) ??
-          'https://crucible.lbl.gov/api/v2';
+        const found = await resolveSettings(ctx, CRUCIBLE_SETTINGS, {
+          explorerUrl: { flag: o.explorerUrl },
+          baseUrl: { flag: o.apiUrl },
+          currentProject: {},
+        });
+        const explorerBase = found.explorerUrl;
+        const apiUrl = found.baseUrl ?? DEFAULT_CRUCIBLE_BASE_URL;
         const base = explorerBase ?? `${new URL(apiUrl).origin}/explore`;
         let root: string;
         try {
@@ -902,7 +872,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
             project ??= found.projectId;
             type ??= found.type === 'sample' ? 'sample' : found.type === 'dataset' ? 'dataset' : 'main';
           }
-          project ??= await setting('CRUCIBLE_CURRENT_PROJECT', 'crucible.currentProject');
+          project ??= found.currentProject;
         }
         const mfid = encodeURIComponent(id);
         const explorer = !project

@@ -1,11 +1,11 @@
 import { UsageError } from '@sciport/core';
-import { requireCredential, resolveCredential } from '@sciport/core/node';
 import {
   CONTENT_TYPE_NAMES,
   type ContentType,
   CSV_PROPERTIES,
   type CsvProperty,
   EXPERT_FIELDS,
+  ICSD_SETTINGS,
   IcsdClient,
   type IcsdEvent,
   type IcsdRow,
@@ -14,10 +14,11 @@ import {
 } from '@sciport/icsd';
 import { type Command, Option } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import type { CliContext } from '../context.js';
-import { ExitCode, ExitError } from '../exit-codes.js';
-import { createProgress, debug, info, printJson, printNdjson, printTable, warn } from '../output.js';
-import type { CommandModule } from '../program.js';
+import { disposeOnExit, printEvents, resolveSettings } from '../../client-factory.js';
+import type { CliContext } from '../../context.js';
+import { ExitCode, ExitError } from '../../exit-codes.js';
+import { createProgress, debug, info, printJson, printNdjson, printTable, warn } from '../../output.js';
+import type { CommandModule } from '../../program.js';
 
 /**
  * `sciport icsd login|search|fetch|mirror|fields`: a thin layer over `@sciport/icsd`.
@@ -73,83 +74,29 @@ async function makeClient(
   options: ConnectionOptions,
   needsCredentials = true,
 ): Promise<IcsdClient> {
-  const env = ctx.env;
-  const baseUrl =
-    options.baseUrl ??
-    (
-      await resolveCredential({
-        env: 'ICSD_BASE_URL',
-        configKey: 'icsd.baseUrl',
-        store: ctx.config,
-        environment: env,
-        secret: false,
-      })
-    )?.value;
-  let username: string | undefined;
-  let password: string | undefined;
-  if (needsCredentials) {
-    username = (
-      await requireCredential({
-        env: 'ICSD_USERNAME',
-        configKey: 'icsd.username',
-        store: ctx.config,
-        environment: env,
-        secret: false,
-        label: 'ICSD username',
-      })
-    ).value;
-    password = (
-      await requireCredential({
-        env: 'ICSD_PASSWORD',
-        configKey: 'icsd.password',
-        store: ctx.config,
-        environment: env,
-        label: 'ICSD password',
-      })
-    ).value;
-  }
+  const settings = await resolveSettings(ctx, ICSD_SETTINGS, {
+    baseUrl: { flag: options.baseUrl },
+    ...(needsCredentials ? { username: { required: true }, password: { required: true } } : {}),
+  });
   const timeout = positiveInt('--timeout', options.timeout);
   const client = new IcsdClient({
-    ...(baseUrl ? { baseUrl } : {}),
-    ...(username ? { username } : {}),
-    ...(password ? { password } : {}),
+    ...settings,
     ...(timeout ? { timeout: timeout * 1000 } : {}),
     concurrency: positiveInt('--concurrency', options.concurrency, 4) as number,
-    onEvent: (event: IcsdEvent) => logEvent(ctx, event),
-  });
-  // Log out however the command ends: success, error or Ctrl-C.
-  ctx.onCleanup(() => client.dispose());
-  return client;
-}
-
-function logEvent(ctx: CliContext, event: IcsdEvent): void {
-  switch (event.type) {
-    case 'retry':
-      debug(ctx, `retrying ${event.method} ${event.url} in ${event.delayMs} ms (${event.reason})`);
-      break;
-    case 'auth':
-      debug(ctx, `${event.action} ${event.ok ? 'ok' : `failed${event.detail ? `: ${event.detail}` : ''}`}`);
-      break;
-    case 'session':
-      debug(ctx, `new ICSD session (${event.reason})`);
-      break;
-    case 'quota':
-      if (event.action === 'wait') {
+    onEvent: printEvents<IcsdEvent>(ctx, (event) => {
+      if (event.type === 'session') debug(ctx, `new ICSD session (${event.reason})`);
+      else if (event.type === 'quota' && event.action === 'wait')
         warn(
           ctx,
           `ICSD is throttling downloads; waiting ${Math.round(event.delayMs / 1000)} s before trying again`,
         );
-      } else debug(ctx, `ICSD serves at most ${event.cifsPerSession} CIFs a session; using smaller batches`);
-      break;
-    case 'warning':
-      warn(ctx, event.message);
-      break;
-    case 'response':
-      debug(ctx, `${event.method} ${event.url} → ${event.status} in ${event.durationMs} ms`);
-      break;
-    default:
-      break;
-  }
+      else if (event.type === 'quota')
+        debug(ctx, `ICSD serves at most ${event.cifsPerSession} CIFs a session; using smaller batches`);
+      else return false;
+      return true;
+    }),
+  });
+  return disposeOnExit(ctx, client);
 }
 
 function connectionOptions(command: Command): Command {

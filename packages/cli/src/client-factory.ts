@@ -1,0 +1,78 @@
+import { type ClientEventLike, describeEvent, type SettingSpec, UsageError } from '@sciport/core';
+import { requireCredential, resolveCredential } from '@sciport/core/node';
+import type { CliContext } from './context.js';
+import { debug, warn } from './output.js';
+
+/**
+ * The one way every command builds its service's client: each setting from its flag, else its environment
+ * variable, else the config file (names from the service's settings table, `ICSD_SETTINGS` and the others, which
+ * the client reads too); the client's events printed on stderr; the client disposed (a logout) however the
+ * command ends.
+ */
+
+/** How a command asks for one setting: the flag's value (if the command has one) and whether it must be found. */
+export interface SettingRequest {
+  /** The value of the command's flag for this setting, when given. */
+  readonly flag?: string | undefined;
+  /** The flag's name, for the "how to set it" hint (`--base-url`). */
+  readonly flagName?: string | undefined;
+  /** Fail with a `MissingCredentialsError` saying what to set when nothing is found. */
+  readonly required?: boolean;
+}
+
+/** Resolves the settings a command needs: flag > environment > config file. Secrets are registered for redaction. */
+export async function resolveSettings<K extends string>(
+  ctx: CliContext,
+  settings: Readonly<Record<K, SettingSpec>>,
+  requests: Partial<Record<K, SettingRequest>>,
+): Promise<Partial<Record<K, string>>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const key of Object.keys(requests) as K[]) {
+    const request = requests[key] as SettingRequest;
+    const spec = settings[key];
+    const options = {
+      value: request.flag,
+      env: [spec.env, ...(spec.envAliases ?? [])],
+      configKey: spec.configKey,
+      store: ctx.config,
+      environment: ctx.env,
+      secret: spec.secret,
+      label: spec.label,
+      ...(request.flagName ? { flag: request.flagName } : {}),
+    };
+    const found = request.required ? await requireCredential(options) : await resolveCredential(options);
+    if (found) out[key] = found.value;
+  }
+  return out;
+}
+
+/**
+ * The client's events on stderr: warnings as warnings, everything else (requests, retries, logins) as debug
+ * lines (`--verbose`). `special` sees each event first and returns true when it printed it itself.
+ */
+export function printEvents<E extends ClientEventLike>(
+  ctx: CliContext,
+  special?: (event: E) => boolean,
+): (event: E) => void {
+  return (event) => {
+    if (special?.(event)) return;
+    const { level, message } = describeEvent(event);
+    if (level === 'warn' || level === 'error') warn(ctx, message);
+    else debug(ctx, message);
+  };
+}
+
+/** `client`, disposed (logged out, connections closed) however the command ends: success, error or Ctrl-C. */
+export function disposeOnExit<C extends { dispose(): Promise<void> }>(ctx: CliContext, client: C): C {
+  ctx.onCleanup(() => client.dispose());
+  return client;
+}
+
+/** A `--timeout <seconds>` value in milliseconds. */
+export function timeoutMs(value: string | undefined, flag = '--timeout'): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) {
+    throw new UsageError(`${flag} must be a number of seconds, got ${JSON.stringify(value)}`);
+  }
+  return Math.round(Number(value) * 1000);
+}
