@@ -1,4 +1,4 @@
-export { type ArchiveFile, writeArchiveZip, writeTarGz } from './archive-writers.js';
+export { type ArchiveFile, writeArchiveZip, writeTarGz } from '../archives.js';
 export {
   type BuildOutcome,
   createFragalysisSimulator,

@@ -1,0 +1,44 @@
+import { http } from 'msw';
+import { exactPath } from '../../routes.js';
+import type { FragalysisRoutes } from '../state.js';
+
+/** Site observations (with SMILES and their bound PDB) and compounds of the visible targets, by `?target=`. */
+export const observationRoutes: FragalysisRoutes = (sim, mount) => [
+  http.get(exactPath(mount.prefix, '/api/site_observations/'), ({ request }) => {
+    const { user } = sim.identify(request);
+    const url = new URL(request.url);
+    const id = url.searchParams.get('target');
+    const list = sim.targets
+      .filter((t) => sim.visible(t.tas, user) && (!id || String(t.id) === id))
+      .flatMap((t) =>
+        t.observations.map((o) => ({
+          id: o.id,
+          code: o.code,
+          longcode: o.longcode,
+          smiles: o.smiles,
+          cmpd: 1000 + o.id,
+          compound_code: o.compoundCode,
+          experiment: o.id,
+          superseded: false,
+          bound_file: `${url.origin}/media/target_loader_data/${t.title}_${t.tas}/upload_1/${o.code}.pdb`,
+        })),
+      );
+    return sim.paginated(request, list);
+  }),
+  http.get(exactPath(mount.prefix, '/api/compounds/'), ({ request }) => {
+    const { user } = sim.identify(request);
+    const id = new URL(request.url).searchParams.get('target');
+    const list = sim.targets
+      .filter((t) => sim.visible(t.tas, user) && (!id || String(t.id) === id))
+      .flatMap((t) =>
+        t.observations.map((o) => ({
+          id: 1000 + o.id,
+          smiles: o.smiles,
+          current_identifier: o.compoundCode,
+          compound_code: o.compoundCode,
+          project_id: t.projectId,
+        })),
+      );
+    return sim.paginated(request, list);
+  }),
+];
