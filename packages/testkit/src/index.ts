@@ -23,7 +23,7 @@ export {
   type CrucibleSimulatorOptions,
   createCrucibleSimulator,
   type IngestionOutcome,
-} from './crucible-sim/index.js';
+} from './crucible/index.js';
 export {
   createFaultInjector,
   type FaultDecision,

@@ -1,4 +1,9 @@
-import { HttpHandler, type HttpResponseResolver, http, type RequestHandler } from 'msw';
+import {
+  HttpHandler,
+  type HttpHandlerMethod,
+  type HttpResponseResolver,
+  type RequestHandler,
+} from 'msw';
 
 /**
  * How every simulator of this package is built: a route module is a function of the simulator's state (its data,
@@ -66,9 +71,37 @@ export function pathParams(prefix: string, template: string, pathname: string): 
   return params;
 }
 
-/** A handler for GET that also answers HEAD (servers route HEAD as GET; the body is the caller's to drop). */
-export function getOrHead(path: RegExp | string, resolver: HttpResponseResolver): HttpHandler {
-  return new HttpHandler(/^(?:GET|HEAD)$/i, path, resolver);
+/**
+ * An msw HTTP handler on a RegExp path (matched against the request's origin and path, as msw matches it) that
+ * passes over a request whose path does not match before any of msw's work for it (the request clone, URL
+ * parameters, cookies): a simulator has hundreds of routes, and msw offers a request to each one in turn until
+ * one answers. A request whose path matches is handled as by any msw handler.
+ */
+export class RouteHandler extends HttpHandler {
+  override async run(args: Parameters<HttpHandler['run']>[0]): ReturnType<HttpHandler['run']> {
+    const path = this.info.path;
+    if (path instanceof RegExp) {
+      const url = args.request.url;
+      // origin + pathname without a URL parse: the request URL is absolute and normalised.
+      const end = url.search(/[?#]/);
+      if (!path.test(end === -1 ? url : url.slice(0, end))) return null;
+    }
+    return super.run(args);
+  }
+}
+
+/** A route: `method` (`'*'` for any, or a RegExp) on a RegExp path ({@link exactPath}, {@link underPrefix} …). */
+export function route(
+  method: HttpHandlerMethod | '*',
+  path: RegExp,
+  resolver: HttpResponseResolver,
+): RouteHandler {
+  return new RouteHandler(method === '*' ? /.+/ : method, path, resolver);
+}
+
+/** A route for GET that also answers HEAD (servers route HEAD as GET; the body is the caller's to drop). */
+export function getOrHead(path: RegExp, resolver: HttpResponseResolver): RouteHandler {
+  return route(/^(?:GET|HEAD)$/i, path, resolver);
 }
 
 /** Whether a request's URL matches the path of one of `handlers` (whatever the method). */
@@ -89,7 +122,7 @@ export function fastApiPaths(
   notFound: () => Response,
   onRequest: (request: Request) => void = () => undefined,
 ): RequestHandler {
-  return http.all(underPrefix(prefix), ({ request }) => {
+  return route('*', underPrefix(prefix), ({ request }) => {
     onRequest(request);
     const url = new URL(request.url);
     const rest = url.pathname.slice(prefix.length);
@@ -113,7 +146,7 @@ export function unmatched(
   notFound: () => Response,
   methodNotAllowed: () => Response,
 ): RequestHandler {
-  return http.all(path, ({ request }) =>
+  return route('*', path, ({ request }) =>
     matchesAnyPath(routes, new URL(request.url)) ? methodNotAllowed() : notFound(),
   );
 }

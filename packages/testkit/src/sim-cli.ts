@@ -103,7 +103,7 @@ const SERVICES: Readonly<Record<string, SimService>> = {
       'link-ttl': 'S           lifetime of signed URLs in seconds (default 3600)',
     },
     async create(values, seed, url) {
-      const { createCrucibleSimulator } = await import('./crucible-sim/crucible-simulator.js');
+      const { createCrucibleSimulator } = await import('./crucible/crucible-simulator.js');
       const datasets = integer('datasets', values.datasets, 0);
       const ingestMs = integer('ingest-ms', values['ingest-ms'], 0);
       const linkTtlSeconds = integer('link-ttl', values['link-ttl'], 1);

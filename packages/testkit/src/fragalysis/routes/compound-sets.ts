@@ -1,11 +1,11 @@
-import { HttpResponse, http } from 'msw';
+import { HttpResponse } from 'msw';
 import { text, writeArchiveZip } from '../../archives.js';
-import { exactPath } from '../../routes.js';
+import { exactPath, route } from '../../routes.js';
 import { compoundSetId, type FragalysisRoutes, json } from '../state.js';
 
 /** Compound sets (one per target, integer ids, spec §4.13) and their SDF download as a ZIP. */
 export const compoundSetRoutes: FragalysisRoutes = (sim, mount) => [
-  http.get(exactPath(mount.prefix, '/api/compound-sets/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/compound-sets/'), ({ request }) => {
     const { user } = sim.identify(request);
     const q = new URL(request.url).searchParams;
     const list = sim.targets
@@ -33,7 +33,7 @@ export const compoundSetRoutes: FragalysisRoutes = (sim, mount) => [
       );
     return sim.paginated(request, list);
   }),
-  http.get(exactPath(mount.prefix, '/api/compound-sets/:id/download/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/compound-sets/:id/download/'), ({ request }) => {
     const id = new URL(request.url).pathname.split('/').at(-3) as string;
     const { user } = sim.identify(request);
     const t = sim.targets.find((x) => String(compoundSetId(x)) === id);

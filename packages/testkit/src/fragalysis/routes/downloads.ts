@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { HttpResponse, http } from 'msw';
-import { exactPath } from '../../routes.js';
+import { HttpResponse } from 'msw';
+import { exactPath, route } from '../../routes.js';
 import { type Build, type FragalysisRoutes, html, json } from '../state.js';
 
 const PROGRESS = [
@@ -280,13 +280,13 @@ export const downloadRoutes: FragalysisRoutes = (sim, mount) => {
   }
 
   return [
-    http.all(exactPath(mount.prefix, '/api/download_structures/'), ({ request }) => {
+    route('*', exactPath(mount.prefix, '/api/download_structures/'), ({ request }) => {
       const method = request.method.toUpperCase();
       if (method === 'POST') return postDownload(request, sim.identify(request).user);
       if (method === 'GET' || method === 'HEAD') return fetchArchive(request);
       return json({ detail: `Method "${method}" not allowed.` }, 405);
     }),
-    http.get(exactPath(mount.prefix, '/viewer/task_status/:id/'), ({ request }) => {
+    route('GET', exactPath(mount.prefix, '/viewer/task_status/:id/'), ({ request }) => {
       const id = new URL(request.url).pathname.split('/').at(-2) as string;
       const { user, authenticated } = sim.identify(request);
       if (!/^[0-9a-f-]{36}$/.test(id)) return html(404, '<h1>Not Found</h1>');

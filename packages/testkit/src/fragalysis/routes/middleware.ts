@@ -1,11 +1,11 @@
-import { HttpResponse, http } from 'msw';
+import { HttpResponse } from 'msw';
 import { text } from '../../archives.js';
-import { escapeRegExp } from '../../routes.js';
+import { escapeRegExp, route } from '../../routes.js';
 import { FRAGALYSIS_PATHS, type FragalysisRoutes, html, json, parseCookies } from '../state.js';
 
 /** Counts every request (and those with a `sessionid` cookie), then lets it through. */
 export const requestCounter: FragalysisRoutes = (sim) => [
-  http.all(FRAGALYSIS_PATHS, ({ request }) => {
+  route('*', FRAGALYSIS_PATHS, ({ request }) => {
     sim.stats.requests += 1;
     if (sim.identify(request).sid) sim.stats.authenticatedRequests += 1;
     return undefined;
@@ -14,7 +14,8 @@ export const requestCounter: FragalysisRoutes = (sim) => [
 
 /** Upload tarballs under `/media/target_loader_data/`: served before APPEND_SLASH, whatever the method. */
 export const mediaRoutes: FragalysisRoutes = (_sim, mount) => [
-  http.all(
+  route(
+    '*',
     new RegExp(`^[a-z]+://[^/]+${escapeRegExp(mount.prefix)}/media/target_loader_data/`),
     ({ request }) => {
       const path = new URL(request.url).pathname;
@@ -58,7 +59,7 @@ export const djangoMiddleware: FragalysisRoutes = (sim) => {
   }
 
   return [
-    http.all(FRAGALYSIS_PATHS, ({ request }) => {
+    route('*', FRAGALYSIS_PATHS, ({ request }) => {
       const url = new URL(request.url);
       const path = url.pathname;
       const method = request.method.toUpperCase();
@@ -96,7 +97,7 @@ export const djangoMiddleware: FragalysisRoutes = (sim) => {
 
 /** Django's 404 page for everything else under the simulator's paths. */
 export const notFoundRoutes: FragalysisRoutes = () => [
-  http.all(FRAGALYSIS_PATHS, () =>
+  route('*', FRAGALYSIS_PATHS, () =>
     html(404, `<h1>Not Found</h1><p>The requested resource was not found on this server.</p>`),
   ),
 ];

@@ -1,10 +1,9 @@
-import { http } from 'msw';
-import { exactPath } from '../../routes.js';
+import { exactPath, route } from '../../routes.js';
 import type { FragalysisRoutes } from '../state.js';
 
 /** Site observations (with SMILES and their bound PDB) and compounds of the visible targets, by `?target=`. */
 export const observationRoutes: FragalysisRoutes = (sim, mount) => [
-  http.get(exactPath(mount.prefix, '/api/site_observations/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/site_observations/'), ({ request }) => {
     const { user } = sim.identify(request);
     const url = new URL(request.url);
     const id = url.searchParams.get('target');
@@ -25,7 +24,7 @@ export const observationRoutes: FragalysisRoutes = (sim, mount) => [
       );
     return sim.paginated(request, list);
   }),
-  http.get(exactPath(mount.prefix, '/api/compounds/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/compounds/'), ({ request }) => {
     const { user } = sim.identify(request);
     const id = new URL(request.url).searchParams.get('target');
     const list = sim.targets

@@ -1,10 +1,9 @@
-import { http } from 'msw';
-import { exactPath } from '../../routes.js';
+import { exactPath, route } from '../../routes.js';
 import { type FragalysisRoutes, json } from '../state.js';
 
 /** Projects and targets, as DRF pages; a target is identified by (title, TAS) and titles repeat (spec §3). */
 export const targetRoutes: FragalysisRoutes = (sim, mount) => [
-  http.get(exactPath(mount.prefix, '/api/projects/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/projects/'), ({ request }) => {
     const { user } = sim.identify(request);
     return sim.paginated(
       request,
@@ -21,7 +20,7 @@ export const targetRoutes: FragalysisRoutes = (sim, mount) => [
         })),
     );
   }),
-  http.get(exactPath(mount.prefix, '/api/targets/:id/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/targets/:id/'), ({ request }) => {
     const id = new URL(request.url).pathname.split('/').at(-2) as string;
     // Not a number: no such route (Django's 404 page).
     if (!/^\d+$/.test(id)) return undefined;
@@ -29,7 +28,7 @@ export const targetRoutes: FragalysisRoutes = (sim, mount) => [
     const t = sim.targets.find((x) => x.id === Number(id));
     return t && sim.visible(t.tas, user) ? json(sim.targetJson(t)) : json({ detail: 'Not found.' }, 404);
   }),
-  http.get(exactPath(mount.prefix, '/api/targets/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/targets/'), ({ request }) => {
     const { user } = sim.identify(request);
     const q = new URL(request.url).searchParams;
     return sim.paginated(

@@ -1,10 +1,9 @@
-import { http } from 'msw';
-import { exactPath } from '../../routes.js';
+import { exactPath, route } from '../../routes.js';
 import type { FragalysisRoutes } from '../state.js';
 
 /** The upload history of the visible targets (`/api/target_experiment_uploads/`), one row per version. */
 export const uploadRoutes: FragalysisRoutes = (sim, mount) => [
-  http.get(exactPath(mount.prefix, '/api/target_experiment_uploads/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/target_experiment_uploads/'), ({ request }) => {
     const { user } = sim.identify(request);
     const url = new URL(request.url);
     const rows = sim.targets

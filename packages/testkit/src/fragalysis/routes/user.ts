@@ -1,11 +1,11 @@
-import { HttpResponse, http } from 'msw';
+import { HttpResponse } from 'msw';
 import { text } from '../../archives.js';
-import { exactPath } from '../../routes.js';
+import { exactPath, route } from '../../routes.js';
 import { type FragalysisRoutes, json } from '../state.js';
 
 /** The landing page that sets the CSRF cookie, `/api/user/` and `/api/token/` (spec §2). */
 export const userRoutes: FragalysisRoutes = (sim, mount) => [
-  http.get(exactPath(mount.prefix, '/viewer/react/landing/'), () => {
+  route('GET', exactPath(mount.prefix, '/viewer/react/landing/'), () => {
     sim.stats.csrfBootstraps += 1;
     const page = text('<!doctype html><html><body><div id="root"></div></body></html>');
     return new HttpResponse(page, {
@@ -16,7 +16,7 @@ export const userRoutes: FragalysisRoutes = (sim, mount) => [
       },
     });
   }),
-  http.all(exactPath(mount.prefix, '/api/user/'), ({ request }) => {
+  route('*', exactPath(mount.prefix, '/api/user/'), ({ request }) => {
     const method = request.method.toUpperCase();
     if (method !== 'GET') return json({ detail: `Method "${method}" not allowed.` }, 405);
     const { user, authenticated } = sim.identify(request);
@@ -35,7 +35,7 @@ export const userRoutes: FragalysisRoutes = (sim, mount) => [
       target_access: [...user.tas],
     });
   }),
-  http.get(exactPath(mount.prefix, '/api/token/'), ({ request }) => {
+  route('GET', exactPath(mount.prefix, '/api/token/'), ({ request }) => {
     const { authenticated, sid } = sim.identify(request);
     return authenticated
       ? json({ sessionid: sid })

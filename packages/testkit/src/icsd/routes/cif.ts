@@ -1,5 +1,5 @@
-import type { IcsdSimEntry } from '../icsd-dataset.js';
 import { writeZip } from '../../archives.js';
+import type { IcsdSimEntry } from '../icsd-dataset.js';
 import { encoder, endpoint, type IcsdRoutes, methodNotAllowed, respond, text } from '../state.js';
 
 /** `"x.zip"` for `Content-Disposition`: printable ASCII only, no quotes or backslashes. */

@@ -1,4 +1,13 @@
-export { BlobStore, type BlobWriter, type SimBlob } from './crucible-blobs.js';
+export { BlobStore, type BlobWriter, type SimBlob } from './blobs.js';
+export {
+  type AddFileOptions,
+  type CrucibleSimRequestInfo,
+  type CrucibleSimSessionInfo,
+  type CrucibleSimStats,
+  type CrucibleSimulator,
+  type CrucibleSimulatorOptions,
+  createCrucibleSimulator,
+} from './crucible-simulator.js';
 export {
   type AclEntry,
   AUTO_DETECT as CRUCIBLE_AUTO_DETECT,
@@ -13,13 +22,4 @@ export {
   DATASETS_WITH_FILES as CRUCIBLE_SIM_DATASETS_WITH_FILES,
   INGESTION_CLASSES as CRUCIBLE_INGESTION_CLASSES,
   type IngestionOutcome,
-} from './crucible-model.js';
-export {
-  type AddFileOptions,
-  type CrucibleSimRequestInfo,
-  type CrucibleSimSessionInfo,
-  type CrucibleSimStats,
-  type CrucibleSimulator,
-  type CrucibleSimulatorOptions,
-  createCrucibleSimulator,
-} from './crucible-simulator.js';
+} from './model.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRandom, type Random } from '../random.js';
-import type { BlobStore, BlobWriter, SimBlob } from './crucible-blobs.js';
-import { type JsonObject, mfid, naiveIso, TINY_PNG_B64 } from './crucible-util.js';
+import type { BlobStore, BlobWriter, SimBlob } from './blobs.js';
+import { type JsonObject, mfid, naiveIso, TINY_PNG_B64 } from './util.js';
 
 /** A user of the simulated Crucible (spec §4.4, §15.4). */
 export interface CrucibleSimUser {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRandom } from '../random.js';
-import { crc32c, crc32cBase64 } from './crucible-util.js';
+import { crc32c, crc32cBase64 } from './util.js';
 
 /**
  * Immutable stored bytes: a temp file written by an upload, a file on disk the caller named, or content

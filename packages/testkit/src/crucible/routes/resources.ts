@@ -1,0 +1,226 @@
+import { ADMIN_ONLY, type Ctx, V2 } from '../common.js';
+import type {
+  CrucibleSimDataset,
+  CrucibleSimInstrument,
+  CrucibleSimProject,
+  CrucibleSimSample,
+} from '../model.js';
+import { apiRouter } from '../router.js';
+import type { CrucibleRoutes } from '../state.js';
+import { clone, deepMerge, detail, type JsonObject, json, naiveIso } from '../util.js';
+
+/** v2 generic resources: records, links, metadata, access groups, metadata search (spec §16). */
+export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
+  const {
+    now,
+    db,
+    canRead,
+    sampleRead,
+    isMember,
+    isLead,
+    forbidden,
+    requireAdmin,
+    dataset,
+    sample,
+    projectOut,
+    instrumentOut,
+    datasetLinks,
+    sampleLinks,
+    datasetOut,
+    sampleOut,
+    boolParam,
+    includes,
+    readObject,
+    searchQuery,
+    aclGet,
+    aclAdd,
+  } = sim;
+  const add = apiRouter(sim, mount);
+
+  // --- resources (v2) ---
+  type Resource =
+    | { kind: 'dataset'; ds: CrucibleSimDataset }
+    | { kind: 'sample'; s: CrucibleSimSample }
+    | { kind: 'instrument'; i: CrucibleSimInstrument }
+    | { kind: 'project'; p: CrucibleSimProject };
+  function resource(ctx: Ctx, need: 'read' | 'write', projects: boolean): Resource | Response {
+    const id = ctx.params.id ?? '';
+    const ds = db.datasetById.get(id);
+    if (ds) {
+      const r = dataset(ctx, id, need);
+      return r instanceof Response ? r : { kind: 'dataset', ds };
+    }
+    const s = db.sampleById.get(id);
+    if (s) {
+      const r = sample(ctx, id, need);
+      return r instanceof Response ? r : { kind: 'sample', s };
+    }
+    const i = db.instruments.find((x) => x.uniqueId === id);
+    if (i) {
+      if (need === 'write' && !ctx.user.admin) return forbidden(ADMIN_ONLY);
+      return { kind: 'instrument', i };
+    }
+    const p = projects ? db.projects.get(id) : undefined;
+    if (p) {
+      if (need === 'read' && !isMember(ctx.user, p))
+        return forbidden(`You are not a member of project ${id}`);
+      if (need === 'write' && !isLead(ctx.user, p)) return forbidden(ADMIN_ONLY);
+      return { kind: 'project', p };
+    }
+    return detail(404, `Resource ${id} not found`);
+  }
+  const resourceMetadata = (r: Resource): JsonObject | null =>
+    r.kind === 'dataset'
+      ? r.ds.metadata
+      : r.kind === 'sample'
+        ? r.s.metadata
+        : r.kind === 'instrument'
+          ? r.i.metadata
+          : r.p.metadata;
+  function setResourceMetadata(r: Resource, md: JsonObject): void {
+    const ms = now();
+    if (r.kind === 'dataset') {
+      r.ds.metadata = md;
+      r.ds.modificationMs = ms;
+    } else if (r.kind === 'sample') {
+      r.s.metadata = md;
+      r.s.modificationMs = ms;
+    } else if (r.kind === 'instrument') {
+      r.i.metadata = md;
+      r.i.modificationMs = ms;
+    } else {
+      r.p.metadata = md;
+      r.p.modificationMs = ms;
+    }
+  }
+  const resourceId = (r: Resource) =>
+    r.kind === 'dataset'
+      ? r.ds.uniqueId
+      : r.kind === 'sample'
+        ? r.s.uniqueId
+        : r.kind === 'instrument'
+          ? r.i.uniqueId
+          : r.p.projectId;
+  const wrapper = (r: Resource) => {
+    const md = resourceMetadata(r);
+    return md === null ? null : { unique_id: resourceId(r), scientific_metadata: md };
+  };
+
+  add('GET', 'resources/metadata/search', V2, (ctx) => {
+    const q = searchQuery(ctx);
+    if (q instanceof Response) return q;
+    const hits: Array<Record<string, unknown>> = [];
+    const consider = (
+      uniqueId: string,
+      type: string,
+      name: string | null,
+      owner: string | null,
+      md: JsonObject | null,
+      created: number,
+      modified: number,
+    ) => {
+      if (md === null) return;
+      const text = JSON.stringify(md).toLowerCase();
+      const count = text.split(q.q).length - 1;
+      if (count > 0)
+        hits.push({
+          unique_id: uniqueId,
+          resource_type: type,
+          name,
+          owner_orcid: owner,
+          creation_time: naiveIso(created),
+          modification_time: naiveIso(modified),
+          rank: count / (1 + text.length / 100),
+          scientific_metadata: md,
+        });
+    };
+    for (const d of db.datasets)
+      if (canRead(ctx.user, d))
+        consider(
+          d.uniqueId,
+          'dataset',
+          d.datasetName,
+          d.ownerOrcid,
+          d.metadata,
+          d.creationMs,
+          d.modificationMs,
+        );
+    for (const s of db.samples)
+      if (sampleRead(ctx.user, s))
+        consider(
+          s.uniqueId,
+          'sample',
+          s.sampleName,
+          s.ownerOrcid,
+          s.metadata,
+          s.creationMs,
+          s.modificationMs,
+        );
+    for (const i of db.instruments)
+      consider(i.uniqueId, 'instrument', i.name, null, i.metadata, i.creationMs, i.modificationMs);
+    hits.sort((a, b) => (b.rank as number) - (a.rank as number));
+    return json({ items: hits.slice(0, q.limit), limit: q.limit, total: hits.length });
+  });
+  add('GET', 'resources/{id}', V2, (ctx) => {
+    const r = resource(ctx, 'read', false);
+    if (r instanceof Response) return r;
+    const inc = includes(ctx);
+    if (inc instanceof Response) return inc;
+    if (r.kind === 'dataset') return json(datasetOut(ctx, r.ds, inc));
+    if (r.kind === 'sample') return json(sampleOut(ctx, r.s, inc));
+    if (r.kind === 'instrument') return json(instrumentOut(ctx, r.i, inc.metadata));
+    return json(projectOut(ctx, r.p, inc.metadata));
+  });
+  add('GET', 'resources/{id}/links', V2, (ctx) => {
+    const r = resource(ctx, 'read', false);
+    if (r instanceof Response) return r;
+    if (r.kind === 'dataset') return json(datasetLinks(ctx.user, r.ds));
+    if (r.kind === 'sample') return json(sampleLinks(ctx.user, r.s));
+    return json([]);
+  });
+  add('GET', 'resources/{id}/metadata', V2, (ctx) => {
+    const r = resource(ctx, 'read', true);
+    return r instanceof Response ? r : json(wrapper(r));
+  });
+  add('POST', 'resources/{id}/metadata', V2, async (ctx) => {
+    const r = resource(ctx, 'write', true);
+    if (r instanceof Response) return r;
+    const overwrite = boolParam(ctx, 'overwrite');
+    if (overwrite instanceof Response) return overwrite;
+    const body = await readObject(ctx);
+    if (body instanceof Response) return body;
+    if (!overwrite && resourceMetadata(r) !== null)
+      return detail(
+        409,
+        `Metadata for ${resourceId(r)} already exists; use PATCH to merge or overwrite=true to replace`,
+      );
+    setResourceMetadata(r, clone(body));
+    return json(wrapper(r));
+  });
+  add('PATCH', 'resources/{id}/metadata', V2, async (ctx) => {
+    const r = resource(ctx, 'write', true);
+    if (r instanceof Response) return r;
+    const body = await readObject(ctx);
+    if (body instanceof Response) return body;
+    setResourceMetadata(r, deepMerge(resourceMetadata(r) ?? {}, clone(body)));
+    return json(wrapper(r));
+  });
+  add('GET', 'resources/{id}/access_groups', V2, (ctx) => {
+    const denied = requireAdmin(ctx);
+    if (denied) return denied;
+    const r = resource(ctx, 'read', false);
+    if (r instanceof Response) return r;
+    if (r.kind !== 'dataset') return json([]);
+    return aclGet(r.ds);
+  });
+  add('POST', 'resources/{id}/access_groups', V2, (ctx) => {
+    const denied = requireAdmin(ctx);
+    if (denied) return denied;
+    const r = resource(ctx, 'read', false);
+    if (r instanceof Response) return r;
+    if (r.kind !== 'dataset') return detail(400, 'Access groups are simulated on datasets only');
+    return aclAdd(ctx, r.ds);
+  });
+
+  return add.handlers();
+};
