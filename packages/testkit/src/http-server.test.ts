@@ -43,6 +43,33 @@ async function statuses(url: string, count: number): Promise<number[]> {
   return result;
 }
 
+/**
+ * Lets I/O run until `done()` holds: waits for state the server reports, never for a deadline (with fake timers,
+ * only I/O and immediates move things on).
+ */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Lets I/O run for `count` turns of the event loop (a chance for an answer to arrive, not a deadline). */
+async function turns(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A promise with a flag telling whether it has settled yet. */
+function settling<T>(promise: Promise<T>): { promise: Promise<T>; readonly settled: boolean } {
+  const state = { promise, settled: false };
+  promise.then(
+    () => {
+      state.settled = true;
+    },
+    () => {
+      state.settled = true;
+    },
+  );
+  return state;
+}
+
 /** Connects with a raw socket; resolves with the error code, or 'connected'. */
 function probe(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -424,11 +451,20 @@ describe('faults over HTTP', () => {
 
   it('adds latency before the response headers, fixed or within a range', async () => {
     const s = await start({ faults: { latencyMs: 150 } });
-    const started = performance.now();
-    const res = await fetch(`${s.url}/ok`);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
-    expect(await res.text()).toBe('ok');
-    expect(s.requests[0]?.latencyMs).toBe(150);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const res = settling(fetch(`${s.url}/ok`));
+      // The server decided on 150 ms and is waiting them out: no headers until the clock has moved 150 ms.
+      await until(() => s.requests.length === 1);
+      expect(s.requests[0]?.latencyMs).toBe(150);
+      await vi.advanceTimersByTimeAsync(149);
+      await turns(10);
+      expect(res.settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await (await res.promise).text()).toBe('ok');
+    } finally {
+      vi.useRealTimers();
+    }
 
     s.setFaults({ latencyMs: [30, 60] });
     await statuses(`${s.url}/ok`, 5);
@@ -440,10 +476,18 @@ describe('faults over HTTP', () => {
 
   it('composes latency with a fault', async () => {
     const s = await start({ faults: [{ latencyMs: 100 }, { failRate: 1, failStatus: 503 }] });
-    const started = performance.now();
-    const res = await fetch(`${s.url}/ok`);
-    expect(res.status).toBe(503);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const res = settling(fetch(`${s.url}/ok`));
+      await until(() => s.requests.length === 1);
+      await vi.advanceTimersByTimeAsync(99);
+      await turns(10);
+      expect(res.settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await res.promise).status).toBe(503);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(s.requests[0]).toMatchObject({ fault: 'fail', latencyMs: 100, status: 503 });
   });
 
@@ -558,11 +602,16 @@ describe('lifecycle', () => {
     await (await fetch(`${s.url}/ok`)).text();
     const hanging = fetch(`${s.url}/slow`);
     await vi.waitFor(() => expect(s.requests).toHaveLength(2));
-    const started = performance.now();
+    // And a connection that has not sent a request yet (the server would keep it for a minute).
+    const idle = connect(s.port, '127.0.0.1');
+    const idleClosed = new Promise((resolve) => idle.once('close', resolve));
+    idle.on('error', () => undefined);
+    await new Promise((resolve) => idle.once('connect', resolve));
+    // close() resolves only once every connection is gone: were one kept open, this would never resolve.
     const first = s.close();
     expect(s.close()).toBe(first);
     await first;
-    expect(performance.now() - started).toBeLessThan(500);
+    await idleClosed;
     await expect(hanging).rejects.toThrow();
     expect(await probe(s.port)).toBe('ECONNREFUSED');
     await s.close();
@@ -570,12 +619,16 @@ describe('lifecycle', () => {
 
   it('closing aborts injected latency instead of waiting for it', async () => {
     const s = await start({ faults: { latencyMs: 10_000 } });
-    const pending = fetch(`${s.url}/ok`);
-    await vi.waitFor(() => expect(s.requests).toHaveLength(1));
-    const started = performance.now();
-    await s.close();
-    expect(performance.now() - started).toBeLessThan(500);
-    await expect(pending).rejects.toThrow();
+    // The clock stands still: the latency can only end by being aborted.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const pending = fetch(`${s.url}/ok`);
+      await until(() => s.requests.length === 1);
+      await s.close();
+      await expect(pending).rejects.toThrow();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('supports await using', async () => {

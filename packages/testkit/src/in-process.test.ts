@@ -1,6 +1,6 @@
 import { HttpResponse, http } from 'msw';
 import { type SetupServer, setupServer } from 'msw/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { faultHandlers } from './faults.js';
 import { startTestServer } from './http-server.js';
 
@@ -68,10 +68,22 @@ describe('faultHandlers with msw setupServer', () => {
 
   it('adds latency, then falls through', async () => {
     listen(...faultHandlers({ latencyMs: 120 }), ...handlers);
-    const started = performance.now();
-    const res = await fetch(`${BASE}/ws/items/3`);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(110);
-    expect(await res.json()).toEqual({ id: '3' });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let settled = false;
+      const res = fetch(`${BASE}/ws/items/3`).finally(() => {
+        settled = true;
+      });
+      // The fault handler waits out its 120 ms (the one timer): no answer until the clock has moved that far.
+      while (vi.getTimerCount() === 0) await new Promise((resolve) => setImmediate(resolve));
+      await vi.advanceTimersByTimeAsync(119);
+      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await (await res).json()).toEqual({ id: '3' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('ignores truncation in-process', async () => {

@@ -1,9 +1,4 @@
-import {
-  HttpHandler,
-  type HttpHandlerMethod,
-  type HttpResponseResolver,
-  type RequestHandler,
-} from 'msw';
+import { HttpHandler, type HttpHandlerMethod, type HttpResponseResolver, type RequestHandler } from 'msw';
 
 /**
  * How every simulator of this package is built: a route module is a function of the simulator's state (its data,
