@@ -1,14 +1,14 @@
 import { elementInfo, symmetryOperations } from './icsd-chemistry.js';
 import {
-  cellVolumeOf,
   formatStandardisedCell,
   type IcsdSimEntry,
-  journalAstm,
   lastPageOf,
   sitesOf,
   spaceGroupOf,
   standardisedCellOf,
 } from './icsd-dataset.js';
+import { cellVolumeOf } from './icsd-structure.js';
+import { journalAstm } from './icsd-vocabulary.js';
 
 /** Which cell a CIF describes (`celltype`). */
 export type IcsdCellType = 'experimental' | 'standardized';

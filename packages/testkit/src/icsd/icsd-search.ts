@@ -1,12 +1,7 @@
 import { bravaisLatticeOf, ELEMENT_SYMBOLS, normalizeElement } from './icsd-chemistry.js';
 import { ICSD_EXPERT_FIELDS, ICSD_SIMULATED_EXPERT_FIELDS, type IcsdExpertField } from './icsd-constants.js';
-import {
-  abFormulaOf,
-  anxFormulaOf,
-  type IcsdSimEntry,
-  parseWireNumber,
-  spaceGroupOf,
-} from './icsd-dataset.js';
+import { abFormulaOf, anxFormulaOf, type IcsdSimEntry, spaceGroupOf } from './icsd-dataset.js';
+import { parseWireNumber } from './icsd-structure.js';
 
 /** A query the simulator refuses; its message is sent with status 400. */
 export class IcsdQueryError extends Error {

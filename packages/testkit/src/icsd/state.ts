@@ -3,8 +3,9 @@ import { createRandom, type Random } from '../random.js';
 import type { SimRoutes } from '../routes.js';
 import { type IcsdCellType, renderCif } from './icsd-cif.js';
 import { ICSD_SIM_ENDPOINTS, type IcsdSimEndpoint } from './icsd-constants.js';
-import { generateDataset, type IcsdSimEntry, mixSeed } from './icsd-dataset.js';
+import { generateDataset, type IcsdSimEntry } from './icsd-dataset.js';
 import type { IcsdSimulatorOptions } from './icsd-simulator.js';
+import { mixSeed } from './icsd-structure.js';
 
 /** Where the routes are served: both `/ws` and `/api/ws`, on any origin. */
 export interface IcsdMount {
