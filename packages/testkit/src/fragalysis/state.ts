@@ -120,6 +120,8 @@ export interface FragalysisSim {
   uuid(): string;
   visible(tas: string, user: { tas: readonly string[] }): boolean;
   identify(request: Request): Identity;
+  /** The targets the request's user may see (members' and public projects'). */
+  visibleTargets(request: Request): FragalysisSimTarget[];
   /** A DRF limit/offset page of `items`. */
   paginated(request: Request, items: unknown[]): Response;
   targetJson(t: FragalysisSimTarget): Record<string, unknown>;
@@ -318,6 +320,10 @@ export function createFragalysisState(options: FragalysisSimulatorOptions): Frag
     uuid,
     visible,
     identify,
+    visibleTargets: (request) => {
+      const { user } = identify(request);
+      return targets.filter((t) => visible(t.tas, user));
+    },
     paginated,
     targetJson,
     ensureBytes,

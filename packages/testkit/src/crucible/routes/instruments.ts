@@ -6,26 +6,12 @@ import { detail, json, mfid, validation } from '../util.js';
 
 /** Instruments (spec §5). */
 export const instrumentRoutes: CrucibleRoutes = (sim, mount) => {
-  const {
-    now,
-    db,
-    instrumentByName,
-    requireAdmin,
-    missingRecord,
-    instrumentOut,
-    includes,
-    filterFrom,
-    offsetPage,
-    readObject,
-    str,
-    searchQuery,
-  } = sim;
   const add = apiRouter(sim, mount);
 
   // --- instruments ---
   add('GET', 'instruments', BOTH, (ctx) => {
     const name = ctx.query.get('instrument_name');
-    const filter = filterFrom<CrucibleSimInstrument>(
+    const filter = sim.filterFrom<CrucibleSimInstrument>(
       ctx,
       {
         unique_id: (i) => i.uniqueId,
@@ -42,76 +28,76 @@ export const instrumentRoutes: CrucibleRoutes = (sim, mount) => {
           : undefined,
     );
     if (filter instanceof Response) return filter;
-    const inc = includes(ctx);
+    const inc = sim.includes(ctx);
     if (inc instanceof Response) return inc;
-    const list = db.instruments.filter(filter).map((i) => instrumentOut(ctx, i, inc.metadata));
-    return ctx.version === 'v1' ? json(list) : offsetPage(ctx, list);
+    const list = sim.db.instruments.filter(filter).map((i) => sim.instrumentOut(ctx, i, inc.metadata));
+    return ctx.version === 'v1' ? json(list) : sim.offsetPage(ctx, list);
   });
   add('POST', 'instruments', BOTH, async (ctx) => {
     if (ctx.version === 'v2') {
-      const denied = requireAdmin(ctx);
+      const denied = sim.requireAdmin(ctx);
       if (denied) return denied;
     }
-    const body = await readObject(ctx);
+    const body = await sim.readObject(ctx);
     if (body instanceof Response) return body;
     for (const k of ['instrument_name', 'location', 'owner'])
       if (typeof body[k] !== 'string') return validation(['body', k], 'Field required', 'missing');
-    if (instrumentByName(body.instrument_name as string))
+    if (sim.instrumentByName(body.instrument_name as string))
       return detail(409, `Instrument ${String(body.instrument_name)} already exists`);
     const i: CrucibleSimInstrument = {
-      id: db.next.instrument++,
-      uniqueId: typeof body.unique_id === 'string' ? body.unique_id : mfid(db.random, now()),
+      id: sim.db.next.instrument++,
+      uniqueId: typeof body.unique_id === 'string' ? body.unique_id : mfid(sim.db.random, sim.now()),
       name: body.instrument_name as string,
-      manufacturer: str(body.manufacturer) ?? null,
-      model: str(body.model) ?? null,
-      owner: str(body.owner) ?? null,
-      location: str(body.location) ?? null,
-      description: str(body.description) ?? null,
-      instrumentType: str(body.instrument_type) ?? null,
+      manufacturer: sim.str(body.manufacturer) ?? null,
+      model: sim.str(body.model) ?? null,
+      owner: sim.str(body.owner) ?? null,
+      location: sim.str(body.location) ?? null,
+      description: sim.str(body.description) ?? null,
+      instrumentType: sim.str(body.instrument_type) ?? null,
       otherId: null,
       otherIdSource: null,
       metadata: null,
-      creationMs: now(),
-      modificationMs: now(),
+      creationMs: sim.now(),
+      modificationMs: sim.now(),
     };
-    db.instruments.push(i);
-    return json(instrumentOut(ctx, i), ctx.version === 'v2' ? 201 : 200);
+    sim.db.instruments.push(i);
+    return json(sim.instrumentOut(ctx, i), ctx.version === 'v2' ? 201 : 200);
   });
   add('GET', 'instruments/search', V2, (ctx) => {
-    const q = searchQuery(ctx);
+    const q = sim.searchQuery(ctx);
     if (q instanceof Response) return q;
-    const hits = db.instruments.filter((i) =>
+    const hits = sim.db.instruments.filter((i) =>
       [i.name, i.instrumentType, i.manufacturer].some((f) => f?.toLowerCase().includes(q.q)),
     );
     return json({
-      items: hits.slice(0, q.limit).map((i) => instrumentOut(ctx, i)),
+      items: hits.slice(0, q.limit).map((i) => sim.instrumentOut(ctx, i)),
       limit: q.limit,
       total: hits.length,
     });
   });
   add('GET', 'instruments/{iid}', V2, (ctx) => {
-    const i = db.instruments.find((x) => x.uniqueId === ctx.params.iid);
-    if (!i) return missingRecord(ctx, `Instrument ${ctx.params.iid}`);
-    const inc = includes(ctx);
+    const i = sim.db.instruments.find((x) => x.uniqueId === ctx.params.iid);
+    if (!i) return sim.missingRecord(ctx, `Instrument ${ctx.params.iid}`);
+    const inc = sim.includes(ctx);
     if (inc instanceof Response) return inc;
-    return json(instrumentOut(ctx, i, inc.metadata));
+    return json(sim.instrumentOut(ctx, i, inc.metadata));
   });
   add('PATCH', 'instruments/{iid}', V2, async (ctx) => {
-    const denied = requireAdmin(ctx);
+    const denied = sim.requireAdmin(ctx);
     if (denied) return denied;
-    const i = db.instruments.find((x) => x.uniqueId === ctx.params.iid);
+    const i = sim.db.instruments.find((x) => x.uniqueId === ctx.params.iid);
     if (!i) return detail(404, `Instrument ${ctx.params.iid} not found`);
-    const body = await readObject(ctx);
+    const body = await sim.readObject(ctx);
     if (body instanceof Response) return body;
     if (typeof body.instrument_name === 'string') i.name = body.instrument_name;
-    if (body.owner !== undefined) i.owner = str(body.owner) ?? null;
-    if (body.location !== undefined) i.location = str(body.location) ?? null;
-    if (body.manufacturer !== undefined) i.manufacturer = str(body.manufacturer) ?? null;
-    if (body.model !== undefined) i.model = str(body.model) ?? null;
-    if (body.instrument_type !== undefined) i.instrumentType = str(body.instrument_type) ?? null;
-    if (body.description !== undefined) i.description = str(body.description) ?? null;
-    i.modificationMs = now();
-    return json(instrumentOut(ctx, i));
+    if (body.owner !== undefined) i.owner = sim.str(body.owner) ?? null;
+    if (body.location !== undefined) i.location = sim.str(body.location) ?? null;
+    if (body.manufacturer !== undefined) i.manufacturer = sim.str(body.manufacturer) ?? null;
+    if (body.model !== undefined) i.model = sim.str(body.model) ?? null;
+    if (body.instrument_type !== undefined) i.instrumentType = sim.str(body.instrument_type) ?? null;
+    if (body.description !== undefined) i.description = sim.str(body.description) ?? null;
+    i.modificationMs = sim.now();
+    return json(sim.instrumentOut(ctx, i));
   });
 
   return add.handlers();

@@ -6,27 +6,14 @@ import { detail, json, parseBool, validation } from '../util.js';
 
 /** Processing requests: v1 ingestion and SciCat per dataset, v2 ingestion per file, ingestors (spec §9, §18). */
 export const requestRoutes: CrucibleRoutes = (sim, mount) => {
-  const {
-    db,
-    stats,
-    canRead,
-    requireAdmin,
-    dataset,
-    settle,
-    newRequest,
-    requestOut,
-    offsetPage,
-    readObject,
-    fileFor,
-  } = sim;
   const add = apiRouter(sim, mount);
 
   // --- processing requests (v1) ---
   add('POST', 'datasets/{dsid}/ingest', V1, (ctx) => {
-    const ds = dataset(ctx, ctx.params.dsid, 'write');
+    const ds = sim.dataset(ctx, ctx.params.dsid, 'write');
     if (ds instanceof Response) return ds;
-    stats.ingestionRequests += 1;
-    const r = newRequest(
+    sim.stats.ingestionRequests += 1;
+    const r = sim.newRequest(
       'ingest',
       'v1',
       ds,
@@ -35,34 +22,34 @@ export const requestRoutes: CrucibleRoutes = (sim, mount) => {
       ctx.query.get('ingestion_class'),
       false,
     );
-    return json(requestOut(r));
+    return json(sim.requestOut(r));
   });
   add('POST', 'datasets/{dsid}/scicat_update', V1, (ctx) => {
-    const ds = dataset(ctx, ctx.params.dsid, 'write');
+    const ds = sim.dataset(ctx, ctx.params.dsid, 'write');
     if (ds instanceof Response) return ds;
-    stats.scicatRequests += 1;
+    sim.stats.scicatRequests += 1;
     const overwrite = parseBool(ctx.query.get('overwrite_data') ?? 'false') === true;
-    const r = newRequest('scicat', 'v1', ds, undefined, null, null, overwrite);
-    return json(requestOut(r));
+    const r = sim.newRequest('scicat', 'v1', ds, undefined, null, null, overwrite);
+    return json(sim.requestOut(r));
   });
   for (const [kind, segment] of [
     ['ingest', 'ingest'],
     ['scicat', 'scicat_update'],
   ] as const) {
     const find = (ctx: Ctx, need: 'read' | 'write'): ProcessingRequest | Response => {
-      const ds = dataset(ctx, ctx.params.dsid, need);
+      const ds = sim.dataset(ctx, ctx.params.dsid, need);
       if (ds instanceof Response) return ds;
-      const r = db.requests.get(Number(ctx.params.rid));
+      const r = sim.db.requests.get(Number(ctx.params.rid));
       if (!r || r.kind !== kind || r.datasetId !== ds.uniqueId)
         return detail(404, `Request ${ctx.params.rid} not found`);
       return r;
     };
     add('GET', `datasets/{dsid}/${segment}/{rid}`, V1, (ctx) => {
       const r = find(ctx, 'read');
-      return r instanceof Response ? r : json(requestOut(r));
+      return r instanceof Response ? r : json(sim.requestOut(r));
     });
     add('PATCH', `datasets/{dsid}/${segment}/{rid}`, V1, async (ctx) => {
-      const denied = requireAdmin(ctx);
+      const denied = sim.requireAdmin(ctx);
       if (denied) return denied;
       const r = find(ctx, 'read');
       if (r instanceof Response) return r;
@@ -70,12 +57,12 @@ export const requestRoutes: CrucibleRoutes = (sim, mount) => {
     });
   }
   add('PATCH', 'datasets/{dsid}/google_drive_transfer/{rid}', V1, (ctx) => {
-    const denied = requireAdmin(ctx);
+    const denied = sim.requireAdmin(ctx);
     return denied ?? json({ id: Number(ctx.params.rid), status: 'ok' });
   });
 
   async function patchRequest(ctx: Ctx, r: ProcessingRequest): Promise<Response> {
-    const body = await readObject(ctx);
+    const body = await sim.readObject(ctx);
     if (body instanceof Response) return body;
     if (typeof body.status !== 'string') return validation(['body', 'status'], 'Field required', 'missing');
     r.manualStatus = body.status;
@@ -84,45 +71,45 @@ export const requestRoutes: CrucibleRoutes = (sim, mount) => {
     if (typeof body.ingestion_class === 'string') r.ingestionClass = body.ingestion_class;
     if (body.status === 'complete' && !r.settled) {
       const saved = r.timeCompleted;
-      settle(r);
+      sim.settle(r);
       if (saved !== null) r.timeCompleted = saved;
     }
-    return json(requestOut(r));
+    return json(sim.requestOut(r));
   }
 
   // --- ingestion (v2) ---
   add('POST', 'files/{mfid}/ingest', V2, (ctx) => {
-    const r = fileFor(ctx, 'write');
+    const r = sim.fileFor(ctx, 'write');
     if (r instanceof Response) return r;
-    stats.ingestionRequests += 1;
-    const req = newRequest('ingest', 'v2', r.ds, r.f, null, ctx.query.get('ingestion_class'), false);
-    return json(requestOut(req));
+    sim.stats.ingestionRequests += 1;
+    const req = sim.newRequest('ingest', 'v2', r.ds, r.f, null, ctx.query.get('ingestion_class'), false);
+    return json(sim.requestOut(req));
   });
   add('GET', 'ingestion_requests', V2, (ctx) => {
     const dsid = ctx.query.get('dataset_id');
     const fid = ctx.query.get('file_id');
     const list: unknown[] = [];
-    for (const r of db.requests.values()) {
+    for (const r of sim.db.requests.values()) {
       if (r.kind !== 'ingest' || r.api !== 'v2') continue;
       if (dsid !== null && r.datasetId !== dsid) continue;
       if (fid !== null && r.fileMfid !== fid) continue;
-      const ds = db.datasetById.get(r.datasetId);
-      if (ds && canRead(ctx.user, ds)) list.push(requestOut(r));
+      const ds = sim.db.datasetById.get(r.datasetId);
+      if (ds && sim.canRead(ctx.user, ds)) list.push(sim.requestOut(r));
     }
-    return offsetPage(ctx, list.reverse());
+    return sim.offsetPage(ctx, list.reverse());
   });
   const v2Request = (ctx: Ctx): ProcessingRequest | Response => {
-    const r = db.requests.get(Number(ctx.params.id));
+    const r = sim.db.requests.get(Number(ctx.params.id));
     if (r?.api !== 'v2') return detail(404, `Ingestion request ${ctx.params.id} not found`);
-    const ds = dataset(ctx, r.datasetId, 'read');
+    const ds = sim.dataset(ctx, r.datasetId, 'read');
     return ds instanceof Response ? ds : r;
   };
   add('GET', 'ingestion_requests/{id}', V2, (ctx) => {
     const r = v2Request(ctx);
-    return r instanceof Response ? r : json(requestOut(r));
+    return r instanceof Response ? r : json(sim.requestOut(r));
   });
   add('PATCH', 'ingestion_requests/{id}', V2, (ctx) => {
-    const denied = requireAdmin(ctx);
+    const denied = sim.requireAdmin(ctx);
     if (denied) return denied;
     const r = v2Request(ctx);
     return r instanceof Response ? r : patchRequest(ctx, r);

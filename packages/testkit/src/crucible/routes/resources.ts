@@ -11,30 +11,6 @@ import { clone, deepMerge, detail, type JsonObject, json, naiveIso } from '../ut
 
 /** v2 generic resources: records, links, metadata, access groups, metadata search (spec §16). */
 export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
-  const {
-    now,
-    db,
-    canRead,
-    sampleRead,
-    isMember,
-    isLead,
-    forbidden,
-    requireAdmin,
-    dataset,
-    sample,
-    projectOut,
-    instrumentOut,
-    datasetLinks,
-    sampleLinks,
-    datasetOut,
-    sampleOut,
-    boolParam,
-    includes,
-    readObject,
-    searchQuery,
-    aclGet,
-    aclAdd,
-  } = sim;
   const add = apiRouter(sim, mount);
 
   // --- resources (v2) ---
@@ -45,26 +21,26 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
     | { kind: 'project'; p: CrucibleSimProject };
   function resource(ctx: Ctx, need: 'read' | 'write', projects: boolean): Resource | Response {
     const id = ctx.params.id ?? '';
-    const ds = db.datasetById.get(id);
+    const ds = sim.db.datasetById.get(id);
     if (ds) {
-      const r = dataset(ctx, id, need);
+      const r = sim.dataset(ctx, id, need);
       return r instanceof Response ? r : { kind: 'dataset', ds };
     }
-    const s = db.sampleById.get(id);
+    const s = sim.db.sampleById.get(id);
     if (s) {
-      const r = sample(ctx, id, need);
+      const r = sim.sample(ctx, id, need);
       return r instanceof Response ? r : { kind: 'sample', s };
     }
-    const i = db.instruments.find((x) => x.uniqueId === id);
+    const i = sim.db.instruments.find((x) => x.uniqueId === id);
     if (i) {
-      if (need === 'write' && !ctx.user.admin) return forbidden(ADMIN_ONLY);
+      if (need === 'write' && !ctx.user.admin) return sim.forbidden(ADMIN_ONLY);
       return { kind: 'instrument', i };
     }
-    const p = projects ? db.projects.get(id) : undefined;
+    const p = projects ? sim.db.projects.get(id) : undefined;
     if (p) {
-      if (need === 'read' && !isMember(ctx.user, p))
-        return forbidden(`You are not a member of project ${id}`);
-      if (need === 'write' && !isLead(ctx.user, p)) return forbidden(ADMIN_ONLY);
+      if (need === 'read' && !sim.isMember(ctx.user, p))
+        return sim.forbidden(`You are not a member of project ${id}`);
+      if (need === 'write' && !sim.isLead(ctx.user, p)) return sim.forbidden(ADMIN_ONLY);
       return { kind: 'project', p };
     }
     return detail(404, `Resource ${id} not found`);
@@ -78,7 +54,7 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
           ? r.i.metadata
           : r.p.metadata;
   function setResourceMetadata(r: Resource, md: JsonObject): void {
-    const ms = now();
+    const ms = sim.now();
     if (r.kind === 'dataset') {
       r.ds.metadata = md;
       r.ds.modificationMs = ms;
@@ -107,7 +83,7 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
   };
 
   add('GET', 'resources/metadata/search', V2, (ctx) => {
-    const q = searchQuery(ctx);
+    const q = sim.searchQuery(ctx);
     if (q instanceof Response) return q;
     const hits: Array<Record<string, unknown>> = [];
     const consider = (
@@ -134,8 +110,8 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
           scientific_metadata: md,
         });
     };
-    for (const d of db.datasets)
-      if (canRead(ctx.user, d))
+    for (const d of sim.db.datasets)
+      if (sim.canRead(ctx.user, d))
         consider(
           d.uniqueId,
           'dataset',
@@ -145,8 +121,8 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
           d.creationMs,
           d.modificationMs,
         );
-    for (const s of db.samples)
-      if (sampleRead(ctx.user, s))
+    for (const s of sim.db.samples)
+      if (sim.sampleRead(ctx.user, s))
         consider(
           s.uniqueId,
           'sample',
@@ -156,7 +132,7 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
           s.creationMs,
           s.modificationMs,
         );
-    for (const i of db.instruments)
+    for (const i of sim.db.instruments)
       consider(i.uniqueId, 'instrument', i.name, null, i.metadata, i.creationMs, i.modificationMs);
     hits.sort((a, b) => (b.rank as number) - (a.rank as number));
     return json({ items: hits.slice(0, q.limit), limit: q.limit, total: hits.length });
@@ -164,18 +140,18 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
   add('GET', 'resources/{id}', V2, (ctx) => {
     const r = resource(ctx, 'read', false);
     if (r instanceof Response) return r;
-    const inc = includes(ctx);
+    const inc = sim.includes(ctx);
     if (inc instanceof Response) return inc;
-    if (r.kind === 'dataset') return json(datasetOut(ctx, r.ds, inc));
-    if (r.kind === 'sample') return json(sampleOut(ctx, r.s, inc));
-    if (r.kind === 'instrument') return json(instrumentOut(ctx, r.i, inc.metadata));
-    return json(projectOut(ctx, r.p, inc.metadata));
+    if (r.kind === 'dataset') return json(sim.datasetOut(ctx, r.ds, inc));
+    if (r.kind === 'sample') return json(sim.sampleOut(ctx, r.s, inc));
+    if (r.kind === 'instrument') return json(sim.instrumentOut(ctx, r.i, inc.metadata));
+    return json(sim.projectOut(ctx, r.p, inc.metadata));
   });
   add('GET', 'resources/{id}/links', V2, (ctx) => {
     const r = resource(ctx, 'read', false);
     if (r instanceof Response) return r;
-    if (r.kind === 'dataset') return json(datasetLinks(ctx.user, r.ds));
-    if (r.kind === 'sample') return json(sampleLinks(ctx.user, r.s));
+    if (r.kind === 'dataset') return json(sim.datasetLinks(ctx.user, r.ds));
+    if (r.kind === 'sample') return json(sim.sampleLinks(ctx.user, r.s));
     return json([]);
   });
   add('GET', 'resources/{id}/metadata', V2, (ctx) => {
@@ -185,9 +161,9 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
   add('POST', 'resources/{id}/metadata', V2, async (ctx) => {
     const r = resource(ctx, 'write', true);
     if (r instanceof Response) return r;
-    const overwrite = boolParam(ctx, 'overwrite');
+    const overwrite = sim.boolParam(ctx, 'overwrite');
     if (overwrite instanceof Response) return overwrite;
-    const body = await readObject(ctx);
+    const body = await sim.readObject(ctx);
     if (body instanceof Response) return body;
     if (!overwrite && resourceMetadata(r) !== null)
       return detail(
@@ -200,26 +176,26 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
   add('PATCH', 'resources/{id}/metadata', V2, async (ctx) => {
     const r = resource(ctx, 'write', true);
     if (r instanceof Response) return r;
-    const body = await readObject(ctx);
+    const body = await sim.readObject(ctx);
     if (body instanceof Response) return body;
     setResourceMetadata(r, deepMerge(resourceMetadata(r) ?? {}, clone(body)));
     return json(wrapper(r));
   });
   add('GET', 'resources/{id}/access_groups', V2, (ctx) => {
-    const denied = requireAdmin(ctx);
+    const denied = sim.requireAdmin(ctx);
     if (denied) return denied;
     const r = resource(ctx, 'read', false);
     if (r instanceof Response) return r;
     if (r.kind !== 'dataset') return json([]);
-    return aclGet(r.ds);
+    return sim.aclGet(r.ds);
   });
   add('POST', 'resources/{id}/access_groups', V2, (ctx) => {
-    const denied = requireAdmin(ctx);
+    const denied = sim.requireAdmin(ctx);
     if (denied) return denied;
     const r = resource(ctx, 'read', false);
     if (r instanceof Response) return r;
     if (r.kind !== 'dataset') return detail(400, 'Access groups are simulated on datasets only');
-    return aclAdd(ctx, r.ds);
+    return sim.aclAdd(ctx, r.ds);
   });
 
   return add.handlers();

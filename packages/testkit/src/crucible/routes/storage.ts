@@ -13,14 +13,13 @@ const RESUMABLE = '/upload/storage/v1/b/crucible-uploads/o';
 export const storageRoutes: CrucibleRoutes = (sim, mount) => {
   if (mount.api !== 'storage') return [];
   const { prefix } = mount;
-  const { db, stats } = sim;
   return [
     route('*', underPrefix(prefix), ({ request }) => {
-      stats.requests += 1;
+      sim.stats.requests += 1;
       sim.settleAll();
-      stats.storageRequests += 1;
+      sim.stats.storageRequests += 1;
       if (request.headers.has('authorization')) {
-        stats.storageAuthorizationHeaders += 1;
+        sim.stats.storageAuthorizationHeaders += 1;
         return xmlError(
           400,
           'InvalidAuthentication',
@@ -32,7 +31,7 @@ export const storageRoutes: CrucibleRoutes = (sim, mount) => {
     route('*', exactPath(prefix, RESUMABLE), ({ request }) => {
       const url = new URL(request.url);
       const method = request.method.toUpperCase();
-      const session = db.sessions.get(url.searchParams.get('upload_id') ?? '');
+      const session = sim.db.sessions.get(url.searchParams.get('upload_id') ?? '');
       if (!session || session.state === 'expired') {
         return xmlError(404, 'NoSuchUpload', 'The requested upload session does not exist or has expired.');
       }

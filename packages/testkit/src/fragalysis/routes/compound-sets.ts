@@ -6,10 +6,9 @@ import { compoundSetId, type FragalysisRoutes, json } from '../state.js';
 /** Compound sets (one per target, integer ids, spec §4.13) and their SDF download as a ZIP. */
 export const compoundSetRoutes: FragalysisRoutes = (sim, mount) => [
   route('GET', exactPath(mount.prefix, '/api/compound-sets/'), ({ request }) => {
-    const { user } = sim.identify(request);
     const q = new URL(request.url).searchParams;
-    const list = sim.targets
-      .filter((t) => sim.visible(t.tas, user))
+    const list = sim
+      .visibleTargets(request)
       .filter((t) => !q.get('target') || String(t.id) === q.get('target'))
       .filter(
         (t) => !q.get('project') || t.tas.toLowerCase().includes((q.get('project') as string).toLowerCase()),

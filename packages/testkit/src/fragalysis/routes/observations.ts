@@ -4,11 +4,11 @@ import type { FragalysisRoutes } from '../state.js';
 /** Site observations (with SMILES and their bound PDB) and compounds of the visible targets, by `?target=`. */
 export const observationRoutes: FragalysisRoutes = (sim, mount) => [
   route('GET', exactPath(mount.prefix, '/api/site_observations/'), ({ request }) => {
-    const { user } = sim.identify(request);
     const url = new URL(request.url);
     const id = url.searchParams.get('target');
-    const list = sim.targets
-      .filter((t) => sim.visible(t.tas, user) && (!id || String(t.id) === id))
+    const list = sim
+      .visibleTargets(request)
+      .filter((t) => !id || String(t.id) === id)
       .flatMap((t) =>
         t.observations.map((o) => ({
           id: o.id,
@@ -25,10 +25,10 @@ export const observationRoutes: FragalysisRoutes = (sim, mount) => [
     return sim.paginated(request, list);
   }),
   route('GET', exactPath(mount.prefix, '/api/compounds/'), ({ request }) => {
-    const { user } = sim.identify(request);
     const id = new URL(request.url).searchParams.get('target');
-    const list = sim.targets
-      .filter((t) => sim.visible(t.tas, user) && (!id || String(t.id) === id))
+    const list = sim
+      .visibleTargets(request)
+      .filter((t) => !id || String(t.id) === id)
       .flatMap((t) =>
         t.observations.map((o) => ({
           id: 1000 + o.id,

@@ -29,12 +29,11 @@ export const targetRoutes: FragalysisRoutes = (sim, mount) => [
     return t && sim.visible(t.tas, user) ? json(sim.targetJson(t)) : json({ detail: 'Not found.' }, 404);
   }),
   route('GET', exactPath(mount.prefix, '/api/targets/'), ({ request }) => {
-    const { user } = sim.identify(request);
     const q = new URL(request.url).searchParams;
     return sim.paginated(
       request,
-      sim.targets
-        .filter((t) => sim.visible(t.tas, user))
+      sim
+        .visibleTargets(request)
         .filter((t) => !q.get('title') || t.title === q.get('title'))
         .filter((t) => !q.get('id') || String(t.id) === q.get('id'))
         .filter((t) => !q.get('project') || String(t.projectId) === q.get('project'))
