@@ -19,15 +19,28 @@ export type CamelKeys<T> = { [K in keyof T as K extends string ? CamelCase<K> : 
 /** A record: camelCase fields plus the server's object under `raw`. */
 export type ApiRecord<T, Raw = unknown> = CamelKeys<T> & { readonly raw: Raw };
 
+/** Names already converted: a service has a few dozen field names, seen on every record of a listing. */
+const converted = new Map<string, string>();
+const MAX_CONVERTED = 4096;
+
 /** `dataset_name` → `datasetName`; names without underscores (and leading ones, `_id`) are kept. */
 export function camelCase(key: string): string {
-  return key.replace(/(?<=[A-Za-z0-9])_+([A-Za-z0-9])/g, (_, c: string) => c.toUpperCase());
+  let name = converted.get(key);
+  if (name !== undefined) return name;
+  name = key.includes('_')
+    ? key.replace(/(?<=[A-Za-z0-9])_+([A-Za-z0-9])/g, (_, c: string) => c.toUpperCase())
+    : key;
+  // Bounded: a server that sends ever-new field names cannot grow it without end.
+  if (converted.size < MAX_CONVERTED) converted.set(key, name);
+  return name;
 }
 
 /** The fields of `value` under camelCase names (one level), keeping values as they are. */
 export function camelKeys<T extends Record<string, unknown>>(value: T): CamelKeys<T> {
   const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) out[camelCase(key)] = field;
+  for (const key in value) {
+    if (Object.hasOwn(value, key)) out[camelCase(key)] = value[key];
+  }
   return out as CamelKeys<T>;
 }
 
@@ -47,6 +60,8 @@ export function apiRecord<S extends z.ZodType<Record<string, unknown>>>(
         ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
       return z.NEVER;
     }
-    return { ...camelKeys(parsed.data), raw: input as z.input<S> };
+    const record = camelKeys(parsed.data) as Record<string, unknown>;
+    record.raw = input;
+    return record;
   }) as unknown as z.ZodType<ApiRecord<z.output<S>, z.input<S>>, unknown>;
 }
