@@ -1,56 +1,61 @@
 import {
   bearerAuth,
+  type ClientOptions,
   createHttpClient,
-  type HttpClient,
+  EventEmitter,
+  logEvents,
   MissingCredentialsError,
-  NotFoundError,
   readSetting,
   registerSecret,
   UsageError,
 } from '@sciport/core';
-import { z } from 'zod';
-import {
-  type ApiVersion,
-  type CallOptions,
-  type Context,
-  type CrucibleEvent,
-  getRecord,
-  id,
-} from './context.js';
 import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from './credentials.js';
-import { Instruments, Projects, Samples, Users } from './resources/catalog.js';
+import type { ApiVersion, Context, CrucibleEvent } from './internal/context.js';
+import { Access } from './resources/access.js';
 import { Datasets } from './resources/datasets.js';
-import { Files, type RequestOutcome, Requests, type WaitForRequestOptions } from './resources/files.js';
+import { Files } from './resources/files.js';
+import { Instruments } from './resources/instruments.js';
+import { Keywords } from './resources/keywords.js';
+import { Projects } from './resources/projects.js';
+import { Requests } from './resources/requests.js';
+import { Resources } from './resources/resources.js';
+import { Samples } from './resources/samples.js';
+import { Thumbnails } from './resources/thumbnails.js';
+import { Users } from './resources/users.js';
 
 declare const __SCIPORT_CRUCIBLE_VERSION__: string | undefined;
 export const CRUCIBLE_VERSION: string =
   typeof __SCIPORT_CRUCIBLE_VERSION__ === 'string' ? __SCIPORT_CRUCIBLE_VERSION__ : '0.0.0-dev';
 
-/** @deprecated The live API; use `DEFAULT_CRUCIBLE_BASE_URL`. */
-export const DEFAULT_CRUCIBLE_API_URL = DEFAULT_CRUCIBLE_BASE_URL;
-
-export interface CrucibleClientOptions {
+export interface CrucibleClientOptions extends ClientOptions {
   /**
    * The API URL with its path prefix (`https://crucible.lbl.gov/api/v2`); every path is appended to it.
    * Default `CRUCIBLE_API_URL`, else the live v2 API.
    */
-  apiUrl?: string;
+  baseUrl?: string | undefined;
   /** Default `CRUCIBLE_API_KEY`. Sent only to the API host, never to storage. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** `v2` or `v1`; by default read from the URL (`/api/v2`; `/api/v1`, `/testapi…` → v1), else v2. */
-  apiVersion?: ApiVersion;
-  timeout?: number;
-  maxRetries?: number;
-  fetch?: typeof globalThis.fetch;
-  userAgent?: string;
+  apiVersion?: ApiVersion | undefined;
   /** Items per page when listing (default and maximum 1000). */
-  pageSize?: number;
-  onEvent?: (event: CrucibleEvent) => void;
+  pageSize?: number | undefined;
+  /** Receives every event of the client (requests, retries, request statuses, warnings). */
+  onEvent?: ((event: CrucibleEvent) => void) | undefined;
+}
+
+/** How requests reach the network: the Node entry passes `nodeTransport(options.fetch)`. */
+export interface CrucibleTransport {
+  /** API calls. */
+  fetch?: typeof globalThis.fetch | undefined;
+  /** Bulk request bodies (upload chunks). */
+  transferFetch?: typeof globalThis.fetch | undefined;
+  /** Downloads. */
+  downloadFetch?: typeof globalThis.fetch | undefined;
 }
 
 /** The API version an URL implies, if it says. */
-export function versionFromUrl(apiUrl: string): ApiVersion | undefined {
-  const path = new URL(apiUrl).pathname.replace(/\/+$/, '');
+export function versionFromUrl(baseUrl: string): ApiVersion | undefined {
+  const path = new URL(baseUrl).pathname.replace(/\/+$/, '');
   if (/\/v2$/.test(path)) return 'v2';
   if (/\/v1$/.test(path) || /\/testapi(-staging)?$/.test(path)) return 'v1';
   return undefined;
@@ -59,154 +64,124 @@ export function versionFromUrl(apiUrl: string): ApiVersion | undefined {
 /**
  * A client for Crucible, the Molecular Foundry data lakehouse. API v2 by default; v1 deployments work behind the
  * same methods. The API key goes only to the API host: signed storage URLs are fetched by a separate client
- * without credentials.
+ * without credentials. This is the client of the browser entry point; on Node, `datasets` and `files` have
+ * the methods that read and write files too.
  */
 export class CrucibleClient {
-  readonly apiUrl: string;
+  readonly baseUrl: string;
   readonly apiVersion: ApiVersion;
   readonly datasets: Datasets;
+  readonly keywords: Keywords;
+  readonly thumbnails: Thumbnails;
   readonly samples: Samples;
   readonly instruments: Instruments;
   readonly projects: Projects;
   readonly users: Users;
+  readonly access: Access;
   readonly files: Files;
   readonly requests: Requests;
+  readonly resources: Resources;
   protected readonly ctx: Context;
-  protected readonly http: HttpClient;
-  /** For signed storage URLs: no credentials, ever. */
-  protected readonly storage: HttpClient;
-  private readonly listeners = new Set<(event: CrucibleEvent) => void>();
+  readonly #events = new EventEmitter<CrucibleEvent>();
 
-  /**
-   * `transport` is for the Node entry point: the `fetch`es for upload chunks and downloads (see
-   * `nodeTransferFetch`, `nodeDownloadFetch`).
-   */
-  constructor(
-    options: CrucibleClientOptions = {},
-    transport: { transferFetch?: typeof globalThis.fetch; downloadFetch?: typeof globalThis.fetch } = {},
-  ) {
-    this.apiUrl = (
-      options.apiUrl ??
+  constructor(options: CrucibleClientOptions = {}, transport: CrucibleTransport = {}) {
+    this.baseUrl = (
+      options.baseUrl ??
       readSetting(CRUCIBLE_SETTINGS.baseUrl) ??
       DEFAULT_CRUCIBLE_BASE_URL
     ).replace(/\/+$/, '');
     let detected: ApiVersion | undefined;
     try {
-      detected = versionFromUrl(this.apiUrl);
+      detected = versionFromUrl(this.baseUrl);
     } catch {
-      throw new UsageError(`Invalid Crucible API URL ${JSON.stringify(this.apiUrl)}`);
+      throw new UsageError(`Invalid Crucible API URL ${JSON.stringify(this.baseUrl)}`);
     }
     if (options.apiVersion && detected && options.apiVersion !== detected) {
       throw new UsageError(
-        `The API URL ${this.apiUrl} is ${detected}, but apiVersion says ${options.apiVersion}`,
+        `The API URL ${this.baseUrl} is ${detected}, but apiVersion says ${options.apiVersion}`,
       );
     }
     this.apiVersion = options.apiVersion ?? detected ?? 'v2';
     const apiKey = options.apiKey ?? readSetting(CRUCIBLE_SETTINGS.apiKey);
     registerSecret(apiKey);
-    if (options.onEvent) this.listeners.add(options.onEvent);
-    const emit = (event: CrucibleEvent) => {
-      for (const l of this.listeners) {
-        try {
-          l(event);
-        } catch {
-          // listeners never break a call
-        }
-      }
-    };
+    if (options.onEvent) this.#events.on(options.onEvent);
+    if (options.logger) this.#events.on(logEvents(options.logger));
+    const maxRetries = Math.max(0, options.maxRetries ?? 3);
+    const fetch = transport.fetch ?? options.fetch;
     const common = {
-      maxRetries: options.maxRetries ?? 3,
+      maxRetries,
       client: { name: '@sciport/crucible', version: CRUCIBLE_VERSION },
-      onEvent: emit,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      onEvent: (event: CrucibleEvent) => this.#events.emit(event),
+      ...(fetch ? { fetch } : {}),
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     };
-    this.http = createHttpClient({
+    const http = createHttpClient({
       ...common,
-      baseUrl: this.apiUrl,
+      baseUrl: this.baseUrl,
       service: 'crucible',
       auth: apiKey ? bearerAuth(apiKey) : missingKey(),
       headers: { accept: 'application/json' },
       timeout: options.timeout ?? 60_000,
     });
-    this.storage = createHttpClient({
+    // Signed storage URLs: no credentials, ever. Upload chunks and downloads go through the transport's own
+    // fetches (a caller's `fetch` carries everything).
+    const storage = createHttpClient({
       ...common,
       baseUrl: 'https://storage.invalid',
       service: 'storage',
-      // A caller's own fetch carries everything; otherwise upload chunks and downloads go through the
-      // transport's.
-      ...(!options.fetch && transport.transferFetch ? { transferFetch: transport.transferFetch } : {}),
-      ...(!options.fetch && transport.downloadFetch ? { downloadFetch: transport.downloadFetch } : {}),
-      // Per request: chunk uploads and downloads set their own (idle) timeouts.
+      ...(transport.transferFetch ? { transferFetch: transport.transferFetch } : {}),
+      ...(transport.downloadFetch ? { downloadFetch: transport.downloadFetch } : {}),
       timeout: options.timeout ?? 10 * 60_000,
     });
     this.ctx = {
-      http: this.http,
+      http,
+      storage,
       version: this.apiVersion,
-      apiUrl: this.apiUrl,
+      baseUrl: this.baseUrl,
       pageSize: Math.min(1000, Math.max(1, options.pageSize ?? 1000)),
-      maxRetries: Math.max(0, options.maxRetries ?? 3),
-      emit,
+      maxRetries,
+      events: this.#events,
     };
-    this.datasets = new Datasets(this.ctx);
+    this.datasets = this.createDatasets(this.ctx);
+    this.keywords = new Keywords(this.ctx);
+    this.thumbnails = new Thumbnails(this.ctx);
     this.samples = new Samples(this.ctx);
     this.instruments = new Instruments(this.ctx);
     this.projects = new Projects(this.ctx);
     this.users = new Users(this.ctx);
-    this.files = new Files(this.ctx);
+    this.access = new Access(this.ctx);
+    this.files = this.createFiles(this.ctx);
     this.requests = new Requests(this.ctx);
+    this.resources = new Resources(this.ctx);
   }
 
+  /** The resource of datasets (the Node client's has `download` and `createFromFiles`). */
+  protected createDatasets(ctx: Context): Datasets {
+    return new Datasets(ctx);
+  }
+
+  /** The resource of files (the Node client's has `upload`). */
+  protected createFiles(ctx: Context): Files {
+    return new Files(ctx);
+  }
+
+  /** Subscribes to the client's events; returns the function that unsubscribes. */
   onEvent(listener: (event: CrucibleEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.#events.on(listener);
   }
 
-  /**
-   * What kind of record an id names (dataset, sample, instrument) and its project. v2: `GET /resources/{id}`;
-   * v1, which has no such lookup: the dataset, else the sample, of that id.
-   */
-  async resource(
-    resourceId: string,
-    options: CallOptions = {},
-  ): Promise<{ type: string; projectId: string | undefined; record: Record<string, unknown> }> {
-    const schema = z.looseObject({
-      resource_type: z.string().nullable().optional(),
-      project_id: z.string().nullable().optional(),
-    });
-    if (this.apiVersion === 'v2') {
-      const r = await getRecord(
-        this.ctx,
-        `resources/${id(resourceId, 'id')}`,
-        schema,
-        `record ${resourceId}`,
-        options,
-      );
-      return { type: r.resource_type ?? 'dataset', projectId: r.project_id ?? undefined, record: r };
-    }
-    try {
-      const d = await this.datasets.get(resourceId, options);
-      return { type: 'dataset', projectId: d.project_id ?? undefined, record: d };
-    } catch (error) {
-      if (!NotFoundError.isInstance(error)) throw error;
-    }
-    const sample = await this.samples.get(resourceId, options);
-    return { type: 'sample', projectId: sample.project_id ?? undefined, record: sample };
-  }
-
-  /**
-   * Waits for an ingestion (or, on v1, SciCat) request to end: `requests.wait` under the name the reference
-   * client's users look for. On v1 pass the request's `datasetId` (and `kind: 'scicat'` for SciCat requests).
-   */
-  waitForRequest(
-    requestId: number,
-    options: WaitForRequestOptions & { datasetId?: string; kind?: 'ingest' | 'scicat' } = {},
-  ): Promise<RequestOutcome> {
-    return this.requests.wait(requestId, options);
-  }
-
+  /** The page where a user gets an API key (ORCID login). */
   get apiKeyPage(): string {
-    return `${this.apiUrl}/auth/apikey`;
+    return `${this.baseUrl}/auth/apikey`;
+  }
+
+  /** Releases the client (Crucible keys hold no session: nothing to log out of). Safe to call twice. */
+  async dispose(): Promise<void> {
+    await Promise.all([this.ctx.http.dispose(), this.ctx.storage.dispose()]);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
   }
 }
 

@@ -4,25 +4,32 @@
  * them.
  */
 
+export { CrucibleClient } from './node/crucible-client.js';
 export {
   type CreatedDataset,
   type CreateFromFilesOptions,
-  CrucibleClient,
-  DEFAULT_INGESTION_CLASS,
-  type IngestOptions,
-  type UploadFileResult,
-} from './node/crucible-client.js';
+  NodeDatasets,
+} from './node/datasets.js';
 export {
-  CHUNK_QUANTUM,
   type DownloadedFile,
   type DownloadOptions,
   localName,
+} from './node/download.js';
+export {
+  DEFAULT_INGESTION_CLASS,
+  type FileUploadOptions,
+  type IngestOptions,
+  NodeFiles,
+  type UploadFileResult,
+} from './node/files.js';
+export {
+  CHUNK_QUANTUM,
   persistedFrom,
   type UploadOptions,
   type UploadProgress,
   type UploadResult,
   V1_UPLOAD_LIMIT,
-} from './node/transfer.js';
+} from './node/upload.js';
 export {
   type DatasetParser,
   genericParser,

@@ -1,34 +1,34 @@
-export type { ApiVersion, CallOptions, CrucibleEvent, ListOptions } from './context.js';
+/** What the Node and browser entry points share. */
 export { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from './credentials.js';
 export {
   CRUCIBLE_VERSION,
   type CrucibleClientOptions,
-  DEFAULT_CRUCIBLE_API_URL,
+  type CrucibleTransport,
   versionFromUrl,
 } from './crucible-client.js';
-export {
-  type InstrumentInput,
-  Instruments,
-  type ProjectInput,
-  Projects,
-  type SampleInput,
-  Samples,
-  type UserInput,
-  Users,
-} from './resources/catalog.js';
+export { type CrucibleError, RequestFailedError, RequestTimeoutError } from './crucible-error.js';
+export type { ApiVersion, CrucibleEvent } from './internal/context.js';
+export { Access } from './resources/access.js';
 export {
   type DatasetFilters,
+  type DatasetGetOptions,
   type DatasetInput,
   type DatasetListOptions,
   Datasets,
   datasetBody,
 } from './resources/datasets.js';
+export { type FileRecordInput, Files } from './resources/files.js';
+export { type InstrumentInput, Instruments } from './resources/instruments.js';
+export { Keywords } from './resources/keywords.js';
+export { type ProjectInput, Projects } from './resources/projects.js';
 export {
-  Files,
-  RequestFailedError,
+  type RequestLookup,
   type RequestOutcome,
   Requests,
-  RequestTimeoutError,
   type WaitForRequestOptions,
-} from './resources/files.js';
-export * from './schemas.js';
+} from './resources/requests.js';
+export { type ResourceInfo, Resources } from './resources/resources.js';
+export { type SampleInput, type SampleListOptions, Samples } from './resources/samples.js';
+export { Thumbnails } from './resources/thumbnails.js';
+export { type UserInput, Users } from './resources/users.js';
+export * from './schemas/index.js';

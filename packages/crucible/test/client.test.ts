@@ -44,6 +44,12 @@ afterEach(async () => {
 
 type Version = 'v1' | 'v2';
 
+/**
+ * The simulator's clock. It moves only when the client reports a polled request status (20 ms a poll), so that
+ * an ingestion goes requested → started → its end over the same number of polls however slow the machine is.
+ */
+let clock = Date.parse('2026-05-12T16:40:00Z');
+
 async function setup(
   version: Version = 'v2',
   simOptions: CrucibleSimulatorOptions = {},
@@ -54,6 +60,7 @@ async function setup(
     seed: 3,
     datasets: 40,
     ingestionSteps: { requestedMs: 30, startedMs: 30 },
+    now: () => clock,
     ...simOptions,
   });
   sims.push(sim);
@@ -62,10 +69,13 @@ async function setup(
   const events: CrucibleEvent[] = [];
   const { user = 'demo', ...rest } = clientOptions;
   const client = new CrucibleClient({
-    apiUrl: `${server.url}/api/${version}`,
+    baseUrl: `${server.url}/api/${version}`,
     apiKey: sim.keyFor(user),
     maxRetries: 4,
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => {
+      events.push(e);
+      if (e.type === 'request-status') clock += 20;
+    },
     ...rest,
   });
   return { sim, server, client, events };
@@ -79,12 +89,12 @@ for (const version of ['v2', 'v1'] as const) {
       const { client, sim } = await setup(version, {}, { pageSize: 7 });
       const readable = sim.datasets.filter((_, i) => i % 10 !== 7 && i % 10 !== 8);
       const listed = await client.datasets.list().toArray();
-      expect(new Set(listed.map((d) => d.unique_id))).toEqual(new Set(readable.map((d) => d.uniqueId)));
+      expect(new Set(listed.map((d) => d.uniqueId))).toEqual(new Set(readable.map((d) => d.uniqueId)));
       expect(listed).toHaveLength(readable.length);
-      if (version === 'v2') expect(listed[0]?.unique_id).toBe(readable.at(-1)?.uniqueId);
+      if (version === 'v2') expect(listed[0]?.uniqueId).toBe(readable.at(-1)?.uniqueId);
       const mine = await client.datasets.list({ projectId: 'DEMO-0001' }).toArray();
       expect(mine.length).toBeGreaterThan(0);
-      expect(mine.every((d) => d.project_id === 'DEMO-0001')).toBe(true);
+      expect(mine.every((d) => d.projectId === 'DEMO-0001')).toBe(true);
       const five = await client.datasets.list({ limit: 5 }).toArray();
       expect(five).toHaveLength(5);
     });
@@ -97,7 +107,7 @@ for (const version of ['v2', 'v1'] as const) {
         projectId: 'DEMO-0001',
         sessionName: 'am',
       });
-      const dsid = created.unique_id;
+      const dsid = created.uniqueId;
       expect(sim.dataset(dsid)?.datasetName).toBe('XRD run 5');
       await client.datasets.mergeMetadata(dsid, { beam: { energy: 12 }, sample: 'A' });
       await client.datasets.mergeMetadata(dsid, { beam: { current: 3 } });
@@ -109,12 +119,12 @@ for (const version of ['v2', 'v1'] as const) {
       await client.datasets.replaceMetadata(dsid, { only: true });
       expect(await client.datasets.metadata(dsid)).toEqual({ only: true });
       const full = await client.datasets.get(dsid, { includeMetadata: true });
-      expect(full.scientific_metadata).toEqual({ only: true });
+      expect(full.scientificMetadata).toEqual({ only: true });
       const updated = await client.datasets.update(dsid, { sessionName: 'pm', public: true });
-      expect(updated.session_name).toBe('pm');
+      expect(updated.sessionName).toBe('pm');
       expect(updated.public).toBe(true);
-      await client.datasets.addKeywords(dsid, ['perovskite', 'XRD']);
-      expect((await client.datasets.keywords(dsid)).map((k) => k.keyword).sort()).toEqual([
+      await client.keywords.add(dsid, ['perovskite', 'XRD']);
+      expect((await client.keywords.list(dsid).toArray()).map((k) => k.keyword).sort()).toEqual([
         'XRD',
         'perovskite',
       ]);
@@ -132,7 +142,7 @@ for (const version of ['v2', 'v1'] as const) {
 
     it('rejects a wrong key with AuthenticationError, never showing it', async () => {
       const { client } = await setup(version, {}, { apiKey: 'crk_wrong_key_0123456789' });
-      const error = await client.users.account().catch((e: unknown) => e);
+      const error = await client.users.me().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AuthenticationError);
       expect(JSON.stringify(error)).not.toContain('crk_wrong_key_0123456789');
       expect((error as Error).message).not.toContain('crk_wrong_key_0123456789');
@@ -144,22 +154,22 @@ for (const version of ['v2', 'v1'] as const) {
       const child = await client.datasets.create({ datasetName: 'child', projectId: 'DEMO-0001' });
       const s1 = await client.samples.create({ sampleName: 'film A', projectId: 'DEMO-0001' });
       const s2 = await client.samples.create({ sampleName: 'film A.1', projectId: 'DEMO-0001' });
-      await client.datasets.linkSample(ds.unique_id, s1.unique_id);
-      await client.samples.linkChild(s1.unique_id, s2.unique_id);
-      await client.datasets.linkChild(ds.unique_id, child.unique_id);
-      expect((await client.datasets.samples(ds.unique_id).toArray()).map((s) => s.unique_id)).toEqual([
-        s1.unique_id,
+      await client.datasets.linkSample(ds.uniqueId, s1.uniqueId);
+      await client.samples.linkChild(s1.uniqueId, s2.uniqueId);
+      await client.datasets.linkChild(ds.uniqueId, child.uniqueId);
+      expect((await client.datasets.samples(ds.uniqueId).toArray()).map((s) => s.uniqueId)).toEqual([
+        s1.uniqueId,
       ]);
-      expect((await client.samples.children(s1.unique_id).toArray()).map((s) => s.unique_id)).toEqual([
-        s2.unique_id,
+      expect((await client.samples.children(s1.uniqueId).toArray()).map((s) => s.uniqueId)).toEqual([
+        s2.uniqueId,
       ]);
-      expect((await client.datasets.children(ds.unique_id).toArray()).map((d) => d.unique_id)).toEqual([
-        child.unique_id,
+      expect((await client.datasets.children(ds.uniqueId).toArray()).map((d) => d.uniqueId)).toEqual([
+        child.uniqueId,
       ]);
-      expect((await client.datasets.parents(child.unique_id).toArray()).map((d) => d.unique_id)).toEqual([
-        ds.unique_id,
+      expect((await client.datasets.parents(child.uniqueId).toArray()).map((d) => d.uniqueId)).toEqual([
+        ds.uniqueId,
       ]);
-      expect(sim.samples.some((s) => s.uniqueId === s2.unique_id)).toBe(true);
+      expect(sim.samples.some((s) => s.uniqueId === s2.uniqueId)).toBe(true);
     });
 
     it('reads instruments and projects; admin-only writes say so', async () => {
@@ -167,9 +177,9 @@ for (const version of ['v2', 'v1'] as const) {
       const instruments = await client.instruments.list().toArray();
       expect(instruments.length).toBe(sim.instruments.length);
       const first = instruments[0];
-      expect(
-        (await client.instruments.get(first?.instrument_name as string, { byName: true })).unique_id,
-      ).toBe(first?.unique_id);
+      expect((await client.instruments.get(first?.instrumentName as string, { byName: true })).uniqueId).toBe(
+        first?.uniqueId,
+      );
       const denied = await client.instruments
         .create({ instrumentName: 'New scope', owner: 'demo', location: 'B67' })
         .catch((e: unknown) => e);
@@ -178,22 +188,22 @@ for (const version of ['v2', 'v1'] as const) {
         expect(denied).toBeInstanceOf(PermissionDeniedError);
         expect((denied as Error).message).toMatch(/admin/i);
       }
-      const admin = new CrucibleClient({ apiUrl: `${s.url}/api/${version}`, apiKey: sim.keyFor('admin') });
+      const admin = new CrucibleClient({ baseUrl: `${s.url}/api/${version}`, apiKey: sim.keyFor('admin') });
       const made = await admin.instruments.create({
         instrumentName: 'Admin scope',
         owner: 'demo',
         location: 'B67',
       });
-      expect(made.instrument_name).toBe('Admin scope');
-      const projects = (await client.projects.list().toArray()).map((p) => p.project_id);
+      expect(made.instrumentName).toBe('Admin scope');
+      const projects = (await client.projects.list().toArray()).map((p) => p.projectId);
       expect(projects).toContain('DEMO-0001');
-      expect((await client.projects.get('DEMO-0001')).project_id).toBe('DEMO-0001');
+      expect((await client.projects.get('DEMO-0001')).projectId).toBe('DEMO-0001');
       const project = await admin.projects.create({
         projectId: 'NEW-1',
         organization: 'MF',
         leadEmail: 'x@y.z',
       });
-      expect(project.project_id).toBe('NEW-1');
+      expect(project.projectId).toBe('NEW-1');
     });
   });
 }
@@ -210,14 +220,14 @@ describe('files on v2', () => {
     const { client, sim } = await setup('v2', { chunkSizeHint: 256 * 1024 });
     const ds = await client.datasets.create({ datasetName: 'up', projectId: 'DEMO-0001' });
     const { file, bytes } = await dataFile(1024 * 1024 + 12345);
-    const result = await client.uploadFile(ds.unique_id, file);
+    const result = await client.files.upload(ds.uniqueId, file);
     expect(result.skipped).toBe(false);
-    expect(result.file.sha256_hash).toBe(sha256(bytes));
+    expect(result.file.sha256Hash).toBe(sha256(bytes));
     expect(sim.servedSha256(result.file.mfid as string)).toBe(sha256(bytes));
     expect(sim.stats.chunkPuts).toBeGreaterThanOrEqual(5);
     expect(sim.stats.misalignedChunks).toBe(0);
     expect(sim.stats.storageAuthorizationHeaders).toBe(0);
-    const again = await client.uploadFile(ds.unique_id, file);
+    const again = await client.files.upload(ds.uniqueId, file);
     expect(again.skipped).toBe(true);
     expect(sim.stats.uploadsCompleted).toBe(1);
   });
@@ -228,7 +238,7 @@ describe('files on v2', () => {
     const { file, bytes } = await dataFile(2 * 1024 * 1024 + 7);
     sim.persistPartially(100_000, 2);
     s.setFaults([{ match: { method: 'PUT', path: '/storage/*' }, resetRate: 0.3, times: 3 }]);
-    const result = await client.uploadFile(ds.unique_id, file);
+    const result = await client.files.upload(ds.uniqueId, file);
     expect(sim.servedSha256(result.file.mfid as string)).toBe(sha256(bytes));
     expect(sim.stats.partialChunks).toBeGreaterThanOrEqual(1);
     expect(sim.stats.probes).toBeGreaterThanOrEqual(1);
@@ -242,7 +252,7 @@ describe('files on v2', () => {
     const { file, bytes } = await dataFile(3 * 1024 * 1024);
     const controller = new AbortController();
     await expect(
-      client.uploadFile(ds.unique_id, file, {
+      client.files.upload(ds.uniqueId, file, {
         signal: controller.signal,
         onProgress: (p) => {
           if (p.bytes >= 1024 * 1024) controller.abort();
@@ -251,8 +261,8 @@ describe('files on v2', () => {
     ).rejects.toThrow();
     const persisted = sim.sessions[0]?.persisted ?? 0;
     expect(persisted).toBeGreaterThan(0);
-    const fresh = new CrucibleClient({ apiUrl: `${s.url}/api/v2`, apiKey: sim.keyFor('demo') });
-    const result = await fresh.uploadFile(ds.unique_id, file);
+    const fresh = new CrucibleClient({ baseUrl: `${s.url}/api/v2`, apiKey: sim.keyFor('demo') });
+    const result = await fresh.files.upload(ds.uniqueId, file);
     expect(sim.sessions).toHaveLength(1);
     expect(sim.servedSha256(result.file.mfid as string)).toBe(sha256(bytes));
     expect(sim.stats.bytesPersisted).toBeLessThan(bytes.length + 2 * 256 * 1024);
@@ -262,26 +272,26 @@ describe('files on v2', () => {
     const { client, sim } = await setup('v2');
     const ds = await client.datasets.create({ datasetName: 'dl', projectId: 'DEMO-0001' });
     const { file, bytes } = await dataFile(300_000, 'a.dat');
-    const up = await client.uploadFile(ds.unique_id, file, {
+    const up = await client.files.upload(ds.uniqueId, file, {
       ingestionClass: 'ApiUploadIngestor',
-      wait: { minDelay: 10, maxDelay: 50, maxWaitTime: 10_000 },
+      wait: { pollInterval: 10, maxPollInterval: 50 },
     });
     expect(up.outcome?.status).toBe('complete');
     expect(up.outcome?.succeeded).toBe(true);
     const out = path.join(dir, 'out');
-    const saved = await client.downloadDataset(ds.unique_id, out);
+    const saved = await client.datasets.download(ds.uniqueId, out);
     expect(saved).toHaveLength(1);
     expect((await readFile(saved[0]?.path as string)).equals(bytes)).toBe(true);
     expect(sim.stats.storageAuthorizationHeaders).toBe(0);
 
     const { file: other } = await dataFile(1000, 'b.dat');
-    const second = await client.uploadFile(ds.unique_id, other);
+    const second = await client.files.upload(ds.uniqueId, other);
     sim.setIngestionOutcome(second.file.mfid as string, 'failed');
     const failed = await client.requests.ingest({ fileId: second.file.mfid as string });
     const seen: string[] = [];
-    const outcome = await client.waitForRequest(failed.id, {
-      minDelay: 10,
-      maxDelay: 50,
+    const outcome = await client.requests.wait(failed.id, {
+      pollInterval: 10,
+      maxPollInterval: 50,
       onStatus: (r) => seen.push(r.status),
     });
     expect(outcome.succeeded).toBe(false);
@@ -291,7 +301,7 @@ describe('files on v2', () => {
     sim.setIngestionOutcome(second.file.mfid as string, 'stuck');
     const stuck = await client.requests.ingest({ fileId: second.file.mfid as string });
     await expect(
-      client.requests.wait(stuck.id, { minDelay: 10, maxDelay: 50, maxWaitTime: 300 }),
+      client.requests.wait(stuck.id, { pollInterval: 10, maxPollInterval: 50, maxWaitTime: 300 }),
     ).rejects.toThrow(RequestTimeoutError);
   });
 
@@ -299,7 +309,7 @@ describe('files on v2', () => {
     const { client, sim, server: s } = await setup('v2');
     const ds = await client.datasets.create({ datasetName: 'dl', projectId: 'DEMO-0001' });
     const bytes = randomBytes(50_000);
-    await sim.addFile(ds.unique_id, { filename: 'x.bin', bytes, ingested: true });
+    await sim.addFile(ds.uniqueId, { filename: 'x.bin', bytes, ingested: true });
     let expired = false;
     s.use(
       http.get(/\/storage\//, () => {
@@ -311,7 +321,7 @@ describe('files on v2', () => {
       }),
     );
     const out = path.join(dir, 'out');
-    const saved = await client.downloadDataset(ds.unique_id, out);
+    const saved = await client.datasets.download(ds.uniqueId, out);
     expect((await readFile(saved[0]?.path as string)).equals(bytes)).toBe(true);
     expect(sim.stats.expiredLinkHits).toBe(1);
     expect(await readdir(out)).toEqual(['x.bin']);
@@ -319,7 +329,7 @@ describe('files on v2', () => {
     // Links that are expired however often they are renewed: a clear error, and no XML saved as data.
     const { client: c2, sim: sim2 } = await setup('v2', { linkTtlSeconds: 1 });
     const ds2 = await c2.datasets.create({ datasetName: 'dl', projectId: 'DEMO-0001' });
-    await sim2.addFile(ds2.unique_id, { filename: 'y.bin', bytes, ingested: true });
+    await sim2.addFile(ds2.uniqueId, { filename: 'y.bin', bytes, ingested: true });
     const s2 = servers.at(-1) as TestServer;
     s2.use(
       http.get(/\/storage\//, () => {
@@ -328,7 +338,7 @@ describe('files on v2', () => {
       }),
     );
     const out2 = path.join(dir, 'out2');
-    const error = await c2.downloadDataset(ds2.unique_id, out2).catch((e: unknown) => e);
+    const error = await c2.datasets.download(ds2.uniqueId, out2).catch((e: unknown) => e);
     expect(SciportError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(/expired/i);
     expect(await readdir(out2).catch(() => [])).toEqual([]);
@@ -373,25 +383,25 @@ describe('files on v1', () => {
     const bytes = randomBytes(50_000);
     const file = path.join(dir, 'small.dat');
     await writeFile(file, bytes);
-    const up = await client.uploadFile(ds.unique_id, file, {
+    const up = await client.files.upload(ds.uniqueId, file, {
       ingestionClass: 'ApiUploadIngestor',
-      wait: { minDelay: 10, maxDelay: 50, maxWaitTime: 10_000 },
+      wait: { pollInterval: 10, maxPollInterval: 50 },
     });
     expect(up.outcome?.succeeded).toBe(true);
     const big = path.join(dir, 'big.dat');
     await writeFile(big, randomBytes(300_000));
     // Over the server's limit: the server's 413 becomes a clear error.
-    await expect(client.uploadFile(ds.unique_id, big)).rejects.toThrow(/too large|413/i);
+    await expect(client.files.upload(ds.uniqueId, big)).rejects.toThrow(/too large|413/i);
     // Over the client's limit: refused before a byte is sent.
     const requestsBefore = sim.stats.requests;
-    await expect(client.uploadFile(ds.unique_id, big, { v1Limit: 250_000 })).rejects.toThrow(UsageError);
+    await expect(client.files.upload(ds.uniqueId, big, { v1Limit: 250_000 })).rejects.toThrow(UsageError);
     expect(sim.stats.requests).toBe(requestsBefore);
-    const scicat = await client.requests.scicatUpdate(ds.unique_id);
+    const scicat = await client.requests.scicatUpdate(ds.uniqueId);
     const done = await client.requests.wait(scicat.id, {
-      datasetId: ds.unique_id,
+      datasetId: ds.uniqueId,
       kind: 'scicat',
-      minDelay: 10,
-      maxDelay: 50,
+      pollInterval: 10,
+      maxPollInterval: 50,
     });
     expect(done.status).toBeTruthy();
   });

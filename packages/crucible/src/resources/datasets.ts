@@ -1,33 +1,18 @@
-import { type PageIterable, UsageError } from '@sciport/core';
-import { z } from 'zod';
-import {
-  arrayList,
-  body,
-  type CallOptions,
-  type Context,
-  call,
-  clean,
-  getRecord,
-  id,
-  keysetList,
-  type ListOptions,
-  offsetOrArrayList,
-  setLink,
-  writeOnce,
-} from '../context.js';
+import { type ListOptions, type PageIterable, type RequestOptions, UsageError } from '@sciport/core';
+import { body, type Context, call, clean, getRecord, id, perCall, setLink } from '../internal/context.js';
+import { arrayList, keysetList, offsetOrArrayList, wholeList } from '../internal/lists.js';
+import { isObject, readMetadata, setMetadata } from '../internal/metadata.js';
+import { itemsOf } from '../schemas/common.js';
 import {
   type CrucibleDataset,
   type CrucibleKeyword,
   type CrucibleLink,
-  type CrucibleSample,
-  type CrucibleThumbnail,
   datasetSchema,
-  keywordSchema,
+  datasetSchemaV1,
   linkSchema,
-  metadataWrapperSchema,
-  sampleSchema,
-  thumbnailSchema,
-} from '../schemas.js';
+} from '../schemas/datasets.js';
+import { type CrucibleSample, sampleSchema } from '../schemas/samples.js';
+import { Keywords } from './keywords.js';
 
 /** Exact-match filters of `GET /datasets`, plus `keyword` (case-insensitive substring). */
 export interface DatasetFilters {
@@ -135,54 +120,46 @@ function filters(f: DatasetFilters, version: 'v1' | 'v2'): Record<string, unknow
   };
 }
 
-/**
- * Maps a v1 record onto the v2 model (and keeps a v2 one as it is): `creation_date` → `timestamp`, and on v1
- * the metadata record that `include_metadata` nests (`item.scientific_metadata.scientific_metadata`) → the flat
- * object. v2 metadata is already flat and is left alone, whatever keys it has.
- */
-export function normaliseDataset(raw: CrucibleDataset, version: 'v1' | 'v2' = 'v2'): CrucibleDataset {
-  const out: CrucibleDataset = { ...raw };
-  if (out.timestamp == null && out.creation_date != null) out.timestamp = out.creation_date;
-  const md = out.scientific_metadata as Record<string, unknown> | null | undefined;
-  if (version === 'v1' && md && typeof md === 'object' && 'scientific_metadata' in md) {
-    const inner = md.scientific_metadata;
-    out.scientific_metadata =
-      inner && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {};
-  }
-  return out;
+/** The dataset schema of an API version (v1 records are mapped onto the v2 names). */
+export function datasetSchemaFor(ctx: Context) {
+  return ctx.version === 'v2' ? datasetSchema : datasetSchemaV1;
 }
 
+/** Options of `datasets.get`. */
+export interface DatasetGetOptions extends RequestOptions {
+  /** With its scientific metadata, as a flat object (one call on v2, two on v1). */
+  includeMetadata?: boolean;
+  /** v2: with its links. */
+  includeLinks?: boolean;
+  /** v2: with its owner's user record. */
+  includeOwner?: boolean;
+}
+
+/** Datasets: records, scientific metadata, and their links to samples and to each other (spec §4, §16.6). */
 export class Datasets {
-  constructor(private readonly ctx: Context) {}
+  constructor(protected readonly ctx: Context) {}
 
   /** Datasets visible to the caller, newest first on v2, following every page. */
   list(options: DatasetListOptions = {}): PageIterable<CrucibleDataset, unknown> {
     const v = this.ctx.version;
+    const schema = datasetSchemaFor(this.ctx);
     const flags = {
       include_metadata: options.includeMetadata,
       ...(v === 'v2' ? { include_links: options.includeLinks, include_owner: options.includeOwner } : {}),
     };
     const query = { ...filters(options, v), ...flags };
     // A sample's datasets come as a bare array on both versions (it honours `limit`, not `offset`).
-    const source = options.sampleId
-      ? arrayList(
-          this.ctx,
-          `samples/${id(options.sampleId, 'sample id')}/datasets`,
-          datasetSchema,
-          query,
-          options,
-        )
-      : v === 'v2'
-        ? keysetList(this.ctx, 'datasets', datasetSchema, query, options)
-        : arrayList(this.ctx, 'datasets', datasetSchema, query, options);
-    return mapIterable(source, (d) => normaliseDataset(d, v));
+    if (options.sampleId) {
+      const path = `samples/${id(options.sampleId, 'sample id')}/datasets`;
+      return arrayList(this.ctx, path, schema, query, options);
+    }
+    return v === 'v2'
+      ? keysetList(this.ctx, 'datasets', schema, query, options)
+      : arrayList(this.ctx, 'datasets', schema, query, options);
   }
 
   /** One dataset; with `includeMetadata`, its scientific metadata as a flat object (one call on v2). */
-  async get(
-    dsid: string,
-    options: CallOptions & { includeMetadata?: boolean; includeLinks?: boolean; includeOwner?: boolean } = {},
-  ): Promise<CrucibleDataset> {
+  async get(dsid: string, options: DatasetGetOptions = {}): Promise<CrucibleDataset> {
     const path = `datasets/${id(dsid, 'dataset id')}`;
     if (this.ctx.version === 'v2') {
       const query = {
@@ -190,32 +167,26 @@ export class Datasets {
         include_links: options.includeLinks,
         include_owner: options.includeOwner,
       };
-      return normaliseDataset(
-        await getRecord(this.ctx, path, datasetSchema, `dataset ${dsid}`, {
-          signal: options.signal,
-          query: clean(query),
-        }),
-      );
+      return getRecord(this.ctx, path, datasetSchema, `dataset ${dsid}`, {
+        ...perCall(options),
+        query: clean(query),
+      });
     }
-    const dataset = normaliseDataset(
-      await getRecord(this.ctx, path, datasetSchema, `dataset ${dsid}`, { signal: options.signal }),
-      'v1',
-    );
-    if (options.includeMetadata) dataset.scientific_metadata = await this.metadata(dsid, options);
-    return dataset;
+    const dataset = await getRecord(this.ctx, path, datasetSchemaV1, `dataset ${dsid}`, perCall(options));
+    if (!options.includeMetadata) return dataset;
+    // v1 has no `include_metadata` on a single dataset: the metadata is a second call. `raw` stays the record
+    // as the server sent it.
+    return { ...dataset, scientificMetadata: await this.metadata(dsid, options) };
   }
 
-  /** Creates a dataset (the server assigns `unique_id` when not given). */
-  async create(input: DatasetInput, options: CallOptions = {}): Promise<CrucibleDataset> {
+  /** Creates a dataset (the server assigns `uniqueId` when not given). Not repeated on failure. */
+  async create(input: DatasetInput, options: RequestOptions = {}): Promise<CrucibleDataset> {
     // Not repeated on failure: a second POST would create a second dataset.
-    return normaliseDataset(
-      await call(this.ctx, 'datasets', datasetSchema, {
-        method: 'POST',
-        json: datasetBody(input, this.ctx.version),
-        signal: options.signal,
-      }),
-      this.ctx.version,
-    );
+    return call(this.ctx, 'datasets', datasetSchemaFor(this.ctx), {
+      method: 'POST',
+      json: datasetBody(input, this.ctx.version),
+      ...perCall(options),
+    });
   }
 
   /**
@@ -225,7 +196,7 @@ export class Datasets {
    */
   async createFromJson(
     record: Record<string, unknown>,
-    options: CallOptions & {
+    options: RequestOptions & {
       scientificMetadata?: Record<string, unknown>;
       keywords?: readonly string[];
     } = {},
@@ -234,8 +205,7 @@ export class Datasets {
     scientificMetadata: Record<string, unknown>;
     keywords: CrucibleKeyword[];
   }> {
-    if (record === null || typeof record !== 'object' || Array.isArray(record))
-      throw new UsageError('A dataset record must be a JSON object');
+    if (!isObject(record)) throw new UsageError('A dataset record must be a JSON object');
     const { scientific_metadata: inlineMetadata, keywords: inlineKeywords, ...fields } = record;
     const metadata = {
       ...(isObject(inlineMetadata) ? inlineMetadata : {}),
@@ -247,153 +217,58 @@ export class Datasets {
         : []),
       ...(options.keywords ?? []),
     ];
-    const dataset = normaliseDataset(
-      await call(this.ctx, 'datasets', datasetSchema, {
-        method: 'POST',
-        json: body(fields),
-        signal: options.signal,
-      }),
-      this.ctx.version,
-    );
+    const dataset = await call(this.ctx, 'datasets', datasetSchemaFor(this.ctx), {
+      method: 'POST',
+      json: body(fields),
+      ...perCall(options),
+    });
     const scientificMetadata =
-      Object.keys(metadata).length > 0 ? await this.mergeMetadata(dataset.unique_id, metadata, options) : {};
-    const added = keywords.length > 0 ? await this.addKeywords(dataset.unique_id, keywords, options) : [];
+      Object.keys(metadata).length > 0 ? await this.mergeMetadata(dataset.uniqueId, metadata, options) : {};
+    const added =
+      keywords.length > 0 ? await new Keywords(this.ctx).add(dataset.uniqueId, keywords, options) : [];
     return { dataset, scientificMetadata, keywords: added };
   }
 
   /** Updates the given fields. */
-  async update(dsid: string, changes: DatasetInput, options: CallOptions = {}): Promise<CrucibleDataset> {
+  async update(dsid: string, changes: DatasetInput, options: RequestOptions = {}): Promise<CrucibleDataset> {
     const { uniqueId: _ignored, ...rest } = changes;
-    const updated = await call(this.ctx, `datasets/${id(dsid, 'dataset id')}`, datasetSchema.nullable(), {
-      method: 'PATCH',
-      json: datasetBody(rest, this.ctx.version),
-      signal: options.signal,
-      // PATCH with the same fields twice leaves the same record.
-      idempotent: true,
-    });
+    const updated = await call(
+      this.ctx,
+      `datasets/${id(dsid, 'dataset id')}`,
+      datasetSchemaFor(this.ctx).nullable(),
+      {
+        method: 'PATCH',
+        json: datasetBody(rest, this.ctx.version),
+        ...perCall(options),
+        // PATCH with the same fields twice leaves the same record.
+        idempotent: true,
+      },
+    );
     // A 2xx without a body (spec §3): the record as it is now.
-    if (updated === null) return this.get(dsid, { signal: options.signal });
-    return normaliseDataset(updated, this.ctx.version);
+    return updated ?? this.get(dsid, perCall(options));
   }
 
   /** The scientific metadata as a flat object; `{}` when the dataset has none. */
-  async metadata(dsid: string, options: CallOptions = {}): Promise<Record<string, unknown>> {
-    const path =
-      this.ctx.version === 'v2'
-        ? `resources/${id(dsid, 'id')}/metadata`
-        : `datasets/${id(dsid, 'dataset id')}/scientific_metadata`;
-    const wrapper = await call(this.ctx, path, metadataWrapperSchema, options);
-    return (wrapper?.scientific_metadata as Record<string, unknown> | null | undefined) ?? {};
+  async metadata(dsid: string, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+    return readMetadata(this.ctx, dsid, options);
   }
 
   /** Deep-merges `metadata` into the dataset's (creating it when absent). */
   async mergeMetadata(
     dsid: string,
     metadata: Record<string, unknown>,
-    options: CallOptions = {},
+    options: RequestOptions = {},
   ): Promise<Record<string, unknown>> {
     return setMetadata(this.ctx, dsid, metadata, 'merge', options);
   }
 
-  /** Replaces the dataset's metadata with `metadata`. */
+  /** Replaces the dataset's metadata with `metadata` (not repeated blindly: the state is read first). */
   async replaceMetadata(
     dsid: string,
     metadata: Record<string, unknown>,
-    options: CallOptions = {},
+    options: RequestOptions = {},
   ): Promise<Record<string, unknown>> {
     return setMetadata(this.ctx, dsid, metadata, 'replace', options);
-  }
-
-  async keywords(dsid: string, options: CallOptions = {}): Promise<CrucibleKeyword[]> {
-    return (
-      (await call(
-        this.ctx,
-        `datasets/${id(dsid, 'dataset id')}/keywords`,
-        z.array(keywordSchema).nullable(),
-        options,
-      )) ?? []
-    );
-  }
-
-  /**
-   * Adds keywords, one request each. A request whose outcome is unknown (a dropped connection, a 5xx) is
-   * sent again only when the dataset's keywords do not show it yet.
-   */
-  async addKeywords(
-    dsid: string,
-    keywords: readonly string[],
-    options: CallOptions = {},
-  ): Promise<CrucibleKeyword[]> {
-    const path = `datasets/${id(dsid, 'dataset id')}/keywords`;
-    const out: CrucibleKeyword[] = [];
-    for (const keyword of keywords) {
-      const k = keyword.trim();
-      if (!k) continue;
-      out.push(
-        await writeOnce(
-          this.ctx,
-          async () =>
-            // A 2xx without a body (spec §3) still added it.
-            (await call(this.ctx, path, keywordSchema.nullable(), {
-              method: 'POST',
-              query: { keyword: k },
-              signal: options.signal,
-            })) ?? { keyword: k },
-          async () =>
-            // The server may keep another spelling (case) of the keyword: compare case-insensitively.
-            (await this.keywords(dsid, options)).find((x) => x.keyword.toLowerCase() === k.toLowerCase()),
-          options.signal,
-        ),
-      );
-    }
-    return out;
-  }
-
-  /** Every keyword in use, with how many datasets carry it (`GET /keywords`; v1, and v2 where it is served). */
-  async allKeywords(options: CallOptions = {}): Promise<CrucibleKeyword[]> {
-    return (await call(this.ctx, 'keywords', z.array(keywordSchema).nullable(), options)) ?? [];
-  }
-
-  /** Removes a thumbnail (v2). */
-  async deleteThumbnail(dsid: string, thumbnailId: number, options: CallOptions = {}): Promise<void> {
-    if (this.ctx.version !== 'v2') throw new UsageError('Deleting thumbnails needs API v2');
-    await call(
-      this.ctx,
-      `datasets/${id(dsid, 'dataset id')}/thumbnails/${id(thumbnailId, 'thumbnail id')}`,
-      z.unknown(),
-      {
-        method: 'DELETE',
-        signal: options.signal,
-      },
-    );
-  }
-
-  async thumbnails(dsid: string, options: CallOptions = {}): Promise<CrucibleThumbnail[]> {
-    return (
-      (await call(
-        this.ctx,
-        `datasets/${id(dsid, 'dataset id')}/thumbnails`,
-        z.array(thumbnailSchema).nullable(),
-        options,
-      )) ?? []
-    );
-  }
-
-  /** Adds a thumbnail from image bytes. */
-  async addThumbnail(
-    dsid: string,
-    name: string,
-    image: Uint8Array,
-    options: CallOptions = {},
-  ): Promise<CrucibleThumbnail> {
-    const sent = { thumbnail_name: name, thumbnail_b64str: toBase64(image) };
-    const made = await call(
-      this.ctx,
-      `datasets/${id(dsid, 'dataset id')}/thumbnails`,
-      thumbnailSchema.nullable(),
-      { method: 'POST', json: sent, signal: options.signal },
-    );
-    return made ?? sent;
   }
 
   /** Samples linked to the dataset. */
@@ -402,7 +277,7 @@ export class Datasets {
     return offsetOrArrayList(this.ctx, path, sampleSchema, {}, options);
   }
 
-  async linkSample(dsid: string, sid: string, options: CallOptions = {}): Promise<void> {
+  async linkSample(dsid: string, sid: string, options: RequestOptions = {}): Promise<void> {
     await setLink(
       this.ctx,
       `datasets/${id(dsid, 'dataset id')}/samples/${id(sid, 'sample id')}`,
@@ -411,7 +286,7 @@ export class Datasets {
     );
   }
 
-  async unlinkSample(dsid: string, sid: string, options: CallOptions = {}): Promise<void> {
+  async unlinkSample(dsid: string, sid: string, options: RequestOptions = {}): Promise<void> {
     await setLink(
       this.ctx,
       `datasets/${id(dsid, 'dataset id')}/samples/${id(sid, 'sample id')}`,
@@ -421,22 +296,12 @@ export class Datasets {
   }
 
   /** Links a derived dataset to the dataset it was made from. */
-  async linkChild(parent: string, child: string, options: CallOptions = {}): Promise<void> {
-    await setLink(
-      this.ctx,
-      `datasets/${id(parent, 'dataset id')}/children/${id(child, 'dataset id')}`,
-      true,
-      options,
-    );
+  async linkChild(parent: string, child: string, options: RequestOptions = {}): Promise<void> {
+    await setLink(this.ctx, childPath(parent, child), true, options);
   }
 
-  async unlinkChild(parent: string, child: string, options: CallOptions = {}): Promise<void> {
-    await setLink(
-      this.ctx,
-      `datasets/${id(parent, 'dataset id')}/children/${id(child, 'dataset id')}`,
-      false,
-      options,
-    );
+  async unlinkChild(parent: string, child: string, options: RequestOptions = {}): Promise<void> {
+    await setLink(this.ctx, childPath(parent, child), false, options);
   }
 
   children(dsid: string, options: ListOptions = {}): PageIterable<CrucibleDataset, unknown> {
@@ -449,97 +314,19 @@ export class Datasets {
 
   private relatives(dsid: string, which: 'children' | 'parents', options: ListOptions) {
     const path = `datasets/${id(dsid, 'dataset id')}/${which}`;
-    return mapIterable(offsetOrArrayList(this.ctx, path, datasetSchema, {}, options), (d) =>
-      normaliseDataset(d, this.ctx.version),
-    );
+    return offsetOrArrayList(this.ctx, path, datasetSchemaFor(this.ctx), {}, options);
   }
 
   /** Links of any resource (v2): parents, children and associated samples or datasets. */
-  async links(resourceId: string, options: CallOptions = {}): Promise<CrucibleLink[]> {
-    return (
-      (await call(
-        this.ctx,
-        `resources/${id(resourceId, 'id')}/links`,
-        z.array(linkSchema).nullable(),
-        options,
-      )) ?? []
+  links(resourceId: string, options: ListOptions = {}): PageIterable<CrucibleLink, unknown> {
+    const path = `resources/${id(resourceId, 'id')}/links`;
+    return wholeList(
+      async (signal) => call(this.ctx, path, itemsOf(linkSchema), { ...perCall(options), signal }),
+      options,
     );
   }
 }
 
-/** Metadata writes for any resource (v2: `/resources/{id}/metadata`; v1: datasets only). */
-export async function setMetadata(
-  ctx: Context,
-  resourceId: string,
-  metadata: Record<string, unknown>,
-  mode: 'merge' | 'replace',
-  options: CallOptions,
-): Promise<Record<string, unknown>> {
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-    throw new UsageError('Scientific metadata must be a JSON object');
-  }
-  const v2 = ctx.version === 'v2';
-  const path = v2
-    ? `resources/${id(resourceId, 'id')}/metadata`
-    : `datasets/${id(resourceId, 'dataset id')}/scientific_metadata`;
-  const write = async () => {
-    const request =
-      mode === 'merge'
-        ? // A deep merge of the same object twice leaves the same metadata.
-          { method: 'PATCH' as const, json: metadata, idempotent: true }
-        : v2
-          ? { method: 'POST' as const, json: metadata, query: { overwrite: true } }
-          : { method: 'POST' as const, json: metadata };
-    const wrapper = await call(ctx, path, metadataWrapperSchema, { ...request, signal: options.signal });
-    return (wrapper?.scientific_metadata as Record<string, unknown> | null | undefined) ?? metadata;
-  };
-  if (mode === 'merge') return write();
-  // A replace whose outcome is unknown is sent again only when the metadata is not what was sent.
-  return writeOnce(
-    ctx,
-    write,
-    async () => {
-      const wrapper = await call(ctx, path, metadataWrapperSchema, { signal: options.signal });
-      const now = wrapper?.scientific_metadata ?? null;
-      return now !== null && sameJson(now, metadata) ? (now as Record<string, unknown>) : undefined;
-    },
-    options.signal,
-  );
-}
-
-/** Deep equality of JSON values, key order aside. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return (
-      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]))
-    );
-  }
-  if (!isObject(a) || !isObject(b)) return false;
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => k in b && sameJson(a[k], b[k]));
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-/** Maps every item of a page iterable, keeping `.pages()` and `.toArray()`. */
-export function mapIterable<T, U, P>(source: PageIterable<T, P>, fn: (item: T) => U): PageIterable<U, P> {
-  return {
-    async *[Symbol.asyncIterator]() {
-      for await (const item of source) yield fn(item);
-    },
-    pages: () => source.pages(),
-    async toArray() {
-      return (await source.toArray()).map(fn);
-    },
-  };
+function childPath(parent: string, child: string): string {
+  return `datasets/${id(parent, 'dataset id')}/children/${id(child, 'dataset id')}`;
 }

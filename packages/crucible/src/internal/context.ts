@@ -3,51 +3,47 @@ import {
   AuthenticationError,
   BadRequestError,
   ConnectionError,
+  type EventEmitter,
   type HttpClient,
   type HttpEvent,
   type HttpRequestOptions,
   NotFoundError,
-  type PageIterable,
   PermissionDeniedError,
-  paginate,
   type Query,
+  type RequestOptions,
   ServerError,
   sleep,
   TimeoutError,
   UsageError,
 } from '@sciport/core';
 import { z } from 'zod';
-import { keysetPage, offsetPage } from './schemas.js';
+import { offsetOrArrayList } from './lists.js';
 
 export type ApiVersion = 'v1' | 'v2';
 
+/** What a Crucible client reports: its HTTP traffic, request statuses seen while waiting, and warnings. */
 export type CrucibleEvent =
   | HttpEvent
   | { type: 'request-status'; id: number; status: string }
   | { type: 'warning'; message: string };
 
-export interface CallOptions {
-  signal?: AbortSignal | undefined;
-}
-
-export interface ListOptions extends CallOptions {
-  /** Stop after this many items in all. */
-  limit?: number;
-}
-
-/** What every resource module shares: the API client, its version, and the helpers below. */
+/** What every resource shares: the API client, the storage client, the API version, the emitter. */
 export interface Context {
   readonly http: HttpClient;
+  /** For signed storage URLs: no credentials, ever. */
+  readonly storage: HttpClient;
   readonly version: ApiVersion;
-  readonly apiUrl: string;
+  readonly baseUrl: string;
   readonly pageSize: number;
   /** Retries of a call after a transient failure (the client's `maxRetries`). */
   readonly maxRetries: number;
-  emit(event: CrucibleEvent): void;
+  readonly events: EventEmitter<CrucibleEvent>;
 }
 
-/** List options plus, for admin-only lists, what the list is (a 403 then says so). */
-type HelperListOptions = ListOptions & { adminOnly?: string };
+/** The per-call options every HTTP request of a method gets: signal, timeout and retries. */
+export function perCall(options: RequestOptions): RequestOptions {
+  return { signal: options.signal, timeout: options.timeout, maxRetries: options.maxRetries };
+}
 
 /** The server's page cap (spec §15.3). */
 export const PAGE_CAP = 1000;
@@ -89,11 +85,10 @@ export function explain(error: unknown, path: string, adminOnly?: string): unkno
   return error;
 }
 
-export type CallRequest = Omit<HttpRequestOptions, 'signal'> &
-  CallOptions & {
-    /** What the call does, when the endpoint is admin-only: a 403 then says so. */
-    adminOnly?: string;
-  };
+export type CallRequest = HttpRequestOptions & {
+  /** What the call does, when the endpoint is admin-only: a 403 then says so. */
+  adminOnly?: string;
+};
 
 /**
  * One API call, its answer parsed with `schema`. Writes that are not safe to repeat (POST and PATCH without
@@ -161,9 +156,13 @@ export async function getRecord<S extends z.ZodType>(
   path: string,
   schema: S,
   what: string,
-  options: CallOptions & { query?: Query; adminOnly?: string } = {},
+  options: RequestOptions & { query?: Query; adminOnly?: string } = {},
 ): Promise<z.infer<S>> {
-  const value = await call(ctx, path, schema.nullable(), options);
+  const value = await call(ctx, path, schema.nullable(), {
+    ...perCall(options),
+    ...(options.query ? { query: options.query } : {}),
+    ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
+  });
   if (value === null || value === undefined) {
     throw new NotFoundError(
       { status: 404, method: 'GET', url: ctx.http.url(path).href, service: 'crucible' },
@@ -171,111 +170,6 @@ export async function getRecord<S extends z.ZodType>(
     );
   }
   return value as z.infer<S>;
-}
-
-function boundedLimit(ctx: Context, wanted: number | undefined): number {
-  return Math.min(PAGE_CAP, ctx.pageSize, wanted ?? Number.POSITIVE_INFINITY);
-}
-
-/** A v2 keyset list (`items`, `next_cursor`), newest first. */
-export function keysetList<S extends z.ZodType>(
-  ctx: Context,
-  path: string,
-  item: S,
-  query: Record<string, unknown>,
-  options: HelperListOptions,
-): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
-  const schema = keysetPage(item);
-  const limit = boundedLimit(ctx, options.limit);
-  return paginate({
-    fetchPage: async (cursor: string | undefined, { signal }) =>
-      (await call(ctx, path, schema, {
-        query: { ...clean(query), limit, ...(cursor ? { cursor } : {}) } as Query,
-        signal,
-        ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
-      })) as { items: z.infer<S>[]; next_cursor?: string | null },
-    items: (p) => p.items,
-    nextCursor: (p, { itemsSoFar }) => {
-      const next = (p as { next_cursor?: string | null }).next_cursor;
-      return next && p.items.length > 0 && (options.limit === undefined || itemsSoFar < options.limit)
-        ? next
-        : null;
-    },
-    ...(options.limit !== undefined ? { maxItems: options.limit } : {}),
-    signal: options.signal,
-    service: 'crucible',
-    endpoint: `GET ${path}`,
-  });
-}
-
-/** A v2 offset list (`items`, `total`, `offset`). */
-export function offsetList<S extends z.ZodType>(
-  ctx: Context,
-  path: string,
-  item: S,
-  query: Record<string, unknown>,
-  options: HelperListOptions,
-): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
-  const schema = offsetPage(item);
-  const limit = boundedLimit(ctx, options.limit);
-  return paginate({
-    fetchPage: async (cursor: number | undefined, { signal }) =>
-      (await call(ctx, path, schema, {
-        query: { ...clean(query), limit, offset: cursor ?? 0 } as Query,
-        signal,
-        ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
-      })) as { items: z.infer<S>[]; total?: number | null; offset?: number | null },
-    items: (p) => p.items,
-    nextCursor: (p, { itemsSoFar }) => {
-      const page = p as { total?: number | null; bare?: boolean };
-      // A bare array is the whole list: asking it for another offset would repeat it.
-      if (p.items.length === 0 || page.bare) return null;
-      if (typeof page.total === 'number') return itemsSoFar < page.total ? itemsSoFar : null;
-      // An envelope without a total: another page only when this one was full.
-      return p.items.length >= limit ? itemsSoFar : null;
-    },
-    ...(options.limit !== undefined ? { maxItems: options.limit } : {}),
-    signal: options.signal,
-    service: 'crucible',
-    endpoint: `GET ${path}`,
-  });
-}
-
-/**
- * A bare-array list (v1 lists; v2 `/samples/{id}/datasets`): one request. `limit` is sent where the server
- * honours it (on v2 never above the page cap of 1000); a result exactly as long as the limit may be cut short
- * (there is no total), which is reported as a warning.
- */
-export function arrayList<S extends z.ZodType>(
-  ctx: Context,
-  path: string | (() => Promise<string>),
-  item: S,
-  query: Record<string, unknown>,
-  options: HelperListOptions & { sendLimit?: boolean },
-): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
-  const schema = z.array(item).nullable();
-  const limit = Math.min(options.limit ?? 100_000, ctx.version === 'v2' ? PAGE_CAP : 100_000);
-  return paginate({
-    fetchPage: async (_cursor: undefined, { signal }) => {
-      const where = typeof path === 'string' ? path : await path();
-      const items = ((await call(ctx, where, schema, {
-        query: { ...clean(query), ...(options.sendLimit === false ? {} : { limit }) } as Query,
-        signal,
-        ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
-      })) ?? []) as z.infer<S>[];
-      if (options.sendLimit !== false && items.length === limit && limit !== options.limit) {
-        ctx.emit({
-          type: 'warning',
-          message: `GET ${where} returned exactly ${limit} items: the list may be cut short (it has no pages)`,
-        });
-      }
-      return { items };
-    },
-    items: (p) => p.items,
-    nextCursor: () => null,
-    ...(options.limit !== undefined ? { maxItems: options.limit } : {}),
-    signal: options.signal,
-  });
 }
 
 /** Drops undefined and null filter values; booleans become `true`/`false`. */
@@ -307,22 +201,6 @@ export function id(value: string | number, what: string): string {
 }
 
 /**
- * A list that pages by offset on v2 and is one bare array on v1 (whose server ignores `limit` there): a
- * resource's relations (`…/samples`, `…/children`, `…/users`) and the smaller catalogues.
- */
-export function offsetOrArrayList<S extends z.ZodType>(
-  ctx: Context,
-  path: string,
-  item: S,
-  query: Record<string, unknown>,
-  options: HelperListOptions,
-): PageIterable<z.infer<S>, { items: z.infer<S>[] }> {
-  return ctx.version === 'v2'
-    ? offsetList(ctx, path, item, query, options)
-    : arrayList(ctx, path, item, query, { ...options, sendLimit: false });
-}
-
-/**
  * A write that is not blindly repeated: when it fails in a way that may or may not have been applied (the
  * connection dropped, a 5xx), `applied` looks at the server's state; the write is sent again only when it
  * was not applied. A 429 is retried by `call` itself (the server did not act on it).
@@ -331,14 +209,16 @@ export async function writeOnce<T>(
   ctx: Context,
   write: () => Promise<T>,
   applied: () => Promise<T | undefined>,
-  signal: AbortSignal | undefined,
+  options: RequestOptions,
 ): Promise<T> {
+  const signal = options.signal;
+  const maxRetries = Math.max(0, options.maxRetries ?? ctx.maxRetries);
   for (let attempt = 0; ; attempt++) {
     try {
       return await write();
     } catch (error) {
       const unsure = ConnectionError.isInstance(error) || (ServerError.isInstance(error) && error.retryable);
-      if (!unsure || signal?.aborted || attempt >= ctx.maxRetries) throw error;
+      if (!unsure || signal?.aborted || attempt >= maxRetries) throw error;
       let done: T | undefined;
       try {
         done = await applied();
@@ -363,10 +243,10 @@ export async function setLink(
   ctx: Context,
   path: string,
   linked: boolean,
-  options: CallOptions,
+  options: RequestOptions,
 ): Promise<void> {
   if (!linked) {
-    await call(ctx, path, z.unknown(), { method: 'DELETE', signal: options.signal });
+    await call(ctx, path, z.unknown(), { method: 'DELETE', ...perCall(options) });
     return;
   }
   const cut = path.lastIndexOf('/');
@@ -375,7 +255,7 @@ export async function setLink(
   await writeOnce(
     ctx,
     async () => {
-      await call(ctx, path, z.unknown(), { method: 'POST', signal: options.signal });
+      await call(ctx, path, z.unknown(), { method: 'POST', ...perCall(options) });
       return true;
     },
     async () => {
@@ -384,13 +264,11 @@ export async function setLink(
         listing,
         z.looseObject({ unique_id: z.string() }),
         {},
-        {
-          signal: options.signal,
-        },
+        perCall(options),
       );
       for await (const item of items) if (item.unique_id === child) return true;
       return undefined;
     },
-    options.signal,
+    options,
   );
 }

@@ -9,15 +9,17 @@ import {
   ConnectionError,
   type HttpClient,
   IntegrityError,
+  type RequestOptions,
   registerSecret,
   SciportError,
   sleep,
   UsageError,
 } from '@sciport/core';
-import { downloadToFile, rangeHeader, safeJoin, sha256File, writeFileAtomic } from '@sciport/core/node';
+import { sha256File, writeFileAtomic } from '@sciport/core/node';
 import { z } from 'zod';
-import { type CallOptions, type Context, call, getRecord, id } from '../context.js';
-import { type CrucibleFile, fileSchema, initiateUploadSchema } from '../schemas.js';
+import { type Context, call, id, perCall } from '../internal/context.js';
+import { listFiles } from '../resources/files.js';
+import { type CrucibleFile, fileSchema, initiateUploadSchema } from '../schemas/files.js';
 
 /** GCS resumable uploads take chunks in multiples of 256 KiB (all but the last). */
 export const CHUNK_QUANTUM = 256 * 1024;
@@ -33,7 +35,7 @@ export interface UploadProgress {
   total: number;
 }
 
-export interface UploadOptions extends CallOptions {
+export interface UploadOptions extends RequestOptions {
   /** Chunk size in bytes (a multiple of 256 KiB; default: the server's hint, else 8 MiB; at most 32 MiB). */
   chunkSize?: number;
   /** Folder keeping interrupted upload sessions, so a killed process resumes (default `~/.cache/sciport/uploads`). */
@@ -102,7 +104,6 @@ class SessionGone extends Error {}
  * one chunk.
  */
 export async function uploadResumable(
-  storage: HttpClient,
   ctx: Context,
   datasetId: string,
   file: string,
@@ -125,13 +126,17 @@ export async function uploadResumable(
 
   let session = await loadSession(stateFile, { datasetId, file: abs, size, mtimeMs: info.mtimeMs, sha256 });
   let resumed = session !== undefined;
-  if (!session && !options.replace) await refuseNameClash(ctx, dsPath, path.basename(abs), sha256, signal);
+  if (!session && !options.replace)
+    await refuseNameClash(ctx, datasetId, path.basename(abs), sha256, options);
   let sent = 0;
   let restarts = 0;
   let record: CrucibleFile;
   const startOver = async (why: string) => {
     restarts += 1;
-    ctx.emit({ type: 'warning', message: `Upload of ${path.basename(abs)}: ${why}; starting it again` });
+    ctx.events.emit({
+      type: 'warning',
+      message: `Upload of ${path.basename(abs)}: ${why}; starting it again`,
+    });
     await unlink(stateFile).catch(() => undefined);
     session = undefined;
     resumed = false;
@@ -143,7 +148,7 @@ export async function uploadResumable(
         const init = await call(ctx, `${dsPath}/upload/initiate`, initiateUploadSchema, {
           method: 'POST',
           json: { filename: path.basename(abs), size, sha256_hash: sha256 },
-          signal,
+          ...perCall(options),
           // Initiating twice for the same bytes yields the same dedup answer or a fresh session: harmless.
           idempotent: true,
         });
@@ -174,14 +179,14 @@ export async function uploadResumable(
         registerSecret(session.uploadId);
       }
       try {
-        sent += await sendChunks(storage, handle, session, options, resumed);
+        sent += await sendChunks(ctx.storage, handle, session, options, resumed);
       } catch (error) {
         if (!(error instanceof SessionGone) || restarts >= 2) throw error;
         await startOver('the upload session expired or was cancelled');
         continue;
       }
       try {
-        record = await complete(ctx, dsPath, session.uploadId, sha256, signal);
+        record = await complete(ctx, datasetId, session.uploadId, sha256, options);
         break;
       } catch (error) {
         // A 4xx from `complete` (unknown upload, not finished, hash mismatch) means: start over (spec §17.1).
@@ -207,23 +212,17 @@ export async function uploadResumable(
  */
 async function refuseNameClash(
   ctx: Context,
-  dsPath: string,
+  datasetId: string,
   name: string,
   sha256: string,
-  signal: AbortSignal | undefined,
+  options: RequestOptions,
 ): Promise<void> {
-  const files = await call(
-    ctx,
-    `${dsPath}/files`,
-    z.union([z.array(fileSchema), z.looseObject({ items: z.array(fileSchema) })]).nullable(),
-    { signal },
-  );
-  const list = files === null ? [] : Array.isArray(files) ? files : files.items;
+  const list = await listFiles(ctx, datasetId, options);
   const clash = list.find(
     (f) =>
       path.posix.basename(f.filename.replace(/\\/g, '/')) === name &&
-      typeof f.sha256_hash === 'string' &&
-      f.sha256_hash.toLowerCase() !== sha256,
+      typeof f.sha256Hash === 'string' &&
+      f.sha256Hash.toLowerCase() !== sha256,
   );
   if (clash) {
     throw new UsageError(
@@ -248,7 +247,7 @@ async function sendChunks(
   let sent = 0;
   let offset = 0;
   if (resumed) {
-    const probed = await probe(storage, uri, size, signal);
+    const probed = await probe(storage, uri, size, options);
     if (probed === 'done') return 0;
     offset = probed;
   }
@@ -275,6 +274,7 @@ async function sendChunks(
         auth: false,
         // A chunk is not blindly resent: the probe below says where to go on from.
         maxRetries: 0,
+        timeout: options.timeout,
         signal,
       });
       sent += length;
@@ -296,7 +296,7 @@ async function sendChunks(
       failures += 1;
       if (!transient || failures >= maxAttempts) throw error;
       await pause(Math.min(30_000, 500 * 2 ** failures), signal);
-      const probed = await probe(storage, uri, size, signal);
+      const probed = await probe(storage, uri, size, options);
       if (probed === 'done') return sent;
       offset = probed;
       options.onProgress?.({ file: session.file, bytes: offset, total: size });
@@ -310,8 +310,9 @@ async function probe(
   storage: HttpClient,
   uri: string,
   size: number,
-  signal: AbortSignal | undefined,
+  options: RequestOptions,
 ): Promise<number | 'done'> {
+  const signal = options.signal;
   for (let attempt = 0; ; attempt++) {
     try {
       const response = await storage.request(uri, {
@@ -321,6 +322,7 @@ async function probe(
         acceptStatus: [308],
         auth: false,
         maxRetries: 2,
+        timeout: options.timeout,
         signal,
       });
       return response.status === 308 ? persistedFrom(response.headers.get('range')) : 'done';
@@ -339,26 +341,25 @@ async function probe(
  */
 async function complete(
   ctx: Context,
-  dsPath: string,
+  datasetId: string,
   uploadId: string,
   sha256: string,
-  signal: AbortSignal | undefined,
+  options: RequestOptions,
 ): Promise<CrucibleFile> {
+  const signal = options.signal;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await call(ctx, `${dsPath}/upload/complete`, fileSchema, {
+      return await call(ctx, `datasets/${id(datasetId, 'dataset id')}/upload/complete`, fileSchema, {
         method: 'POST',
         json: { upload_id: uploadId, sha256_hash: sha256 },
-        signal,
+        ...perCall(options),
         maxRetries: 0,
       });
     } catch (error) {
       if (!ConnectionError.isInstance(error) && !(ApiError.isInstance(error) && error.status >= 500))
         throw error;
-      const files = await call(ctx, `${dsPath}/files`, z.array(fileSchema).nullable(), { signal }).catch(
-        () => null,
-      );
-      const found = files?.find((f) => f.sha256_hash?.toLowerCase() === sha256);
+      const files = await listFiles(ctx, datasetId, options).catch(() => null);
+      const found = files?.find((f) => f.sha256Hash?.toLowerCase() === sha256);
       if (found) return found;
       if (attempt >= 3) throw error;
       await pause(1000 * 2 ** attempt, signal);
@@ -406,7 +407,7 @@ export async function uploadMultipart(
   ctx: Context,
   datasetId: string,
   file: string,
-  options: CallOptions & { v1Limit?: number } = {},
+  options: RequestOptions & { v1Limit?: number } = {},
 ): Promise<UploadResult> {
   const abs = path.resolve(file);
   const info = await stat(abs).catch(() => {
@@ -427,7 +428,7 @@ export async function uploadMultipart(
     answer = await call(ctx, `datasets/${id(datasetId, 'dataset id')}/upload`, z.unknown(), {
       method: 'POST',
       body: form,
-      signal: options.signal,
+      ...perCall(options),
     });
   } catch (error) {
     if (ApiError.isInstance(error) && error.status === 413) {
@@ -440,193 +441,17 @@ export async function uploadMultipart(
   const record = fileSchema.safeParse(Array.isArray(answer) ? answer[0] : answer);
   const file1: CrucibleFile = record.success
     ? record.data
-    : { filename: `api-uploads/${path.basename(abs)}`, size: info.size, sha256_hash: sha256 };
-  if (file1.sha256_hash && file1.sha256_hash.toLowerCase() !== sha256) {
+    : fileSchema.parse({
+        filename: `api-uploads/${path.basename(abs)}`,
+        size: info.size,
+        sha256_hash: sha256,
+      });
+  if (file1.sha256Hash && file1.sha256Hash.toLowerCase() !== sha256) {
     throw new IntegrityError(`The server's SHA-256 of ${path.basename(abs)} differs from the file's`, {
       expected: sha256,
-      actual: file1.sha256_hash,
+      actual: file1.sha256Hash,
       retryable: true,
     });
   }
   return { file: file1, skipped: false, sent: info.size, resumed: false, sha256 };
-}
-
-export interface DownloadOptions extends CallOptions {
-  /** Which files: a predicate on the local relative name (default: all). */
-  include?: (name: string) => boolean;
-  onProgress?: (progress: { file: string; bytes: number; total: number | undefined }) => void;
-}
-
-export interface DownloadedFile {
-  name: string;
-  path: string;
-  bytes: number;
-  sha256: string;
-  /** Already complete on disk (same size and SHA-256): not fetched. */
-  skipped: boolean;
-}
-
-/** Where a file lands locally: its path inside the dataset folder of the production bucket, else its basename. */
-export function localName(file: CrucibleFile, datasetId: string): string {
-  const prefix = `mf-storage-prod/${datasetId}/`;
-  const fallback = path.posix.basename(file.filename.replace(/\\/g, '/'));
-  if (file.storage_path?.startsWith(prefix))
-    return sanitiseName(file.storage_path.slice(prefix.length), fallback);
-  return sanitiseName(fallback, file.mfid ?? 'file');
-}
-
-/**
- * A server-given relative name made safe to join below the output folder: `..`, `.`, empty and drive
- * components dropped, separators unified, control characters removed. Empty after that: `fallback`.
- */
-export function sanitiseName(name: string, fallback: string): string {
-  const parts = name
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-    .replace(/[\u0000-\u001f]/g, '')
-    .split(/[\\/]+/)
-    .filter((p) => p !== '' && p !== '.' && p !== '..' && !/^[a-zA-Z]:$/.test(p));
-  return parts.length > 0 ? parts.join('/') : fallback === name ? 'file' : sanitiseName(fallback, 'file');
-}
-
-/**
- * Downloads a dataset's ingested files into `dir` through their signed URLs, with a storage client that never
- * carries the API key: streamed to a temporary file, checked against the record's size and SHA-256, renamed
- * into place; an error page (an expired or refused link) is never saved; an expired link is renewed once; a
- * transfer cut short resumes with `Range`; files already complete on disk are not fetched again.
- */
-export async function downloadDataset(
-  ctx: Context,
-  storage: HttpClient,
-  files: {
-    list(id: string, o?: CallOptions): Promise<CrucibleFile[]>;
-    links(id: string, o?: CallOptions): Promise<Record<string, string>>;
-    link(id: string, o?: CallOptions): Promise<{ url: string }>;
-  },
-  datasetId: string,
-  dir: string,
-  options: DownloadOptions = {},
-): Promise<DownloadedFile[]> {
-  const signal = options.signal;
-  const records = await files.list(datasetId, { signal });
-  let links = await files.links(datasetId, { signal });
-  if (Object.keys(links).length === 0) {
-    // No links: a dataset with nothing ingested yet, or (some servers answer alike) no dataset at all.
-    await getRecord(
-      ctx,
-      `datasets/${id(datasetId, 'dataset id')}`,
-      z.looseObject({}),
-      `dataset ${datasetId}`,
-      {
-        signal,
-      },
-    );
-  }
-  const root = path.resolve(dir);
-  const jobs: Array<{ name: string; record: CrucibleFile | undefined; key: string }> = [];
-  for (const key of Object.keys(links)) {
-    let record: CrucibleFile | undefined;
-    let name: string;
-    if (ctx.version === 'v2') {
-      record = records.find((r) => r.mfid === key);
-      name = record ? localName(record, datasetId) : sanitiseName(key, 'file');
-    } else {
-      // v1 keys are `<dataset id>/<path>`; records are matched by basename.
-      name = sanitiseName(key.startsWith(`${datasetId}/`) ? key.slice(datasetId.length + 1) : key, key);
-      const base = path.posix.basename(name);
-      record = records.find((r) => path.posix.basename(r.filename.replace(/\\/g, '/')) === base);
-    }
-    if (options.include && !options.include(name)) continue;
-    jobs.push({ name, record, key });
-  }
-  const out: DownloadedFile[] = [];
-  for (const job of jobs) {
-    const target = safeJoin(root, job.name);
-    const expectedSize = typeof job.record?.size === 'number' ? job.record.size : undefined;
-    const expectedSha = job.record?.sha256_hash?.toLowerCase() || undefined;
-    if (expectedSha && (await isComplete(target, expectedSize, expectedSha, signal))) {
-      out.push({
-        name: job.name,
-        path: target,
-        bytes: expectedSize ?? 0,
-        sha256: expectedSha,
-        skipped: true,
-      });
-      continue;
-    }
-    let url = links[job.key] as string;
-    registerSecret(signedPart(url));
-    let renewed = false;
-    const fetchAt = async ({ offset, signal: s }: { offset: number; signal: AbortSignal | undefined }) => {
-      for (;;) {
-        try {
-          return await storage.stream(url, {
-            headers: { range: rangeHeader(offset) },
-            auth: false,
-            signal: s,
-          });
-        } catch (error) {
-          const refused =
-            ApiError.isInstance(error) &&
-            (error.status === 400 || error.status === 401 || error.status === 403);
-          if (!refused) throw error;
-          if (renewed) {
-            // Still refused with a fresh link: say so plainly (the error page is never saved).
-            throw new SciportError(
-              `Storage refused the download of ${job.name} (${error.status}${error.detail ? `: ${error.detail}` : ''}), also with a freshly issued link`,
-              {
-                cause: error,
-                hint: 'The link may have expired on the way or the file may have moved; try again later',
-              },
-            );
-          }
-          // An expired or refused signed URL: ask once for a fresh one.
-          renewed = true;
-          if (ctx.version === 'v2' && job.record?.mfid)
-            url = (await files.link(job.record.mfid, { signal: s })).url;
-          else {
-            links = await files.links(datasetId, { signal: s });
-            url = links[job.key] ?? url;
-          }
-          registerSecret(signedPart(url));
-        }
-      }
-    };
-    const saved = await downloadToFile(fetchAt, target, {
-      ...(expectedSize !== undefined ? { expectedSize } : {}),
-      ...(expectedSha ? { sha256: expectedSha } : {}),
-      keepPartial: true,
-      signal,
-      service: 'crucible',
-      ...(options.onProgress
-        ? { onProgress: (p) => options.onProgress?.({ file: job.name, bytes: p.bytes, total: p.total }) }
-        : {}),
-    });
-    out.push({ name: job.name, path: target, bytes: saved.bytes, sha256: saved.sha256, skipped: false });
-  }
-  return out;
-}
-
-async function isComplete(
-  file: string,
-  size: number | undefined,
-  sha256: string,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
-  try {
-    const s = await stat(file);
-    if (!s.isFile() || (size !== undefined && s.size !== size)) return false;
-    return (await sha256File(file, signal)) === sha256;
-  } catch {
-    return false;
-  }
-}
-
-/** The capability part of a signed URL (its query), registered as a secret so that it never shows. */
-function signedPart(url: string): string | undefined {
-  try {
-    const search = new URL(url).search;
-    return search.length > 8 ? search.slice(1) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,0 +1,129 @@
+import {
+  ConflictError,
+  type ListOptions,
+  NotFoundError,
+  type PageIterable,
+  type RequestOptions,
+  UsageError,
+} from '@sciport/core';
+import { z } from 'zod';
+import { body, type Context, call, getRecord, id, perCall } from '../internal/context.js';
+import { arrayList, offsetList, offsetOrArrayList } from '../internal/lists.js';
+import { type CrucibleProject, projectSchema } from '../schemas/catalog.js';
+import { accountSchema, type CrucibleUser, userSchema } from '../schemas/users.js';
+
+/** Fields of a project (spec §5.1, §16.3). */
+export interface ProjectInput {
+  projectId: string;
+  organization: string;
+  title?: string;
+  status?: string;
+  leadEmail?: string;
+  leadOrcid?: string;
+}
+
+/** Projects and their members. */
+export class Projects {
+  constructor(protected readonly ctx: Context) {}
+
+  /**
+   * The caller's projects (v2: all of them for admins), or a user's with `orcid`. On v1, where `GET /projects`
+   * is admin-only, the caller's come from `/users/<own ORCID>/projects`; `all: true` asks for every project
+   * (admins).
+   */
+  list(
+    options: ListOptions & { orcid?: string; all?: boolean } = {},
+  ): PageIterable<CrucibleProject, unknown> {
+    if (this.ctx.version === 'v2') {
+      const path = options.orcid ? `users/${id(options.orcid, 'ORCID')}/projects` : 'projects';
+      return offsetList(this.ctx, path, projectSchema, {}, options);
+    }
+    const ctx = this.ctx;
+    const path = options.orcid
+      ? `users/${id(options.orcid, 'ORCID')}/projects`
+      : options.all
+        ? 'projects'
+        : async () => {
+            const account = await call(ctx, 'account', accountSchema.nullable(), perCall(options));
+            const orcid = account?.userInfo?.orcid ?? account?.userInfo?.uniqueId ?? account?.userUniqueId;
+            if (!orcid) throw new UsageError('The account has no ORCID: give one to list its projects');
+            return `users/${id(orcid, 'ORCID')}/projects`;
+          };
+    return arrayList(
+      this.ctx,
+      path,
+      projectSchema,
+      {},
+      { ...options, sendLimit: false, ...(options.all ? { adminOnly: 'Listing every project' } : {}) },
+    );
+  }
+
+  async get(pid: string, options: RequestOptions = {}): Promise<CrucibleProject> {
+    return getRecord(
+      this.ctx,
+      `projects/${id(pid, 'project id')}`,
+      projectSchema,
+      `project ${pid}`,
+      perCall(options),
+    );
+  }
+
+  /** The project, created when there is none (the reference client's `get_or_add_project`; creating is admin-only). */
+  async getOrCreate(input: ProjectInput, options: RequestOptions = {}): Promise<CrucibleProject> {
+    try {
+      return await this.get(input.projectId, options);
+    } catch (error) {
+      if (!NotFoundError.isInstance(error)) throw error;
+    }
+    return this.create(input, options);
+  }
+
+  /** Creates a project (admins). */
+  async create(input: ProjectInput, options: RequestOptions = {}): Promise<CrucibleProject> {
+    if (!input.projectId?.trim() || !input.organization?.trim())
+      throw new UsageError('A project needs an id and an organization');
+    if (!input.leadEmail && !input.leadOrcid) throw new UsageError('A project needs a lead (email or ORCID)');
+    if (this.ctx.version === 'v1' && !input.leadEmail)
+      throw new UsageError('On API v1 a project needs its lead’s email (leadEmail)');
+    return call(this.ctx, 'projects', projectSchema, {
+      method: 'POST',
+      adminOnly: 'Creating a project',
+      json: body({
+        project_id: input.projectId,
+        organization: input.organization,
+        title: input.title,
+        status: input.status,
+        project_lead_email: input.leadEmail,
+        project_lead_orcid: this.ctx.version === 'v2' ? input.leadOrcid : undefined,
+      }),
+      ...perCall(options),
+    });
+  }
+
+  /** Members of a project, the lead excepted (admin, or on v2 the lead). */
+  users(pid: string, options: ListOptions = {}): PageIterable<CrucibleUser, unknown> {
+    const path = `projects/${id(pid, 'project id')}/users`;
+    return offsetOrArrayList(
+      this.ctx,
+      path,
+      userSchema,
+      {},
+      { ...options, adminOnly: 'Listing project members' },
+    );
+  }
+
+  /** Adds a user to a project (admin, or on v2 the lead); one who is a member already (409) is fine. */
+  async addUser(pid: string, orcid: string, options: RequestOptions = {}): Promise<void> {
+    try {
+      await call(this.ctx, `projects/${id(pid, 'project id')}/users/${id(orcid, 'ORCID')}`, z.unknown(), {
+        method: 'POST',
+        ...perCall(options),
+        // Safe to repeat: a repeat that finds the user a member already answers 409, which means done.
+        idempotent: true,
+        adminOnly: 'Adding a project member',
+      });
+    } catch (error) {
+      if (!ConflictError.isInstance(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { NotFoundError, type RequestOptions } from '@sciport/core';
+import { type Context, getRecord, id, perCall } from '../internal/context.js';
+import { type CrucibleResourceRecord, resourceSchema } from '../schemas/catalog.js';
+import type { CrucibleDataset } from '../schemas/datasets.js';
+import type { CrucibleSample } from '../schemas/samples.js';
+import { Datasets } from './datasets.js';
+import { Samples } from './samples.js';
+
+/** What an id names: its kind, its project and its record. */
+export interface ResourceInfo {
+  /** `dataset`, `sample`, `instrument`, … (what the server says; `dataset` when it does not). */
+  type: string;
+  projectId: string | undefined;
+  record: CrucibleResourceRecord | CrucibleDataset | CrucibleSample;
+}
+
+/** Any record by its id, whatever its kind (spec §16). */
+export class Resources {
+  constructor(protected readonly ctx: Context) {}
+
+  /**
+   * What kind of record an id names (dataset, sample, instrument) and its project. v2: `GET /resources/{id}`;
+   * v1, which has no such lookup: the dataset, else the sample, of that id.
+   */
+  async get(resourceId: string, options: RequestOptions = {}): Promise<ResourceInfo> {
+    if (this.ctx.version === 'v2') {
+      const r = await getRecord(
+        this.ctx,
+        `resources/${id(resourceId, 'id')}`,
+        resourceSchema,
+        `record ${resourceId}`,
+        perCall(options),
+      );
+      return { type: r.resourceType ?? 'dataset', projectId: r.projectId ?? undefined, record: r };
+    }
+    try {
+      const d = await new Datasets(this.ctx).get(resourceId, options);
+      return { type: 'dataset', projectId: d.projectId ?? undefined, record: d };
+    } catch (error) {
+      if (!NotFoundError.isInstance(error)) throw error;
+    }
+    const sample = await new Samples(this.ctx).get(resourceId, options);
+    return { type: 'sample', projectId: sample.projectId ?? undefined, record: sample };
+  }
+}
