@@ -1,0 +1,150 @@
+import { UsageError } from '@sciport/core';
+import { type CrucibleDataset, datasetBody } from '@sciport/crucible';
+import type { Command } from 'commander';
+import { info, printJson, printNdjson, printTable } from '../../output.js';
+import type { CommandApi } from '../../program.js';
+import {
+  type ApiOptions,
+  apiOptions,
+  datasetFields,
+  datasetRow,
+  type FieldOptions,
+  limitOption,
+  makeClient,
+  readJsonObject,
+  toInput,
+  wire,
+} from './shared.js';
+
+/** `sciport crucible datasets list | get | create | update`. */
+export function registerDatasets(command: Command, { action }: CommandApi): void {
+  const datasets = command.command('datasets').description('list, show, create and update datasets');
+  apiOptions(
+    datasets
+      .command('list')
+      .description('datasets you can read, newest first')
+      .option('--project <id>', 'only this project')
+      .option('--keyword <text>', 'datasets with a keyword containing this text')
+      .option('--measurement <text>', 'only this measurement')
+      .option('--sample <id>', 'datasets of this sample')
+      .option('--limit <n>', 'at most this many'),
+  ).action(
+    action(
+      async (
+        ctx,
+        o: ApiOptions & {
+          project?: string;
+          keyword?: string;
+          measurement?: string;
+          sample?: string;
+          limit?: string;
+        },
+      ) => {
+        const limit = limitOption(o.limit);
+        const client = await makeClient(ctx, o);
+        const rows: ReturnType<typeof datasetRow>[] = [];
+        for await (const d of client.datasets.list({
+          signal: ctx.signal,
+          ...(o.project ? { projectId: o.project } : {}),
+          ...(o.keyword ? { keyword: o.keyword } : {}),
+          ...(o.measurement ? { measurement: o.measurement } : {}),
+          ...(o.sample ? { sampleId: o.sample } : {}),
+          ...(limit ? { limit } : {}),
+        })) {
+          if (ctx.json) printNdjson(ctx.out, wire(d));
+          else rows.push(datasetRow(d));
+        }
+        if (!ctx.json) {
+          printTable(ctx, rows, [
+            { header: 'id', value: 'id' },
+            { header: 'name', value: 'name' },
+            { header: 'project', value: 'project' },
+            { header: 'measurement', value: 'measurement' },
+            { header: 'public', value: 'public' },
+            { header: 'created', value: 'created' },
+          ]);
+        }
+      },
+    ),
+  );
+  apiOptions(
+    datasets.command('get').description('one dataset, with its metadata').argument('<dataset>', 'dataset id'),
+  ).action(
+    action(async (ctx, dsid: string, o: ApiOptions) => {
+      const client = await makeClient(ctx, o);
+      const d = await client.datasets.get(dsid, { includeMetadata: true, signal: ctx.signal });
+      const record = wire(d) as Record<string, unknown>;
+      if (ctx.json) printJson(ctx.out, record);
+      else {
+        for (const [k, v] of Object.entries(record)) {
+          if (k === 'scientific_metadata') continue;
+          if (v !== null && v !== undefined && typeof v !== 'object') ctx.out.write(`${k}: ${String(v)}\n`);
+        }
+        ctx.out.write(`scientific_metadata: ${JSON.stringify(record.scientific_metadata ?? {}, null, 2)}\n`);
+      }
+    }),
+  );
+  apiOptions(
+    datasetFields(
+      datasets
+        .command('create')
+        .description('create a dataset (from flags, or from a JSON record with --from)')
+        .option(
+          '--from <json|file|->',
+          'a dataset record in the API’s field names (dataset_name, project_id, …; may hold scientific_metadata and keywords)',
+        )
+        .option('--metadata <json|file|->', 'scientific metadata (a JSON object)')
+        .option('--keyword <kw...>', 'keywords'),
+    ),
+  ).action(
+    action(
+      async (
+        ctx,
+        o: ApiOptions & FieldOptions & { from?: string; metadata?: string; keyword?: string[] },
+      ) => {
+        const input = toInput(o);
+        const record = o.from ? await readJsonObject(ctx, o.from) : undefined;
+        const metadata = o.metadata ? await readJsonObject(ctx, o.metadata) : undefined;
+        const client = await makeClient(ctx, o);
+        let d: CrucibleDataset;
+        if (record) {
+          // Flags override the record's fields.
+          const made = await client.datasets.createFromJson(
+            { ...record, ...datasetBody(input, client.apiVersion) },
+            {
+              signal: ctx.signal,
+              ...(metadata ? { scientificMetadata: metadata } : {}),
+              ...(o.keyword?.length ? { keywords: o.keyword } : {}),
+            },
+          );
+          d = made.dataset;
+        } else {
+          d = await client.datasets.create(input, { signal: ctx.signal });
+          if (metadata) await client.datasets.mergeMetadata(d.uniqueId, metadata, { signal: ctx.signal });
+          if (o.keyword?.length) await client.keywords.add(d.uniqueId, o.keyword, { signal: ctx.signal });
+        }
+        if (ctx.json) printJson(ctx.out, wire(d));
+        else ctx.out.write(`${d.uniqueId}\n`);
+        info(ctx, `Created dataset ${d.uniqueId}`);
+      },
+    ),
+  );
+  apiOptions(
+    datasetFields(
+      datasets
+        .command('update')
+        .description('change fields of a dataset')
+        .argument('<dataset>', 'dataset id'),
+    ),
+  ).action(
+    action(async (ctx, dsid: string, o: ApiOptions & FieldOptions) => {
+      const input = toInput(o);
+      if (Object.keys(input).length === 0)
+        throw new UsageError('Nothing to change: give at least one field (see --help)');
+      const client = await makeClient(ctx, o);
+      const d = await client.datasets.update(dsid, input, { signal: ctx.signal });
+      if (ctx.json) printJson(ctx.out, wire(d));
+      else info(ctx, `Updated ${d.uniqueId}`);
+    }),
+  );
+}

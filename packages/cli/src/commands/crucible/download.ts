@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { createProgress, info, printJson, warn } from '../../output.js';
+import type { CommandApi } from '../../program.js';
+import { type ApiOptions, apiOptions, makeClient } from './shared.js';
+
+/** `sciport crucible download: a dataset's ingested files, verified`. */
+export function registerDownload(command: Command, { action }: CommandApi): void {
+  apiOptions(
+    command
+      .command('download')
+      .description("download a dataset's ingested files (verified against their SHA-256)")
+      .argument('<dataset>', 'dataset id')
+      .option('--out <dir>', 'folder (default: ./<dataset id>)')
+      .option('--include <text>', 'only files whose name contains this text'),
+  ).action(
+    action(async (ctx, dsid: string, o: ApiOptions & { out?: string; include?: string }) => {
+      const client = await makeClient(ctx, o);
+      let progress: ReturnType<typeof createProgress> | undefined;
+      const done = await client.datasets.download(dsid, o.out ?? dsid, {
+        signal: ctx.signal,
+        ...(o.include ? { include: (name: string) => name.includes(o.include as string) } : {}),
+        onProgress: (p) => {
+          progress ??= createProgress(ctx, p.total ?? 0, 'download');
+          progress.update(p.bytes);
+        },
+      });
+      progress?.stop();
+      if (ctx.json) printJson(ctx.out, done);
+      else {
+        for (const f of done) info(ctx, `${f.path} ${f.skipped ? '(already there)' : `(${f.bytes} bytes)`}`);
+        if (done.length === 0) warn(ctx, `${dsid} has no ingested files to download yet`);
+      }
+    }),
+  );
+}

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { printJson, printNdjson, printTable } from '../../output.js';
+import type { CommandApi } from '../../program.js';
+import { type ApiOptions, apiOptions, makeClient, wire } from './shared.js';
+
+/** `sciport crucible projects list | create`. */
+export function registerProjects(command: Command, { action }: CommandApi): void {
+  const projects = command.command('projects').description('projects');
+  apiOptions(projects.command('list')).action(
+    action(async (ctx, o: ApiOptions) => {
+      const client = await makeClient(ctx, o);
+      const rows: Array<Record<string, string>> = [];
+      for await (const p of client.projects.list({ signal: ctx.signal })) {
+        if (ctx.json) printNdjson(ctx.out, wire(p));
+        else rows.push({ id: p.projectId, title: p.title ?? '', organization: p.organization ?? '' });
+      }
+      if (!ctx.json) {
+        printTable(ctx, rows, [
+          { header: 'id', value: 'id' },
+          { header: 'title', value: 'title' },
+          { header: 'organization', value: 'organization' },
+        ]);
+      }
+    }),
+  );
+  apiOptions(
+    projects
+      .command('create')
+      .requiredOption('--id <project id>')
+      .requiredOption('--organization <name>')
+      .option('--title <title>')
+      .option('--lead-email <email>')
+      .option('--lead-orcid <orcid>'),
+  ).action(
+    action(
+      async (
+        ctx,
+        o: ApiOptions & {
+          id: string;
+          organization: string;
+          title?: string;
+          leadEmail?: string;
+          leadOrcid?: string;
+        },
+      ) => {
+        const client = await makeClient(ctx, o);
+        const p = await client.projects.create(
+          {
+            projectId: o.id,
+            organization: o.organization,
+            ...(o.title ? { title: o.title } : {}),
+            ...(o.leadEmail ? { leadEmail: o.leadEmail } : {}),
+            ...(o.leadOrcid ? { leadOrcid: o.leadOrcid } : {}),
+          },
+          { signal: ctx.signal },
+        );
+        if (ctx.json) printJson(ctx.out, wire(p));
+        else ctx.out.write(`${p.projectId}\n`);
+      },
+    ),
+  );
+}

@@ -1,0 +1,108 @@
+import { parserNames, RequestFailedError } from '@sciport/crucible';
+import type { Command } from 'commander';
+import { createProgress, info, printJson, printNdjson } from '../../output.js';
+import type { CommandApi } from '../../program.js';
+import { type ApiOptions, apiOptions, describeRequest, makeClient } from './shared.js';
+
+/** `sciport crucible upload: files into a dataset (or a new one), optionally ingested and waited for`. */
+export function registerUpload(command: Command, { action }: CommandApi): void {
+  apiOptions(
+    command
+      .command('upload')
+      .description('upload files into a dataset (resumable on v2), optionally ingest and wait')
+      .argument('<dataset>', 'dataset id, or "new" to create one from the files')
+      .argument('<file...>', 'files')
+      .option('--parser <name>', `with "new": read the files with a parser (${parserNames().join(', ')})`)
+      .option(
+        '--ingest [class]',
+        'request ingestion, with an ingestion class (default ApiUploadIngestor; "auto": the server picks)',
+      )
+      .option('--wait', 'wait for the ingestion to end')
+      .option('--replace', 'upload even when the dataset has a file of that name with other content')
+      .option('--project <id>', 'with "new": the project')
+      .option('--name <name>', 'with "new": the dataset name'),
+  ).action(
+    action(
+      async (
+        ctx,
+        dsid: string,
+        files: string[],
+        o: ApiOptions & {
+          parser?: string;
+          ingest?: string | boolean;
+          wait?: boolean;
+          replace?: boolean;
+          project?: string;
+          name?: string;
+        },
+      ) => {
+        const ingestionClass = typeof o.ingest === 'string' ? o.ingest : undefined;
+        const client = await makeClient(ctx, o);
+        let progress: ReturnType<typeof createProgress> | undefined;
+        const onProgress = (p: { file: string; bytes: number; total: number }) => {
+          progress ??= createProgress(ctx, p.total, 'upload');
+          progress.setTotal(p.total);
+          progress.update(p.bytes);
+        };
+        if (dsid === 'new') {
+          const created = await client.datasets.createFromFiles(files, {
+            signal: ctx.signal,
+            ...(o.parser ? { parser: o.parser } : {}),
+            dataset: {
+              ...(o.project ? { projectId: o.project } : {}),
+              ...(o.name ? { datasetName: o.name } : {}),
+            },
+            ...(ingestionClass ? { ingestionClass } : {}),
+            ...(o.ingest || o.wait ? { wait: o.wait === true } : {}),
+            onUpload: onProgress,
+          });
+          progress?.stop();
+          if (ctx.json) {
+            printJson(ctx.out, {
+              dataset: created.dataset.uniqueId,
+              files: created.files.map((f) => ({
+                file: f.file.filename,
+                mfid: f.file.mfid ?? null,
+                skipped: f.skipped,
+                sha256: f.sha256,
+                request: f.request ? describeRequest(f.outcome?.request ?? f.request) : null,
+              })),
+            });
+          } else ctx.out.write(`${created.dataset.uniqueId}\n`);
+          return;
+        }
+        for (const file of files) {
+          progress = undefined;
+          const r = await client.files.upload(dsid, file, {
+            signal: ctx.signal,
+            onProgress,
+            ingest: o.ingest !== undefined || o.wait === true,
+            ...(ingestionClass ? { ingestionClass } : {}),
+            ...(o.wait ? { wait: true } : {}),
+            ...(o.replace ? { replace: true } : {}),
+          });
+          (progress as ReturnType<typeof createProgress> | undefined)?.stop();
+          const outcome = r.outcome;
+          if (ctx.json) {
+            printNdjson(ctx.out, {
+              file,
+              mfid: r.file.mfid ?? null,
+              skipped: r.skipped,
+              resumed: r.resumed,
+              sha256: r.sha256,
+              request: r.request ? describeRequest(outcome?.request ?? r.request) : null,
+            });
+          } else {
+            info(
+              ctx,
+              `${file}: ${r.skipped ? 'already on the server' : `uploaded${r.resumed ? ' (resumed)' : ''}`}${r.file.mfid ? ` as ${r.file.mfid}` : ''}`,
+            );
+            if (outcome) info(ctx, `  ingestion ${outcome.request.id}: ${outcome.status}`);
+            else if (r.request) info(ctx, `  ingestion requested: ${r.request.id}`);
+          }
+          if (outcome && !outcome.succeeded) throw new RequestFailedError(outcome.request);
+        }
+      },
+    ),
+  );
+}
