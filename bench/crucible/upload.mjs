@@ -1,17 +1,17 @@
-// One measured upload with CrucibleClient.uploadFile (the built package), in its own process: hashing, initiate,
-// chunked resumable PUTs, complete. Args: apiUrl apiKey datasetId file
+// One measured upload with CrucibleClient.files.upload (the built package), in its own process: hashing, initiate,
+// chunked resumable PUTs, complete. Args: baseUrl apiKey datasetId file
 import { performance } from 'node:perf_hooks';
 import { CrucibleClient } from '../../packages/crucible/dist/index.js';
 
-const [apiUrl, apiKey, datasetId, file] = process.argv.slice(2);
+const [baseUrl, apiKey, datasetId, file] = process.argv.slice(2);
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 20);
-const client = new CrucibleClient({ apiUrl, apiKey });
+const client = new CrucibleClient({ baseUrl, apiKey });
 const cpu0 = process.cpuUsage();
 const started = performance.now();
-const result = await client.uploadFile(datasetId, file);
+const result = await client.files.upload(datasetId, file);
 const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);
 clearInterval(sampler);
