@@ -1,5 +1,4 @@
 import {
-  AbortError,
   AuthenticationError,
   BadRequestError,
   ConnectionError,
@@ -226,11 +225,7 @@ export async function writeOnce<T>(
         throw error;
       }
       if (done !== undefined) return done;
-      try {
-        await sleep(500 * 2 ** attempt, signal);
-      } catch {
-        throw new AbortError(undefined, { cause: signal?.reason });
-      }
+      await sleep(500 * 2 ** attempt, signal);
     }
   }
 }

@@ -295,7 +295,7 @@ async function sendChunks(
         (ApiError.isInstance(error) && (error.status === 429 || error.status >= 500));
       failures += 1;
       if (!transient || failures >= maxAttempts) throw error;
-      await pause(Math.min(30_000, 500 * 2 ** failures), signal);
+      await sleep(Math.min(30_000, 500 * 2 ** failures), signal);
       const probed = await probe(storage, uri, size, options);
       if (probed === 'done') return sent;
       offset = probed;
@@ -330,7 +330,7 @@ async function probe(
       if (ApiError.isInstance(error) && (error.status === 404 || error.status === 410))
         throw new SessionGone();
       if (signal?.aborted || attempt >= 4) throw error;
-      await pause(1000 * 2 ** attempt, signal);
+      await sleep(1000 * 2 ** attempt, signal);
     }
   }
 }
@@ -362,7 +362,7 @@ async function complete(
       const found = files?.find((f) => f.sha256Hash?.toLowerCase() === sha256);
       if (found) return found;
       if (attempt >= 3) throw error;
-      await pause(1000 * 2 ** attempt, signal);
+      await sleep(1000 * 2 ** attempt, signal);
     }
   }
 }
@@ -389,14 +389,6 @@ async function saveSession(file: string, session: Session): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   // The session URI is a capability (anyone holding it can write the object): mode 0600.
   await writeFileAtomic(file, JSON.stringify(session), { mode: 0o600 });
-}
-
-async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await sleep(ms, signal);
-  } catch {
-    throw new AbortError(undefined, { cause: signal?.reason });
-  }
 }
 
 /**
