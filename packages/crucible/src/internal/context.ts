@@ -39,6 +39,7 @@ export interface Context {
   readonly events: EventEmitter<CrucibleEvent>;
 }
 
+// candidate for @sciport/core: picking a method's `RequestOptions` out of its wider options object.
 /** The per-call options every HTTP request of a method gets: signal, timeout and retries. */
 export function perCall(options: RequestOptions): RequestOptions {
   return { signal: options.signal, timeout: options.timeout, maxRetries: options.maxRetries };

@@ -135,6 +135,7 @@ export function offsetOrArrayList<S extends z.ZodType>(
     : arrayList(ctx, path, item, query, { ...options, sendLimit: false });
 }
 
+// candidate for @sciport/core: a one-page `PageIterable` from one fetch (every client has lists without pages).
 /**
  * A list the API answers in one response (a bare array, `{items}`, or `null` for none): one page, fetched when
  * the iteration starts.
