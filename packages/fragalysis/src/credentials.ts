@@ -1,8 +1,8 @@
-import { defineSettings } from '@sciport/core';
+import { defineSettings, UsageError } from '@sciport/core';
 
 /**
  * Where the Fragalysis client (and the CLI) find the stack and the token when they are not passed: the
- * environment variables and `sciport config` keys, named once here.
+ * environment variables and `sciport config` keys, named once here; and the stacks known by name.
  */
 export const FRAGALYSIS_SETTINGS = defineSettings({
   stack: {
@@ -13,3 +13,43 @@ export const FRAGALYSIS_SETTINGS = defineSettings({
   },
   token: { env: 'FRAGALYSIS_TOKEN', configKey: 'fragalysis.token', secret: true, label: 'Fragalysis token' },
 });
+
+/** The known stacks (spec §1). Any other `http(s)://host[:port]` works too. */
+export const STACKS = {
+  production: 'https://fragalysis.diamond.ac.uk',
+  staging: 'https://fragalysis.xchem.diamond.ac.uk',
+  legacy: 'https://fragalysis-legacy.xchem.diamond.ac.uk',
+} as const;
+export type StackName = keyof typeof STACKS;
+
+/** A stack name or URL → its base URL, without a trailing slash. */
+export function resolveStack(stack: string): string {
+  const name = stack.trim();
+  const known = name.toLowerCase();
+  if (Object.hasOwn(STACKS, known)) return STACKS[known as StackName];
+  return stackUrl(
+    // A bare host name (`fragalysis-me-dev.xchem-dev.diamond.ac.uk`) means HTTPS.
+    /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?(\/.*)?$/i.test(name) ? `https://${name}` : name,
+    () =>
+      `Unknown Fragalysis stack ${JSON.stringify(stack)}: use production, staging, legacy or a URL (https://host)`,
+  );
+}
+
+/** A stack's URL (`http(s)://host[:port]`), without its query, fragment and trailing slash. */
+export function stackUrl(
+  text: string,
+  invalid: () => string = () => `Not a URL: ${JSON.stringify(text)}`,
+): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new UsageError(invalid());
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UsageError(`A Fragalysis stack URL must be http(s), got ${url.protocol}`);
+  }
+  url.search = '';
+  url.hash = '';
+  return url.toString().replace(/\/+$/, '');
+}

@@ -1,15 +1,19 @@
 /**
- * @sciport/fragalysis: a client for Fragalysis stacks (Diamond/XChem). This is the Node entry point, with
- * `downloadTarget` and `sync`; bundlers for the browser get the same client without them.
+ * @sciport/fragalysis: a client for Fragalysis stacks (Diamond/XChem). This is the Node entry point, whose
+ * client has `archives.download` and `archives.sync`; bundlers for the browser get the same client without them.
  */
 
 export {
-  type DownloadTargetOptions,
-  type DownloadTargetResult,
-  FragalysisClient,
-  SYNC_STATE_FILE,
-  type SyncOptions,
-  type SyncResult,
+  type ArchiveFormat,
   targetFolderName,
-} from './node/fragalysis-client.js';
+} from './node/archive-file.js';
+export type {
+  ArchiveDownloadOptions,
+  ArchiveDownloadResult,
+  NodeArchives,
+  SyncOptions,
+  SyncResult,
+} from './node/archives.js';
+export { FragalysisClient } from './node/fragalysis-client.js';
+export { SYNC_STATE_FILE } from './node/sync-state.js';
 export * from './shared.js';

@@ -1,19 +1,27 @@
-export { FRAGALYSIS_SETTINGS } from './credentials.js';
+/** What both entry points export: everything but the Node client and its file-writing parts. */
+
+export { FRAGALYSIS_SETTINGS, resolveStack, STACKS, type StackName } from './credentials.js';
 export * from './download-options.js';
 export {
-  type ArchiveLocation,
-  type ArchiveRequest,
-  type CallOptions,
+  type ArchiveEvent,
+  FRAGALYSIS_VERSION,
   type FragalysisClientOptions,
   type FragalysisEvent,
-  FragalysisTaskError,
-  resolveStack,
-  STACKS,
-  type StackName,
+  type FragalysisTransport,
   type TaskPhase,
-  targetKey,
-  type UploadRecord,
-  type UploadStats,
-  type WaitOptions,
+  type WarningEvent,
 } from './fragalysis-client.js';
-export * from './schemas.js';
+export { type FragalysisError, FragalysisTaskError, type FragalysisTaskFailure } from './fragalysis-error.js';
+export type {
+  ArchiveLocation,
+  ArchiveRequestOptions,
+  Archives,
+  ArchiveWaitOptions,
+} from './resources/archives.js';
+export type { CompoundSetListOptions, CompoundSets } from './resources/compound-sets.js';
+export type { Observations } from './resources/observations.js';
+export type { Projects } from './resources/projects.js';
+export type { TargetListOptions, Targets } from './resources/targets.js';
+export { targetKey, type Uploads } from './resources/uploads.js';
+export type { Users } from './resources/users.js';
+export * from './schemas/index.js';

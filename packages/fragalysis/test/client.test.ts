@@ -19,7 +19,7 @@ import {
   type TestServer,
 } from '@sciport/testkit';
 import { HttpResponse, http } from 'msw';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   FragalysisClient,
   type FragalysisClientOptions,
@@ -27,6 +27,13 @@ import {
   FragalysisTaskError,
   SYNC_STATE_FILE,
 } from '../src/index.js';
+
+/**
+ * The client over real sockets against the testkit simulator. Nothing here races the clock: the simulator runs
+ * on a clock of its own (`now`), which moves only when the client reports a build running or a full queue, so a
+ * build ends exactly one poll after the client has seen it run; the waits that must end by a deadline run on a
+ * faked `Date` that moves when the client reports what it saw; aborts follow the client's own events.
+ */
 
 let server: TestServer | undefined;
 const servers: TestServer[] = [];
@@ -37,31 +44,66 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(servers.splice(0).map((s) => s.close()));
   server = undefined;
   await rm(dir, { recursive: true, force: true });
 });
 
-const FAST = { pollInterval: 10, maxWaitTime: 10_000 };
+/** Short pauses between polls; a deadline no test comes near (builds end by the simulator's clock). */
+const WAIT = { pollInterval: 10, maxWaitTime: 30 * 60_000 };
+/** How long a simulated build runs, on the simulator's clock. */
+const BUILD_MS = 60_000;
+
+/** The simulator's clock: it stands still until moved. */
+function simClock() {
+  let time = Date.parse('2026-03-01T12:00:00Z');
+  return {
+    now: () => time,
+    advance: (ms: number) => {
+      time += ms;
+    },
+  };
+}
 
 async function setup(
   simOptions: FragalysisSimulatorOptions = {},
-  clientOptions: FragalysisClientOptions & { user?: 'demo' | 'outsider' | 'anonymous' } = {},
+  clientOptions: FragalysisClientOptions & {
+    user?: 'demo' | 'outsider' | 'anonymous';
+    /**
+     * Move the simulator's clock past a build when the client reports it running, or reports a full queue
+     * (default true). Without it, a build runs for ever.
+     */
+    builds?: boolean;
+  } = {},
   faults?: FaultRule | FaultRule[],
 ) {
-  const sim = createFragalysisSimulator({ seed: 4, buildMs: 40, ...simOptions });
+  const clock = simClock();
+  const sim = createFragalysisSimulator({ seed: 4, buildMs: BUILD_MS, now: clock.now, ...simOptions });
   server = await startTestServer({ handlers: sim.handlers, ...(faults ? { faults } : {}), seed: 2 });
   servers.push(server);
   const events: FragalysisEvent[] = [];
-  const user = clientOptions.user ?? 'demo';
+  const { user = 'demo', builds = true, ...options } = clientOptions;
   const client = new FragalysisClient({
     stack: server.url,
     ...(user === 'anonymous' ? {} : { token: sim.tokenFor(user) }),
     maxRetries: 3,
-    onEvent: (e) => events.push(e),
-    ...clientOptions,
+    onEvent: (e) => {
+      events.push(e);
+      if (builds && e.type === 'archive' && (e.phase === 'running' || e.phase === 'queued'))
+        clock.advance(BUILD_MS);
+    },
+    ...options,
   });
-  return { sim, server, client, events };
+  return { sim, server, client, events, clock };
+}
+
+/** Moves the faked `Date` by `ms` each time the client emits an event that `when` picks. */
+function advanceDateOn(client: FragalysisClient, when: (e: FragalysisEvent) => boolean, ms: number) {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  client.onEvent((e) => {
+    if (when(e)) vi.setSystemTime(Date.now() + ms);
+  });
 }
 
 const hits = (s: TestServer, p: string, method = 'GET') =>
@@ -83,10 +125,10 @@ async function filesUnder(root: string): Promise<string[]> {
 describe('targets and identity', () => {
   it('lists public targets anonymously and private ones with a token, each with its TAS', async () => {
     const { client } = await setup({}, { user: 'anonymous' });
-    const anon = (await client.targets().toArray()).map((t) => `${t.title}@${t.tas}`);
+    const anon = (await client.targets.list().toArray()).map((t) => `${t.title}@${t.tas}`);
     expect(anon).toEqual(['Mpro@lb18145-1', 'A71EV2A@lb32627-66']);
     const { client: demo } = await setup();
-    const all = await demo.targets().toArray();
+    const all = await demo.targets.list().toArray();
     expect(all.map((t) => `${t.title}@${t.tas}`)).toEqual([
       'Mpro@lb18145-1',
       'A71EV2A@lb32627-66',
@@ -118,7 +160,7 @@ describe('targets and identity', () => {
         });
       }),
     );
-    const titles = (await client.targets().toArray()).map((t) => t.title);
+    const titles = (await client.targets.list().toArray()).map((t) => t.title);
     expect(titles).toEqual(['First', 'NSP3']);
     const paged = s.requests.filter((r) => r.path === '/api/targets/');
     expect(paged.map((r) => r.query.offset?.[0])).toEqual([undefined, '3']);
@@ -127,17 +169,17 @@ describe('targets and identity', () => {
 
   it('tells same-named targets apart by TAS and asks for one when the title is ambiguous', async () => {
     const { client } = await setup();
-    await expect(client.findTarget('Mpro')).rejects.toThrow(UsageError);
-    await expect(client.findTarget('Mpro')).rejects.toThrow(/lb18145-1, sw30864-12/);
-    expect((await client.findTarget('Mpro', 'sw30864-12')).id).toBe(3);
-    await expect(client.findTarget('NSP3', 'lb18145-1')).rejects.toThrow(NotFoundError);
-    await expect(client.findTarget('NSP3', 'lb18145-1')).rejects.toThrow(/exists under lb00000-1/);
+    await expect(client.targets.get('Mpro')).rejects.toThrow(UsageError);
+    await expect(client.targets.get('Mpro')).rejects.toThrow(/lb18145-1, sw30864-12/);
+    expect((await client.targets.get('Mpro', 'sw30864-12')).id).toBe(3);
+    await expect(client.targets.get('NSP3', 'lb18145-1')).rejects.toThrow(NotFoundError);
+    await expect(client.targets.get('NSP3', 'lb18145-1')).rejects.toThrow(/exists under lb00000-1/);
   });
 
   it('reports a token the server treats as anonymous as an authentication error, without the token', async () => {
     const { client, server: s } = await setup({}, { token: 'expired-session-abcdefghijklmnop' });
-    const error = await client
-      .targets()
+    const error = await client.targets
+      .list()
       .toArray()
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthenticationError);
@@ -147,7 +189,7 @@ describe('targets and identity', () => {
     // It never got as far as listing public data.
     expect(hits(s, '/api/targets/')).toBe(0);
     await expect(
-      client.downloadTarget({ target: 'Mpro', tas: 'lb18145-1', destination: dir, ...FAST }),
+      client.archives.download({ target: 'Mpro', tas: 'lb18145-1', destination: dir, ...WAIT }),
     ).rejects.toThrow(AuthenticationError);
     expect(hits(s, '/api/download_structures/', 'POST')).toBe(0);
   });
@@ -155,15 +197,62 @@ describe('targets and identity', () => {
   it('refuses to follow a stale session to the login host and says the session needs renewal', async () => {
     const stale = 'stale-session-0123456789abcdef';
     const { client } = await setup({ staleTokens: [stale] }, { token: stale });
-    const error = await client.whoami().catch((e: unknown) => e);
+    const error = await client.users.me().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthenticationError);
     expect((error as Error).message).toMatch(/needs renewal/);
     expect((error as Error).message).not.toContain(stale);
   });
 
+  it('returns camelCase records with the server’s object under raw, as lists with limit and pages()', async () => {
+    const { client, server: s } = await setup({}, { pageSize: 2 });
+    const me = await client.users.me();
+    expect(me.user).toBe('demo');
+    expect(me.userId).toBe(2);
+    expect(me.targetAccess).toEqual(me.raw.target_access);
+    const [first, ...rest] = await client.targets.list({ limit: 1 }).toArray();
+    expect(rest).toEqual([]);
+    expect(first?.tas).toBe(first?.raw.project_title);
+    expect(first?.projectId).toBe(first?.raw.project);
+    expect(first?.displayName).toBe(first?.raw.display_name);
+    // A limit below the page size asks for no more than that.
+    expect(s.requests.find((r) => r.path === '/api/targets/')?.query.limit).toEqual(['1']);
+    const pages: number[] = [];
+    for await (const p of client.projects.list().pages()) pages.push(p.results.length);
+    expect(pages).toEqual([2, 2]);
+    const project = (await client.projects.list().toArray())[0];
+    expect(project?.targetAccessString).toBe(project?.raw.target_access_string);
+    const [stats] = await client.uploads.list({ limit: 1 }).toArray();
+    const upload = stats?.uploads[0];
+    expect(upload?.uploadIndex).toBe(upload?.raw.upload_version);
+    expect(upload?.targetName).toBe(stats?.targetName);
+    expect(upload?.timestamp).toBeInstanceOf(Date);
+    const observation = (await client.observations.list('NSP3', 'lb00000-1', { limit: 1 }).toArray())[0];
+    expect(observation?.compoundCode).toBe(observation?.raw.compound_code);
+    expect(client.targets.viewerUrl('Mpro', 'lb18145-1')).toBe(
+      `${client.baseUrl}/viewer/react/preview/target/Mpro/tas/lb18145-1`,
+    );
+    await client.dispose();
+  });
+
+  it('answers users.me anonymously without a token, and reports the stack’s warnings to the logger', async () => {
+    const { client: anonymous } = await setup({}, { user: 'anonymous' });
+    expect(anonymous.authenticated).toBe(false);
+    expect((await anonymous.users.me()).userId).toBe(1);
+
+    const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const { client, server: s } = await setup({}, { logger });
+    expect(client.authenticated).toBe(true);
+    s.use(http.get(/\/api\/user\/$/, () => HttpResponse.json({ detail: 'Not found.' }, { status: 404 })));
+    // A stack without /api/user/ cannot check the token: the lists say so, and go on.
+    expect(await client.targets.list().toArray()).toHaveLength(4);
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/has no \/api\/user\/: the token cannot/));
+    expect(logger.debug).toHaveBeenCalledWith(expect.stringMatching(/^→ GET .*\/api\/targets\//));
+    await expect(client.users.me()).rejects.toThrow(NotFoundError);
+  });
+
   it('keeps upload statistics per (title, TAS), and SMILES per exact target', async () => {
     const { client, sim } = await setup();
-    const stats = await client.uploads();
+    const stats = await client.uploads.list().toArray();
     const mpro = stats.filter((s) => s.targetName === 'Mpro');
     expect(mpro.map((s) => s.tas).sort()).toEqual(['lb18145-1', 'sw30864-12']);
     for (const s of stats) {
@@ -172,8 +261,8 @@ describe('targets and identity', () => {
       expect(s.lastUploadTimestamp.toISOString().slice(0, 19)).toBe(t?.uploads.at(-1)?.at.slice(0, 19));
       expect(s.uploads.map((u) => u.uploadIndex)).toEqual(t?.uploads.map((u) => u.version));
     }
-    const a = await client.compoundSmiles('Mpro', 'lb18145-1');
-    const b = await client.compoundSmiles('Mpro', 'sw30864-12');
+    const a = await client.observations.smiles('Mpro', 'lb18145-1').toArray();
+    const b = await client.observations.smiles('Mpro', 'sw30864-12').toArray();
     const expected = (tas: string) => [
       ...new Set(
         sim.targets.find((t) => t.title === 'Mpro' && t.tas === tas)?.observations.map((o) => o.smiles),
@@ -183,23 +272,23 @@ describe('targets and identity', () => {
     expect(b).toEqual(expected('sw30864-12'));
     expect(a).not.toEqual(b);
     const observations = [];
-    for await (const o of client.observations('NSP3', 'lb00000-1')) observations.push(o.code);
+    for await (const o of client.observations.list('NSP3', 'lb00000-1')) observations.push(o.code);
     expect(observations).toHaveLength(4);
-    const sets = await client.compoundSets({ targetId: 4 }).toArray();
+    const sets = await client.compoundSets.list({ target: 4 }).toArray();
     expect(sets.map((s) => s.name)).toEqual(['NSP3-set1']);
   });
 });
 
-describe('downloadTarget', () => {
+describe('archives.download', () => {
   it('builds, polls, and saves a byte-identical tar.gz, then extracts it; the next identical call is immediate', async () => {
     const { client, sim, server: s, events } = await setup();
-    const first = await client.downloadTarget({
+    const first = await client.archives.download({
       target: 'Mpro',
       tas: 'sw30864-12',
       destination: dir,
       extract: true,
       options: { eventFile: true },
-      ...FAST,
+      ...WAIT,
     });
     expect(first.immediate).toBe(false);
     expect(first.format).toBe('tar.gz');
@@ -219,24 +308,24 @@ describe('downloadTarget', () => {
     }
     expect(events.some((e) => e.type === 'archive' && e.phase === 'running')).toBe(true);
 
-    const second = await client.downloadTarget({
+    const second = await client.archives.download({
       target: 'Mpro',
       tas: 'sw30864-12',
       destination: dir,
       options: { eventFile: true },
-      ...FAST,
+      ...WAIT,
     });
     expect(second.immediate).toBe(true);
     // The same cached archive; hashing is off unless asked for.
     expect(second.fileUrl).toBe(first.fileUrl);
     expect(second.sha256).toBeUndefined();
-    const hashed = await client.downloadTarget({
+    const hashed = await client.archives.download({
       target: 'Mpro',
       tas: 'sw30864-12',
       destination: path.join(dir, 'hashed'),
       options: { eventFile: true },
       checksum: true,
-      ...FAST,
+      ...WAIT,
     });
     const served = Buffer.from(sim.archiveBytes(first.fileUrl) as Uint8Array);
     expect(hashed.sha256).toBe(createHash('sha256').update(served).digest('hex'));
@@ -254,13 +343,13 @@ describe('downloadTarget', () => {
 
   it('takes the old servers’ immediate zip answer and extracts the zip', async () => {
     const { client } = await setup({ legacyImmediate: true }, { user: 'anonymous' });
-    const result = await client.downloadTarget({
+    const result = await client.archives.download({
       target: 'A71EV2A',
       tas: 'lb32627-66',
       destination: dir,
       extract: true,
       keepArchive: false,
-      ...FAST,
+      ...WAIT,
     });
     expect(result.immediate).toBe(true);
     expect(result.format).toBe('zip');
@@ -272,11 +361,11 @@ describe('downloadTarget', () => {
     const { client, sim } = await setup({}, {}, [
       { match: { method: 'GET', path: '/api/download_structures/' }, truncateRate: 1, times: 2 },
     ]);
-    const result = await client.downloadTarget({
+    const result = await client.archives.download({
       target: 'NSP3',
       tas: 'lb00000-1',
       destination: dir,
-      ...FAST,
+      ...WAIT,
     });
     const bytes = await readFile(result.archive);
     expect(bytes.equals(Buffer.from(sim.archiveBytes(result.fileUrl) as Uint8Array))).toBe(true);
@@ -288,88 +377,116 @@ describe('downloadTarget', () => {
       { match: { method: 'GET', path: '/api/download_structures/' }, resetRate: 1 },
     ]);
     await expect(
-      client.downloadTarget({ target: 'NSP3', tas: 'lb00000-1', destination: dir, ...FAST }),
+      client.archives.download({ target: 'NSP3', tas: 'lb00000-1', destination: dir, ...WAIT }),
     ).rejects.toThrow(ConnectionError);
     expect(await readdir(dir)).toEqual([]);
 
+    // Aborted while the archive's response is held back by the server: when the client reports that request.
     const controller = new AbortController();
     const { client: slow } = await setup({}, {}, [
       { match: { method: 'GET', path: '/api/download_structures/' }, latencyMs: 5000 },
     ]);
-    const pending = slow.downloadTarget({
+    slow.onEvent((e) => {
+      if (e.type === 'request' && e.method === 'GET' && e.url.includes('/api/download_structures/'))
+        controller.abort();
+    });
+    const pending = slow.archives.download({
       target: 'NSP3',
       tas: 'lb00000-1',
       destination: dir,
       signal: controller.signal,
-      ...FAST,
+      ...WAIT,
     });
-    setTimeout(() => controller.abort(), 300);
     await expect(pending).rejects.toThrow(AbortError);
+    expect(controller.signal.aborted).toBe(true);
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('gives a clear error within the deadline for a failed, a lost and a never-ending build', async () => {
-    const { client, sim } = await setup({ buildMs: 60_000 });
+  it('reports a failed build with the server’s reason', async () => {
+    const { client, sim, events } = await setup();
     sim.setTargetOutcome('NSP3', 'lb00000-1', 'failure');
-    sim.setTargetOutcome('Mpro', 'lb18145-1', 'lost');
-    const { client: quick, sim: quickSim } = await setup({ buildMs: 20 });
-    quickSim.setTargetOutcome('NSP3', 'lb00000-1', 'failure');
-    const failed = await quick
-      .downloadTarget({ target: 'NSP3', tas: 'lb00000-1', destination: dir, ...FAST })
+    const failed = await client.archives
+      .download({ target: 'NSP3', tas: 'lb00000-1', destination: dir, ...WAIT })
       .catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(FragalysisTaskError);
     expect((failed as FragalysisTaskError).reason).toBe('failed');
+    expect((failed as FragalysisTaskError).code).toBe('task_failed');
     expect((failed as Error).message).toMatch(/No space left on device/);
+    expect(events.filter((e) => e.type === 'archive' && e.phase === 'running')).toHaveLength(1);
+    expect(await readdir(dir)).toEqual([]);
+  });
 
-    let started = Date.now();
-    const lost = await client
-      .downloadTarget({
-        target: 'Mpro',
-        tas: 'lb18145-1',
-        destination: dir,
-        ...FAST,
-        unknownTimeout: 300,
-      })
+  it('calls a build still unknown after unknownTimeout lost, well before the deadline', async () => {
+    const { client, sim, events } = await setup();
+    sim.setTargetOutcome('Mpro', 'lb18145-1', 'lost');
+    // Each poll that finds the task not started moves the clock a minute: lost at the sixth, after 5 minutes.
+    advanceDateOn(client, (e) => e.type === 'archive' && e.phase === 'waiting', 60_000);
+    const lost = await client.archives
+      .download({ target: 'Mpro', tas: 'lb18145-1', destination: dir, ...WAIT, unknownTimeout: 5 * 60_000 })
       .catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(FragalysisTaskError);
     expect((lost as FragalysisTaskError).reason).toBe('lost');
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect((lost as Error).message).toMatch(/never started \(still UNKNOWN after 300 s\)/);
+    expect(events.filter((e) => e.type === 'archive' && e.phase === 'waiting')).toHaveLength(5);
+    expect(await readdir(dir)).toEqual([]);
+  });
 
-    started = Date.now();
-    const slow = await client
-      .downloadTarget({
+  it('ends a build that never finishes at the deadline', async () => {
+    const { client, events } = await setup({}, { builds: false });
+    // Each poll that finds the build running moves the clock a minute: the 5-minute deadline comes after 5.
+    advanceDateOn(client, (e) => e.type === 'archive' && e.phase === 'running', 60_000);
+    const slow = await client.archives
+      .download({
         target: 'A71EV2A',
         tas: 'lb32627-66',
         destination: dir,
         pollInterval: 10,
-        maxWaitTime: 400,
+        maxWaitTime: 5 * 60_000,
       })
       .catch((e: unknown) => e);
+    expect(slow).toBeInstanceOf(FragalysisTaskError);
     expect((slow as FragalysisTaskError).reason).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect((slow as Error).message).toMatch(/not ready within 300 s/);
+    expect((slow as FragalysisTaskError).messages[0]).toMatch(/^Start processing|^Creating|^Adding/);
+    expect(events.filter((e) => e.type === 'archive' && e.phase === 'running')).toHaveLength(5);
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('waits out a full build queue (429 without Retry-After) and then downloads', async () => {
-    // The other build holds the only place long enough for ours to meet a full queue, however slow the machine.
-    const { client, sim, events } = await setup({ maxConcurrentBuilds: 1, buildMs: 1500 });
+    // Another client's build holds the only place: it runs until our client reports the queue full (the
+    // simulator's clock moves then), so ours meets a full queue whatever the machine's pace.
+    const { client, sim, events } = await setup({ maxConcurrentBuilds: 1 });
     const other = new FragalysisClient({ stack: server?.url as string, token: sim.tokenFor('demo') });
-    const busy = other.requestArchive({ target: 'NSP3', tas: 'lb00000-1', ...FAST });
-    while (sim.stats.buildsStarted === 0) await new Promise((r) => setTimeout(r, 5));
-    const result = await client.downloadTarget({
+    let resolve = () => {};
+    const otherRunning = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const busy = other.archives.request({
+      target: 'NSP3',
+      tas: 'lb00000-1',
+      ...WAIT,
+      onStatus: () => resolve(),
+    });
+    await otherRunning;
+    const result = await client.archives.download({
       target: 'Mpro',
       tas: 'sw30864-12',
       destination: dir,
-      ...FAST,
+      ...WAIT,
     });
     await busy;
-    expect(events.some((e) => e.type === 'archive' && e.phase === 'queued')).toBe(true);
+    const queued = events.filter((e) => e.type === 'archive' && e.phase === 'queued');
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ message: 'the build queue is full' });
+    expect((queued[0] as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(10);
     expect((await stat(result.archive)).size).toBeGreaterThan(0);
+    expect(sim.stats.buildsStarted).toBe(2);
   });
 
   it('reports a proposal the caller cannot read as not found, with the server’s reason', async () => {
     const { client } = await setup({}, { user: 'outsider' });
-    const error = await client
-      .downloadTarget({ target: 'NSP3', tas: 'lb00000-1', destination: dir, ...FAST })
+    const error = await client.archives
+      .download({ target: 'NSP3', tas: 'lb00000-1', destination: dir, ...WAIT })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect((error as Error).message).toMatch(/not a member of lb00000-1/);
@@ -416,8 +533,8 @@ describe('safe extraction of hostile archives', () => {
       await writeFile(archiveFile, hostileTarGz(entry));
       const { client } = await setup({ archiveFiles: { 'Hostile|lb00000-1': archiveFile } });
       const dest = path.join(dir, 'out');
-      const error = await client
-        .downloadTarget({ target: 'Hostile', tas: 'lb00000-1', destination: dest, extract: true, ...FAST })
+      const error = await client.archives
+        .download({ target: 'Hostile', tas: 'lb00000-1', destination: dest, extract: true, ...WAIT })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UnsafeArchiveError);
       expect(await readdir(dir)).toEqual(['out', 'served']);
@@ -428,14 +545,14 @@ describe('safe extraction of hostile archives', () => {
   }
 });
 
-describe('sync', () => {
+describe('archives.sync', () => {
   it('downloads a target only when a newer upload exists, keeping its state in the destination', async () => {
     const { client, sim } = await setup();
     const targets = [
       { title: 'Mpro', tas: 'lb18145-1' },
       { title: 'NSP3', tas: 'lb00000-1' },
     ];
-    const first = await client.sync(targets, dir, FAST);
+    const first = await client.archives.sync(targets, dir, WAIT);
     expect(first.map((r) => r.status)).toEqual(['downloaded', 'downloaded']);
     const state = JSON.parse(await readFile(path.join(dir, SYNC_STATE_FILE), 'utf8')) as {
       targets: Record<string, { lastUploadIndex: number }>;
@@ -443,17 +560,17 @@ describe('sync', () => {
     expect(state.targets['Mpro|lb18145-1']?.lastUploadIndex).toBe(2);
     const posts = sim.stats.postDownloads;
 
-    const second = await client.sync(targets, dir, FAST);
+    const second = await client.archives.sync(targets, dir, WAIT);
     expect(second.map((r) => r.status)).toEqual(['up-to-date', 'up-to-date']);
     expect(sim.stats.postDownloads).toBe(posts);
 
     sim.addUpload('NSP3', 'lb00000-1');
-    const third = await client.sync(targets, dir, FAST);
+    const third = await client.archives.sync(targets, dir, WAIT);
     expect(third.map((r) => r.status)).toEqual(['up-to-date', 'downloaded']);
     expect(third[1]?.lastUploadIndex).toBe(3);
 
     // A target that cannot be downloaded fails alone; the others still sync.
-    const mixed = await client.sync([{ title: 'Ghost', tas: 'lb18145-1' }, ...targets], dir, FAST);
+    const mixed = await client.archives.sync([{ title: 'Ghost', tas: 'lb18145-1' }, ...targets], dir, WAIT);
     expect(mixed.map((r) => r.status)).toEqual(['failed', 'up-to-date', 'up-to-date']);
     expect(mixed[0]?.error?.message).toMatch(/Target "Ghost" does not exist/);
   });
@@ -464,10 +581,12 @@ describe('sync', () => {
       path.join(dir, SYNC_STATE_FILE),
       '{"version":1,"stack":"https://elsewhere","targets":{}}',
     );
-    await expect(client.sync([{ title: 'Mpro', tas: 'lb18145-1' }], dir, FAST)).rejects.toThrow(
+    await expect(client.archives.sync([{ title: 'Mpro', tas: 'lb18145-1' }], dir, WAIT)).rejects.toThrow(
       /synced from/,
     );
     await writeFile(path.join(dir, SYNC_STATE_FILE), 'garbage');
-    await expect(client.sync([{ title: 'Mpro', tas: 'lb18145-1' }], dir, FAST)).rejects.toThrow(UsageError);
+    await expect(client.archives.sync([{ title: 'Mpro', tas: 'lb18145-1' }], dir, WAIT)).rejects.toThrow(
+      UsageError,
+    );
   });
 });

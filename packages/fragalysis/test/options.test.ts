@@ -1,7 +1,8 @@
 import { UsageError } from '@sciport/core';
 import { describe, expect, it } from 'vitest';
+import { resolveStack, STACKS } from '../src/credentials.js';
 import { ARCHIVE_FLAGS, archiveRequestBody, legacyFieldNames } from '../src/download-options.js';
-import { resolveStack, STACKS } from '../src/fragalysis-client.js';
+import { FragalysisClient } from '../src/index.js';
 
 describe('archiveRequestBody', () => {
   it("sends every field, with the web dialog's defaults", () => {
@@ -87,5 +88,30 @@ describe('resolveStack', () => {
     expect(() => resolveStack('prod')).toThrow(UsageError);
     expect(() => resolveStack('toString')).toThrow(UsageError);
     expect(() => resolveStack('ftp://x')).toThrow(UsageError);
+  });
+});
+
+describe('stack and baseUrl', () => {
+  it('resolves a stack name or URL to baseUrl, takes baseUrl itself, and refuses two different ones', () => {
+    expect(new FragalysisClient({ stack: 'staging' }).baseUrl).toBe(STACKS.staging);
+    expect(new FragalysisClient({ baseUrl: 'http://127.0.0.1:8080/' }).baseUrl).toBe('http://127.0.0.1:8080');
+    expect(new FragalysisClient({ stack: 'legacy', baseUrl: `${STACKS.legacy}/` }).baseUrl).toBe(
+      STACKS.legacy,
+    );
+    expect(() => new FragalysisClient({ stack: 'staging', baseUrl: STACKS.production })).toThrow(UsageError);
+    expect(() => new FragalysisClient({ baseUrl: 'staging' })).toThrow(UsageError);
+  });
+
+  it('falls back to FRAGALYSIS_STACK, then production', () => {
+    const saved = process.env.FRAGALYSIS_STACK;
+    try {
+      process.env.FRAGALYSIS_STACK = 'staging';
+      expect(new FragalysisClient().baseUrl).toBe(STACKS.staging);
+      delete process.env.FRAGALYSIS_STACK;
+      expect(new FragalysisClient().baseUrl).toBe(STACKS.production);
+    } finally {
+      if (saved === undefined) delete process.env.FRAGALYSIS_STACK;
+      else process.env.FRAGALYSIS_STACK = saved;
+    }
   });
 });
