@@ -1,0 +1,108 @@
+import { UsageError } from '@sciport/core';
+import {
+  ARCHIVE_FLAGS,
+  type ArchiveOptions,
+  FRAGALYSIS_SETTINGS,
+  FragalysisClient,
+  type FragalysisEvent,
+} from '@sciport/fragalysis';
+import type { Command } from 'commander';
+import { disposeOnExit, printEvents, resolveSettings } from '../../client-factory.js';
+import type { CliContext } from '../../context.js';
+import { debug, info } from '../../output.js';
+
+/** What the `sciport fragalysis` commands share: the client, `--stack`, the archive flags, `title@tas`. */
+
+export interface StackOptions {
+  stack?: string;
+}
+
+/** The client, from `--stack` > `FRAGALYSIS_STACK` > config, and the token from the environment or config. */
+export async function makeClient(ctx: CliContext, options: StackOptions): Promise<FragalysisClient> {
+  const settings = await resolveSettings(ctx, FRAGALYSIS_SETTINGS, {
+    stack: { flag: options.stack, flagName: '--stack' },
+    token: {},
+  });
+  if (!settings.token) debug(ctx, 'no FRAGALYSIS_TOKEN: anonymous, public proposals only');
+  const client = new FragalysisClient({
+    ...settings,
+    onEvent: printEvents<FragalysisEvent>(ctx, (event) => {
+      if (event.type !== 'archive') return false;
+      if (event.phase === 'queued') {
+        info(
+          ctx,
+          `Fragalysis' build queue is full; asking again in ${Math.round((event.delayMs ?? 0) / 1000)} s`,
+        );
+      } else if (event.phase === 'running' && event.message) debug(ctx, `build: ${event.message}`);
+      return true;
+    }),
+  });
+  return disposeOnExit(ctx, client);
+}
+
+export function stackOption(command: Command): Command {
+  return command.option('--stack <name|url>', 'production (default), staging, legacy, or a URL');
+}
+
+function kebab(wire: string): string {
+  return wire.replace(/_/g, '-');
+}
+
+/**
+ * One commander option per request field of the download dialog, named after it in kebab-case, each in both
+ * forms: `--event-file` / `--no-event-file`, `--readme` / `--no-readme`. A flag not given keeps the web
+ * dialog's default.
+ */
+export function archiveOptions(command: Command): Command {
+  command.option('--proteins <codes>', 'observation codes to include, comma-separated (default: all)');
+  for (const [, wire, fallback] of ARCHIVE_FLAGS) {
+    const name = kebab(wire);
+    command.option(`--${name}`, `include ${wire}${fallback ? ' (the default)' : ''}`);
+    command.option(`--no-${name}`, `leave out ${wire}${fallback ? '' : ' (the default)'}`);
+  }
+  return command
+    .option('--file-url <path>', 're-fetch an earlier static download by its file_url')
+    .option('--max-wait <seconds>', 'give up waiting for the build after this long (default 1800)');
+}
+
+export type ArchiveCliOptions = Record<string, unknown> & {
+  proteins?: string;
+  fileUrl?: string;
+  maxWait?: string;
+};
+
+/** The archive flags given on the command line, as the library's `ArchiveOptions`. */
+export function toArchiveOptions(options: ArchiveCliOptions): ArchiveOptions {
+  const out: Record<string, unknown> = {};
+  for (const [key] of ARCHIVE_FLAGS) {
+    if (typeof options[key] === 'boolean') out[key] = options[key];
+  }
+  if (options.proteins) out.proteins = options.proteins;
+  if (options.fileUrl) out.fileUrl = options.fileUrl;
+  return out as ArchiveOptions;
+}
+
+/** `--max-wait <seconds>` in milliseconds. */
+export function maxWait(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`--max-wait must be seconds, got ${value}`);
+  return Number(value) * 1000;
+}
+
+/** `title`, or `title@tas`. */
+export function parseTarget(spec: string): { title: string; tas: string | undefined } {
+  const at = spec.lastIndexOf('@');
+  if (at <= 0) return { title: spec, tas: undefined };
+  return { title: spec.slice(0, at), tas: spec.slice(at + 1) };
+}
+
+/** The TAS given (flag or `title@tas`), else the one of the only visible target of that title. */
+export async function resolveTas(
+  ctx: CliContext,
+  client: FragalysisClient,
+  title: string,
+  given: string | undefined,
+): Promise<string> {
+  return given ?? (await client.targets.get(title, undefined, { signal: ctx.signal })).tas;
+}
