@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Fragalysis download benchmark: a target's archive of about 500 MB served by the Fragalysis simulator (its
-// own process), fetched by FragalysisClient.downloadTarget beside curl fetching the same URL in the same run;
-// then extraction of the tar.gz and of a zip of the same files by extractArchive beside tar and unzip.
+// own process), fetched by FragalysisClient's archives.download beside curl fetching the same URL in the same
+// run; then extraction of the tar.gz and of a zip of the same files by extractArchive beside tar and unzip.
 //
 //   node bench/fragalysis-download.mjs [megabytes]       (default 500)
 //

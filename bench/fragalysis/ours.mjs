@@ -1,4 +1,4 @@
-// One measured download of a target's archive with FragalysisClient.downloadTarget (the built package), in
+// One measured download of a target's archive with FragalysisClient's archives.download (the built package), in
 // its own process. Args: stack token title tas destination
 import { performance } from 'node:perf_hooks';
 import { FragalysisClient } from '../../packages/fragalysis/dist/index.js';
@@ -10,10 +10,10 @@ const sampler = setInterval(() => {
 }, 20);
 const client = new FragalysisClient({ stack, token });
 // The build is requested and finished before the clock starts: what is measured is the transfer.
-const { fileUrl } = await client.requestArchive({ target: title, tas });
+const { fileUrl } = await client.archives.request({ target: title, tas });
 const cpu0 = process.cpuUsage();
 const started = performance.now();
-const result = await client.downloadTarget({
+const result = await client.archives.download({
   target: title,
   tas,
   destination,
