@@ -27,6 +27,7 @@ import {
   FragalysisTaskError,
   SYNC_STATE_FILE,
 } from '../src/index.js';
+import { advanceDateOn, filesUnder } from './helpers.js';
 
 /**
  * The client over real sockets against the testkit simulator. Nothing here races the clock: the simulator runs
@@ -98,29 +99,8 @@ async function setup(
   return { sim, server, client, events, clock };
 }
 
-/** Moves the faked `Date` by `ms` each time the client emits an event that `when` picks. */
-function advanceDateOn(client: FragalysisClient, when: (e: FragalysisEvent) => boolean, ms: number) {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  client.onEvent((e) => {
-    if (when(e)) vi.setSystemTime(Date.now() + ms);
-  });
-}
-
 const hits = (s: TestServer, p: string, method = 'GET') =>
   s.requests.filter((r) => r.path === p && r.method === method).length;
-
-async function filesUnder(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else out.push(path.relative(root, full).split(path.sep).join('/'));
-    }
-  };
-  await walk(root);
-  return out.sort();
-}
 
 describe('targets and identity', () => {
   it('lists public targets anonymously and private ones with a token, each with its TAS', async () => {
@@ -420,7 +400,7 @@ describe('archives.download', () => {
     const { client, sim, events } = await setup();
     sim.setTargetOutcome('Mpro', 'lb18145-1', 'lost');
     // Each poll that finds the task not started moves the clock a minute: lost at the sixth, after 5 minutes.
-    advanceDateOn(client, (e) => e.type === 'archive' && e.phase === 'waiting', 60_000);
+    advanceDateOn(client, 'waiting', 60_000);
     const lost = await client.archives
       .download({ target: 'Mpro', tas: 'lb18145-1', destination: dir, ...WAIT, unknownTimeout: 5 * 60_000 })
       .catch((e: unknown) => e);
@@ -434,7 +414,7 @@ describe('archives.download', () => {
   it('ends a build that never finishes at the deadline', async () => {
     const { client, events } = await setup({}, { builds: false });
     // Each poll that finds the build running moves the clock a minute: the 5-minute deadline comes after 5.
-    advanceDateOn(client, (e) => e.type === 'archive' && e.phase === 'running', 60_000);
+    advanceDateOn(client, 'running', 60_000);
     const slow = await client.archives
       .download({
         target: 'A71EV2A',

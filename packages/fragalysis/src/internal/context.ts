@@ -24,7 +24,10 @@ export interface Context {
   readonly session: Session;
 }
 
-/** The per-call options every HTTP request of a method gets: signal, timeout and retries. */
+/**
+ * The per-call options every HTTP request of a method gets: signal, timeout and retries.
+ */
+// candidate for @sciport/core: the Crucible client has the same `perCall` (a `pickRequestOptions(options)`).
 export function perCall(options: RequestOptions): RequestOptions {
   return { signal: options.signal, timeout: options.timeout, maxRetries: options.maxRetries };
 }

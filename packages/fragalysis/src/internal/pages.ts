@@ -56,6 +56,8 @@ export function drfList<S extends z.ZodType, T = z.output<S>>(
  * A list that sciport computes from whole listings (upload statistics, unique SMILES): one page, fetched when
  * the list is first read.
  */
+// candidate for @sciport/core: `paginate` over a single page, for every "one-page list where the API has no
+// pages" of the three clients (a `singlePage(fetch, options)` beside `paginate`).
 export function onePage<T>(
   options: ListOptions,
   compute: (signal: AbortSignal | undefined) => Promise<T[]>,

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { NotFoundError, PermissionDeniedError, ServerError, UnsafeArchiveError } from '@sciport/core';
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
+import { filesUnder } from '../helpers.js';
 import { asTar, TREE, tarGz, zip } from './archives.js';
-import { connect, dir, filesUnder, mock, QUICK, useConformanceStack } from './harness.js';
+import { connect, dir, mock, QUICK, useConformanceStack } from './harness.js';
 import { BASE, htmlPage, json, TOKEN } from './server.js';
 
 /** Conformance: fetching, saving and unpacking the archive, and the secrets around it (spec §3.1, §4.6, §4.7). */

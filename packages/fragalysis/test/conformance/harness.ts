@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setupServer } from 'msw/node';
@@ -45,19 +45,6 @@ export function connect(
     ...rest,
   });
   return { stack, client: fragalysis };
-}
-
-export async function filesUnder(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else out.push(path.relative(root, full).split(path.sep).join('/'));
-    }
-  };
-  await walk(root);
-  return out.sort();
 }
 
 export const EXPECTED_BODY = {

@@ -2,8 +2,9 @@ import { readdir } from 'node:fs/promises';
 import { PermissionDeniedError } from '@sciport/core';
 import { http } from 'msw';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type FragalysisClient, type FragalysisEvent, FragalysisTaskError } from '../../src/index.js';
-import { connect, dir, EXPECTED_BODY, filesUnder, mock, QUICK, useConformanceStack } from './harness.js';
+import { type FragalysisEvent, FragalysisTaskError } from '../../src/index.js';
+import { advanceDateOn, filesUnder } from '../helpers.js';
+import { connect, dir, EXPECTED_BODY, mock, QUICK, useConformanceStack } from './harness.js';
 import { BASE, type createStack, json } from './server.js';
 
 /** Conformance: asking for an archive and following its build (spec §4.4, §4.5, §6, §8). */
@@ -12,22 +13,6 @@ useConformanceStack();
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/**
- * Fakes `Date` (only: the pauses between polls stay real and short) and moves it by `ms` each time the client
- * reports an archive `phase`: the deadlines come after a number of polls, whatever the machine's pace. Returns
- * the count of those events.
- */
-function advanceDateOn(client: FragalysisClient, phase: string, ms: number): () => number {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  let count = 0;
-  client.onEvent((e) => {
-    if (e.type !== 'archive' || e.phase !== phase) return;
-    count += 1;
-    vi.setSystemTime(Date.now() + ms);
-  });
-  return () => count;
-}
 
 /** Task-status polls the stack answered. */
 function taskPolls(stack: ReturnType<typeof createStack>): number {
