@@ -1,6 +1,45 @@
 /**
- * @sciport/icsd for browsers and workers: the client without the parts that write files.
+ * @sciport/icsd for browsers and workers: the client without the parts that write files. The Node entry point
+ * (`index.ts`) exports all of this too, with its own `IcsdClient` (`cifs.download`, `cifs.mirror`).
  */
 
-export { IcsdClient } from './icsd-client.js';
-export * from './shared.js';
+export { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
+export { IcsdClient, type IcsdClientOptions, type IcsdEvent, type IcsdTransport } from './icsd-client.js';
+export { type IcsdError, IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
+export type { CifBatch } from './internal/cif-batch.js';
+export type { HistoryEntry } from './internal/history.js';
+export type { SessionEvent } from './internal/session.js';
+export type { CifListOptions, CifOptions, CifStream, Cifs } from './resources/cifs.js';
+export type {
+  Entries,
+  ExpertSearchOptions,
+  PropertiesOptions,
+  RowStream,
+  SearchOptions,
+  SearchPage,
+} from './resources/entries.js';
+export {
+  type CifBytes,
+  type CifDocument,
+  type CifPiece,
+  checkDocument,
+  cifFileName,
+  findCifPieces,
+  type IcsdCif,
+  splitCifBytes,
+  splitCifs,
+} from './schemas/cif.js';
+export {
+  type CellParameters,
+  type CsvRow,
+  type IcsdRow,
+  type Measured,
+  type ParsedCsv,
+  PROPERTY_SCHEMAS,
+  type PropertyValue,
+  parseCsv,
+  parseMeasured,
+} from './schemas/csv.js';
+export * from './schemas/fields.js';
+export * from './schemas/query.js';
+export { parseSearchBody, type SearchJson, searchJsonSchema } from './schemas/search.js';

@@ -1,15 +1,12 @@
 /**
- * @sciport/icsd: a client for the ICSD web service (FIZ Karlsruhe). This is the Node entry point, with
- * `download` and `mirror`; bundlers for the browser get the same client without them.
+ * @sciport/icsd: a client for the ICSD web service (FIZ Karlsruhe). This is the Node entry point: everything
+ * the browser entry point has, with the client whose `cifs` can `download` and `mirror` into a folder.
  */
 
-export {
-  type DownloadOptions,
-  type DownloadReport,
-  IcsdClient,
-  type MirrorOptions,
-  type MirrorReport,
-  type TransferProgress,
-} from './node/icsd-client.js';
+// The browser entry's exports, but for `IcsdClient`: the Node client below takes its place (a name exported
+// here explicitly wins over the same name from `export *`).
+export * from './browser.js';
+export type { DownloadOptions, MirrorOptions, NodeCifs } from './node/cifs.js';
+export { IcsdClient } from './node/icsd-client.js';
 export { JOURNAL_FILE } from './node/journal.js';
-export * from './shared.js';
+export type { DownloadReport, MirrorReport, TransferProgress } from './node/transfer.js';

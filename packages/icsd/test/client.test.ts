@@ -18,7 +18,7 @@ import {
   type TestServer,
 } from '@sciport/testkit';
 import { HttpResponse, http } from 'msw';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IcsdClient, type IcsdClientOptions, type IcsdEvent, IcsdQuotaError } from '../src/index.js';
 import { JOURNAL_FILE } from '../src/node/journal.js';
 
@@ -76,9 +76,9 @@ describe('sessions', () => {
       });
       expect(sim.stats.logins).toBe(0);
       const results = await Promise.all([
-        client.search('O'),
-        client.expertSearch({ numberOfElements: 2 }),
-        client.expertSearch('COLLECTIONCODE : 1-400'),
+        client.entries.search('O').toArray(),
+        client.entries.expertSearch({ numberOfElements: 2 }).toArray(),
+        client.entries.expertSearch('COLLECTIONCODE : 1-400').toArray(),
       ]);
       expect(results.every((r) => r.length > 0)).toBe(true);
       expect(sim.stats.logins).toBe(1);
@@ -90,7 +90,10 @@ describe('sessions', () => {
 
   it('reports wrong credentials as AuthenticationError, with no password anywhere', async () => {
     const { client, events } = await setup({}, { password: 'wrong-password-123' });
-    const error = (await client.search('Li').catch((e: unknown) => e)) as Error;
+    const error = (await client.entries
+      .search('Li')
+      .toArray()
+      .catch((e: unknown) => e)) as Error;
     expect(AuthenticationError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/ICSD login failed \(401/);
     const everything = JSON.stringify([error, error.message, error.stack, events, client.history()]);
@@ -107,45 +110,43 @@ describe('sessions', () => {
 
   it('never shows the token in events, history or errors', async () => {
     const { client, events, server: s } = await setup();
-    await client.search('O');
+    await client.entries.search('O').toArray();
     const token = s.requests.find((r) => r.headers['icsd-auth-token'])?.headers['icsd-auth-token'];
     expect(token).toBeTruthy();
-    await client.cif(999_999_999).catch(() => undefined);
+    await client.cifs.get(999_999_999).catch(() => undefined);
     expect(JSON.stringify([events, client.history()])).not.toContain(token as string);
   });
 
   it('logs in again once when the token dies, and goes on', async () => {
     const { sim, client } = await setup();
-    await client.search('O');
+    await client.entries.search('O').toArray();
     sim.expireTokens();
-    expect((await client.search('O')).length).toBeGreaterThan(0);
+    expect((await client.entries.search('O').toArray()).length).toBeGreaterThan(0);
     expect(sim.stats.logins).toBe(2);
     expect(sim.stats.unauthorized).toBe(1);
   });
 
   it('renews the session before the token expires', async () => {
-    let now = Date.now();
-    const clock = () => now;
-    const { sim, client } = await setup({ now: clock, tokenLifetimeMs: 3_600_000 });
-    await client.search('O');
-    // Fifty-six minutes later: within the five-minute renewal window of a one-hour token.
-    now += 56 * 60_000;
-    const realNow = Date.now;
-    Date.now = clock;
+    // Only the clock is fake (sockets and timers stay real): the client and the simulator read the same one.
+    vi.useFakeTimers({ toFake: ['Date'] });
     try {
-      await client.search('O');
+      const { sim, client } = await setup({ now: () => Date.now(), tokenLifetimeMs: 3_600_000 });
+      await client.entries.search('O').toArray();
+      // Fifty-six minutes later: within the five-minute renewal window of a one-hour token.
+      vi.setSystemTime(Date.now() + 56 * 60_000);
+      await client.entries.search('O').toArray();
+      expect(sim.stats.logins).toBe(2);
+      expect(sim.stats.logouts).toBe(1);
+      expect(sim.stats.unauthorized).toBe(0);
     } finally {
-      Date.now = realNow;
+      vi.useRealTimers();
     }
-    expect(sim.stats.logins).toBe(2);
-    expect(sim.stats.logouts).toBe(1);
-    expect(sim.stats.unauthorized).toBe(0);
   });
 
   it('works under a limit of one session per account (rotations log out first)', async () => {
     const { sim, client } = await setup({ sessionLimit: 1, cifsPerSession: 1000 });
     const ids = sim.entries.slice(0, 1400).map((e) => e.id);
-    const got = await client.cifs(ids).toArray();
+    const got = await client.cifs.list(ids).toArray();
     expect(got).toHaveLength(1400);
     expect(sim.stats.refusedLogins).toBe(0);
     expect(sim.stats.logins).toBeGreaterThanOrEqual(2);
@@ -153,14 +154,14 @@ describe('sessions', () => {
 
   it('works on the /api/ws base path too', async () => {
     const { client } = await setup({}, {}, undefined, '/api/ws');
-    expect((await client.search('O')).length).toBeGreaterThan(0);
+    expect((await client.entries.search('O').toArray()).length).toBeGreaterThan(0);
   });
 
   it('keeps a bounded, redacted history', async () => {
     const { client } = await setup({}, { historySize: 3 });
-    await client.search('O');
-    await client.search('Li');
-    await client.search('Fe');
+    await client.entries.search('O').toArray();
+    await client.entries.search('Li').toArray();
+    await client.entries.search('Fe').toArray();
     const history = client.history();
     expect(history).toHaveLength(3);
     expect(history.at(-1)).toMatchObject({ method: 'GET', status: 200, attempt: 1 });
@@ -172,7 +173,7 @@ describe('sessions', () => {
 describe('searches', () => {
   it('returns ids in the server order, matching the dataset', async () => {
     const { sim, client } = await setup();
-    const ids = await client.expertSearch({ collectionCode: [1, 2000] });
+    const ids = await client.entries.expertSearch({ collectionCode: [1, 2000] }).toArray();
     const expected = sim.entries
       .filter((e) => e.collectionCode >= 1 && e.collectionCode <= 2000)
       .map((e) => e.id);
@@ -181,29 +182,36 @@ describe('searches', () => {
 
   it('sends the content type (theoretical with the API spelling) and filters by it', async () => {
     const { sim, client, server: s } = await setup();
-    const ids = await client.expertSearch('COLLECTIONCODE : 1-999999', { contentType: 'theoretical' });
+    const ids = await client.entries
+      .expertSearch('COLLECTIONCODE : 1-999999', { contentType: 'theoretical' })
+      .toArray();
     expect(ids.length).toBeGreaterThan(0);
     expect(ids.every((id) => sim.entryById(id)?.contentType === 'THERORETICAL_STRUCTURES')).toBe(true);
     expect(s.requests.at(-1)?.url).toContain('content+type=THERORETICAL_STRUCTURES');
-    const both = await client.expertSearch('COLLECTIONCODE : 1-999999', {
-      contentType: ['inorganic', 'metalorganic'],
-    });
+    const both = await client.entries
+      .expertSearch('COLLECTIONCODE : 1-999999', {
+        contentType: ['inorganic', 'metalorganic'],
+      })
+      .toArray();
     expect(new Set(both).size).toBe(both.length);
     expect(both.length + ids.length).toBe(sim.entries.length);
   });
 
   it('refuses an unknown field before sending anything', async () => {
     const { client, server: s } = await setup();
-    await expect(client.expertSearch({ spaceGroupNo: 225 } as never)).rejects.toThrow(
+    expect(() => client.entries.expertSearch({ spaceGroupNo: 225 } as never)).toThrow(
       /did you mean "spaceGroupNumber"/,
     );
-    await expect(client.expertSearch('SPACEGRUPNUMBER : 225')).rejects.toBeInstanceOf(UsageError);
+    expect(() => client.entries.expertSearch('SPACEGRUPNUMBER : 225')).toThrow(UsageError);
+    expect(() => client.entries.search('O', { contentType: 'organic' as never })).toThrow(/content type/);
     expect(s.requests).toHaveLength(0);
   });
 
   it('returns [] for no hits', async () => {
     const { client } = await setup();
-    expect(await client.expertSearch({ collectionCode: [9_000_000, 9_000_100] })).toEqual([]);
+    expect(await client.entries.expertSearch({ collectionCode: [9_000_000, 9_000_100] }).toArray()).toEqual(
+      [],
+    );
   });
 });
 
@@ -214,7 +222,7 @@ describe('properties', () => {
       .slice(0, 1100)
       .map((e) => e.id)
       .reverse();
-    const rows = await client
+    const rows = await client.entries
       .properties(ids, ['StructuredFormula', 'Authors', 'CellVolume', 'PublicationYear'])
       .toArray();
     expect(rows).toHaveLength(1100);
@@ -222,23 +230,26 @@ describe('properties', () => {
     for (const row of rows) {
       const entry = sim.entryByCode(row.collectionCode);
       expect(row.id).toBe(entry?.id);
-      expect(row.StructuredFormula).toBe(entry?.structuredFormula);
-      expect(row.Authors).toEqual(entry?.authors);
-      expect(row.PublicationYear).toBe(entry?.publicationYear);
-      if (entry?.cellVolume) expect(row.CellVolume?.text).toBe(entry.cellVolume);
+      expect(row.structuredFormula).toBe(entry?.structuredFormula);
+      expect(row.authors).toEqual(entry?.authors);
+      expect(row.publicationYear).toBe(entry?.publicationYear);
+      if (entry?.cellVolume) expect(row.cellVolume?.text).toBe(entry.cellVolume);
+      // The cells as sent, keyed by the header.
+      expect(row.raw.CollectionCode).toBe(String(row.collectionCode));
+      expect(row.raw.Authors).toBe(entry?.authors.join(';'));
     }
-    const nonAscii = rows.find((r) => r.Authors.some((a) => [...a].some((ch) => ch.charCodeAt(0) > 127)));
+    const nonAscii = rows.find((r) => r.authors.some((a) => [...a].some((ch) => ch.charCodeAt(0) > 127)));
     expect(nonAscii).toBeDefined();
   });
 
   it('reports ids without a row, and refuses unknown properties', async () => {
     const { sim, client } = await setup();
     const ids = [sim.entries[0]!.id, 987_654_321, sim.entries[1]!.id];
-    const stream = client.properties(ids, ['SumFormula']);
+    const stream = client.entries.properties(ids, ['SumFormula']);
     const rows = await stream.toArray();
     expect(rows.map((r) => r.id)).toEqual([sim.entries[0]!.id, sim.entries[1]!.id]);
     expect(stream.missingIds).toEqual([987_654_321]);
-    expect(() => client.properties(ids, ['SumFormla' as never])).toThrow(/did you mean SumFormula/);
+    expect(() => client.entries.properties(ids, ['SumFormla' as never])).toThrow(/did you mean SumFormula/);
   });
 });
 
@@ -246,17 +257,22 @@ describe('CIFs', () => {
   it('fetches one CIF exactly as sent, and reports an unknown id as NotFoundError', async () => {
     const { sim, client } = await setup();
     const entry = sim.entries[10]!;
-    const got = await client.cif(entry.id);
-    expect(got).toEqual({ id: entry.id, collectionCode: entry.collectionCode, text: sim.cif(entry.id) });
-    await expect(client.cif(999_999_999)).rejects.toBeInstanceOf(NotFoundError);
-    const standardized = await client.cif(entry.id, { cellType: 'standardized' });
+    const got = await client.cifs.get(entry.id);
+    expect(got).toEqual({
+      id: entry.id,
+      collectionCode: entry.collectionCode,
+      text: sim.cif(entry.id),
+      raw: sim.cif(entry.id),
+    });
+    await expect(client.cifs.get(999_999_999)).rejects.toBeInstanceOf(NotFoundError);
+    const standardized = await client.cifs.get(entry.id, { cellType: 'standardized' });
     expect(standardized.text).toBe(sim.cif(entry.id, { cellType: 'standardized' }));
   });
 
   it('fetches many in batches of 500, each document byte-identical and paired with its id', async () => {
     const { sim, client, server: s } = await setup({ cifsPerSession: null });
     const ids = sim.entries.slice(0, 1234).map((e) => e.id);
-    const got = await client.cifs(ids, { concurrency: 3 }).toArray();
+    const got = await client.cifs.list(ids, { concurrency: 3 }).toArray();
     expect(got.map((c) => c.id)).toEqual(ids);
     for (const c of got) {
       expect(c.collectionCode).toBe(sim.entryById(c.id)?.collectionCode);
@@ -277,7 +293,7 @@ describe('CIFs', () => {
       ...good.slice(250),
     ];
     const reported: number[][] = [];
-    const stream = client.cifs(ids, { onBadIds: (b) => reported.push(b) });
+    const stream = client.cifs.list(ids, { onBadIds: (b) => reported.push(b) });
     const got = await stream.toArray();
     expect(got.map((c) => c.id).sort()).toEqual([...good].sort());
     expect(stream.badIds.slice().sort()).toEqual([888_888_881, 888_888_882]);
@@ -288,7 +304,7 @@ describe('CIFs', () => {
   it('rotates the session before the per-session quota is reached (no 403 needed)', async () => {
     const { sim, client } = await setup({ cifsPerSession: 1000 });
     const ids = sim.entries.slice(0, 1450).map((e) => e.id);
-    const got = await client.cifs(ids, { concurrency: 4 }).toArray();
+    const got = await client.cifs.list(ids, { concurrency: 4 }).toArray();
     expect(got).toHaveLength(1450);
     expect(sim.stats.quotaRefusals).toBe(0);
     expect(sim.stats.logins).toBe(2);
@@ -298,7 +314,7 @@ describe('CIFs', () => {
   it('recovers when the server quota is smaller than assumed (403, new session, retry)', async () => {
     const { sim, client, events } = await setup({ cifsPerSession: 600 }, { cifsPerSession: 1000 });
     const ids = sim.entries.slice(0, 1400).map((e) => e.id);
-    const got = await client.cifs(ids, { concurrency: 1 }).toArray();
+    const got = await client.cifs.list(ids, { concurrency: 1 }).toArray();
     expect(got.map((c) => c.id)).toEqual(ids);
     expect(sim.stats.quotaRefusals).toBeGreaterThan(0);
     expect(events.some((e) => e.type === 'session' && e.reason === 'refused')).toBe(true);
@@ -308,8 +324,8 @@ describe('CIFs', () => {
     const { sim, client, server: s } = await setup();
     s.use(http.get('*/ws/cif/multiple', () => HttpResponse.text('Download limit reached', { status: 403 })));
     const ids = sim.entries.slice(0, 20).map((e) => e.id);
-    const error = await client
-      .cifs(ids)
+    const error = await client.cifs
+      .list(ids)
       .toArray()
       .catch((e: unknown) => e);
     expect(IcsdQuotaError.isInstance(error)).toBe(true);
@@ -323,15 +339,24 @@ describe('CIFs', () => {
 
   it('survives 503s, 429s with Retry-After and truncated bodies, still byte for byte', async () => {
     const faults: FaultRule[] = [
-      { match: { path: '*/cif/multiple' }, failRate: 0.25, failStatus: 503 },
-      { match: { path: '*/cif/multiple' }, truncateRate: 0.2 },
+      { match: { path: '/ws/cif/multiple' }, failRate: 0.25, failStatus: 503 },
+      { match: { path: '/ws/cif/multiple' }, truncateRate: 0.2 },
       { rateLimitEvery: 7, retryAfter: 0 },
     ];
-    const { sim, client, events } = await setup({ cifsPerSession: null }, { maxRetries: 8 }, faults);
+    const {
+      sim,
+      client,
+      events,
+      server: s,
+    } = await setup({ cifsPerSession: null }, { maxRetries: 8 }, faults);
     const ids = sim.entries.slice(0, 1000).map((e) => e.id);
-    const got = await client.cifs(ids, { batchSize: 100 }).toArray();
+    // One request at a time: the seeded faults then fall on the same requests in every run.
+    const got = await client.cifs.list(ids, { batchSize: 100, concurrency: 1 }).toArray();
     expect(got).toHaveLength(1000);
     for (const c of got) expect(c.text).toBe(sim.cif(c.id));
+    const faulted = new Set(s.requests.map((r) => r.fault));
+    for (const kind of ['fail', 'truncate', 'rate-limit'])
+      expect(faulted.has(kind as never), kind).toBe(true);
     expect(events.filter((e) => e.type === 'retry').length).toBeGreaterThan(0);
   });
 });
@@ -344,7 +369,7 @@ describe('download and mirror', () => {
   it('download writes icsd_<code>.cif files byte-identical to what was sent', async () => {
     const { sim, client } = await setup();
     const ids = sim.entries.slice(5, 25).map((e) => e.id);
-    const report = await client.download(ids, dir);
+    const report = await client.cifs.download(ids, dir);
     expect(report.downloaded).toBe(20);
     const names = await files(dir);
     expect(names).toEqual(
@@ -358,14 +383,14 @@ describe('download and mirror', () => {
       expect(written.equals(Buffer.from(sim.cif(id), 'utf8'))).toBe(true);
     }
     // Again: nothing to fetch.
-    const again = await client.download(ids, dir);
+    const again = await client.cifs.download(ids, dir);
     expect(again).toMatchObject({ downloaded: 0, skipped: 20 });
   });
 
   it('mirrors the whole database with few requests, and a second run fetches nothing', async () => {
     const { sim, client, server: s } = await setup({ cifsPerSession: null });
     const progress: number[] = [];
-    const report = await client.mirror(dir, { onProgress: (p) => progress.push(p.done) });
+    const report = await client.cifs.mirror(dir, { onProgress: (p) => progress.push(p.done) });
     expect(report.downloaded).toBe(sim.entries.length);
     expect((await files(dir)).length).toBe(sim.entries.length);
     // One search per content type (plus a check when a count looks capped), one CIF request per 500.
@@ -380,7 +405,7 @@ describe('download and mirror', () => {
       expect(written).toBe(sim.cif(e.id));
     }
     s.clearLog();
-    const again = await client.mirror(dir);
+    const again = await client.cifs.mirror(dir);
     expect(again.downloaded).toBe(0);
     expect(again.skipped).toBe(sim.entries.length);
     expect(count(s, '/cif/multiple')).toBe(0);
@@ -390,7 +415,7 @@ describe('download and mirror', () => {
     const { sim, client, server: s } = await setup({ cifsPerSession: null }, {}, { latencyMs: 30 });
     const controller = new AbortController();
     await expect(
-      client.mirror(dir, {
+      client.cifs.mirror(dir, {
         concurrency: 1,
         batchSize: 100,
         signal: controller.signal,
@@ -405,7 +430,7 @@ describe('download and mirror', () => {
     expect(first.length).toBeLessThan(sim.entries.length);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     s.clearLog();
-    const report = await client.mirror(dir);
+    const report = await client.cifs.mirror(dir);
     expect(report.skipped).toBe(first.length);
     expect(report.downloaded).toBe(sim.entries.length - first.length);
     const asked = s.requests
@@ -417,10 +442,10 @@ describe('download and mirror', () => {
 
   it('fetches again the batch of a file that went missing or was cut', async () => {
     const { sim, client } = await setup({ cifsPerSession: null });
-    await client.mirror(dir, { from: 1, to: 1000 });
+    await client.cifs.mirror(dir, { from: 1, to: 1000 });
     const names = await files(dir);
     await unlink(path.join(dir, names[3]!));
-    const report = await client.mirror(dir, { from: 1, to: 1000 });
+    const report = await client.cifs.mirror(dir, { from: 1, to: 1000 });
     expect(report.downloaded).toBeGreaterThanOrEqual(1);
     expect(await files(dir)).toEqual(names);
     expect(sim.stats.cifsServed).toBeGreaterThan(names.length);
@@ -428,7 +453,7 @@ describe('download and mirror', () => {
 
   it('mirrors a collection-code range and keeps a manifest', async () => {
     const { sim, client } = await setup({ cifsPerSession: null });
-    const report = await client.mirror(dir, { from: 100, to: 900, contentType: 'inorganic' });
+    const report = await client.cifs.mirror(dir, { from: 100, to: 900, contentType: 'inorganic' });
     const expected = sim.entries.filter(
       (e) => e.collectionCode >= 100 && e.collectionCode <= 900 && e.contentType === 'EXPERIMENTAL_INORGANIC',
     );
@@ -438,9 +463,9 @@ describe('download and mirror', () => {
 
   it('refuses to mix cell types in one folder', async () => {
     const { client } = await setup({ cifsPerSession: null });
-    await client.mirror(dir, { from: 1, to: 50 });
-    await expect(client.mirror(dir, { from: 1, to: 50, cellType: 'standardized' })).rejects.toBeInstanceOf(
-      UsageError,
-    );
+    await client.cifs.mirror(dir, { from: 1, to: 50 });
+    await expect(
+      client.cifs.mirror(dir, { from: 1, to: 50, cellType: 'standardized' }),
+    ).rejects.toBeInstanceOf(UsageError);
   });
 });

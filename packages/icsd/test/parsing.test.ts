@@ -1,9 +1,14 @@
 import { ResponseValidationError, UsageError } from '@sciport/core';
 import { describe, expect, it } from 'vitest';
-import { findCsvProperty, findExpertField } from '../src/fields.js';
-import { buildExpertQuery, checkExpertQuery } from '../src/query.js';
 import { checkDocument, cifFileName, splitCifs } from '../src/schemas/cif.js';
 import { parseCsv, parseMeasured } from '../src/schemas/csv.js';
+import {
+  CSV_PROPERTIES,
+  CSV_PROPERTY_KEYS,
+  findCsvProperty,
+  findExpertField,
+} from '../src/schemas/fields.js';
+import { buildExpertQuery, checkExpertQuery } from '../src/schemas/query.js';
 import { parseSearchBody } from '../src/schemas/search.js';
 
 function cif(cc: number, year = 2026, eol = '\n', extra = ''): string {
@@ -107,20 +112,26 @@ describe('parseCsv', () => {
     expect(parsed.rows).toEqual([
       {
         collectionCode: 86351,
-        CollectionCode: 86351,
-        StructuredFormula: 'Li Fe O2',
-        Authors: ['Müller, K.', 'Ångström, A.'],
+        structuredFormula: 'Li Fe O2',
+        authors: ['Müller, K.', 'Ångström, A.'],
+        raw: { StructuredFormula: 'Li Fe O2', CollectionCode: '86351', Authors: 'Müller, K.;Ångström, A.' },
       },
-      { collectionCode: 8, CollectionCode: 8, StructuredFormula: 'Co O', Authors: [] },
+      {
+        collectionCode: 8,
+        structuredFormula: 'Co O',
+        authors: [],
+        raw: { StructuredFormula: 'Co O', CollectionCode: '8', Authors: '' },
+      },
     ]);
   });
 
   it('types numbers with uncertainties and cell parameters', () => {
     const body = `${header}\n19\tNa F\tA\t4.6342(2) 4.6342(2) 4.6342(2) 90. 90 90.000\t99.52(1)\t1998\t\n`;
     const row = parseCsv(body, 'x').rows[0] as Record<string, unknown>;
-    expect(row.CellVolume).toEqual({ value: 99.52, uncertainty: 0.01, text: '99.52(1)' });
-    expect(row.PublicationYear).toBe(1998);
-    const cell = row.CellParameter as Record<string, { value: number; uncertainty?: number }>;
+    expect(row.cellVolume).toEqual({ value: 99.52, uncertainty: 0.01, text: '99.52(1)' });
+    expect(row.publicationYear).toBe(1998);
+    expect(row.raw).toMatchObject({ CellVolume: '99.52(1)', PublicationYear: '1998' });
+    const cell = row.cellParameter as Record<string, { value: number; uncertainty?: number }>;
     expect(cell.a).toEqual({ value: 4.6342, uncertainty: 0.0002, text: '4.6342(2)' });
     expect(cell.alpha?.value).toBe(90);
     expect(cell.gamma?.uncertainty).toBeUndefined();
@@ -129,7 +140,11 @@ describe('parseCsv', () => {
   it('accepts the American spelling of the standardised cell and any header case', () => {
     const parsed = parseCsv('collectioncode\tStandardizedCellParameter\t\n1\t\t\n', 'x');
     expect(parsed.columns).toEqual(['CollectionCode', 'StandardisedCellParameter']);
-    expect(parsed.rows[0]).toMatchObject({ collectionCode: 1, StandardisedCellParameter: null });
+    expect(parsed.rows[0]).toMatchObject({
+      collectionCode: 1,
+      standardisedCellParameter: null,
+      raw: { collectioncode: '1', StandardizedCellParameter: '' },
+    });
   });
 
   it('refuses malformed answers with the line named', () => {
@@ -190,6 +205,17 @@ describe('expert queries', () => {
       'numberofelements: 1 AND composition : Fe',
     );
     expect(checkExpertQuery('COMPOSITION : Li:1:2 O')).toBe('COMPOSITION : Li:1:2 O');
+  });
+
+  it('gives every CSV property a camelCase row key, one each', () => {
+    const keys = CSV_PROPERTIES.map((p) => CSV_PROPERTY_KEYS[p]);
+    expect(new Set(keys).size).toBe(CSV_PROPERTIES.length);
+    for (const [property, key] of Object.entries(CSV_PROPERTY_KEYS)) {
+      expect(key).toMatch(/^[a-z][A-Za-z]*$/);
+      expect(key.toLowerCase()).toBe(property.toLowerCase());
+    }
+    expect(CSV_PROPERTY_KEYS.RValue).toBe('rValue');
+    expect(CSV_PROPERTY_KEYS.ANXFormula).toBe('anxFormula');
   });
 
   it('knows every field by API name and key', () => {

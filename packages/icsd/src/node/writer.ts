@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { SmallFileWriter } from '@sciport/core/node';
-import type { CifBatch } from '../icsd-client.js';
+import type { CifBatch } from '../internal/cif-batch.js';
 import { cifFileName } from '../schemas/cif.js';
 import type { Journal } from './journal.js';
 

@@ -18,6 +18,20 @@ export interface CifDocument {
   text: string;
 }
 
+/**
+ * One CIF as the client returns it: the internal id asked for, its collection code, and the document exactly as
+ * sent, both as `text` and as `raw` (the same string: the document is the server's record, and it is already
+ * text, so nothing is renamed or parsed).
+ */
+export interface IcsdCif {
+  id: number;
+  collectionCode: number;
+  /** The document exactly as sent (decoded as UTF-8). */
+  text: string;
+  /** The document exactly as sent: the same string as `text`. */
+  readonly raw: string;
+}
+
 /** One document's place in a body. */
 export interface CifPiece {
   collectionCode: number;

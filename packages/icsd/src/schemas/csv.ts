@@ -1,11 +1,12 @@
 import { ResponseValidationError, type ValidationIssue } from '@sciport/core';
 import { z } from 'zod';
-import { type CsvProperty, findCsvProperty } from '../fields.js';
+import { CSV_PROPERTY_KEYS, type CsvProperty, type CsvPropertyKey, findCsvProperty } from './fields.js';
 
 /**
  * The `/csv` answer (spec §4.4): tab-separated, a header of the requested names, a TAB after every cell
  * (the last one too), LF or CRLF line ends, no quoting. Each cell is typed by a zod schema per property;
- * an empty cell is `null`.
+ * an empty cell is `null`. A row is a record like every sciport record: typed camelCase fields, and the cells
+ * as sent under `raw`.
  */
 
 /** A number as ICSD writes it, with its standard uncertainty: `5.5385(2)` → 5.5385 ± 0.0002. */
@@ -138,20 +139,35 @@ export const PROPERTY_SCHEMAS = {
 
 export type PropertyValue<P extends CsvProperty> = z.output<(typeof PROPERTY_SCHEMAS)[P]>;
 
-/** One entry's properties, keyed by the property names asked for, plus its collection code. */
+/**
+ * One entry's properties: each property asked for under its camelCase key (`StructuredFormula` →
+ * `structuredFormula`, see `CSV_PROPERTY_KEYS`), typed by its schema (`null` for an empty cell), plus the
+ * collection code, the internal id, and the row as the server sent it under `raw`.
+ */
 export type IcsdRow<P extends CsvProperty = CsvProperty> = {
   /** The collection code (the ICSD number cited in papers). Always present. */
   collectionCode: number;
-  /** The internal id this row belongs to, when it could be established (see `properties`). */
+  /** The internal id this row belongs to, when it could be established (see `entries.properties`). */
   id: number | undefined;
-} & { [K in P]: PropertyValue<K> };
+  /**
+   * The row's cells exactly as sent (text, untrimmed), keyed by the CSV header's cells as sent (the requested
+   * names, or whatever the server wrote there). A cell the row left out at its end is `''`.
+   */
+  readonly raw: Readonly<Record<string, string>>;
+} & { [K in P as CsvPropertyKey<K>]: PropertyValue<K> };
+
+/** A row as `parseCsv` returns it: an `IcsdRow` without its internal id (which the client establishes). */
+export type CsvRow = Record<string, unknown> & {
+  collectionCode: number;
+  raw: Readonly<Record<string, string>>;
+};
 
 export interface ParsedCsv {
   /** Canonical property names, in column order. */
   columns: CsvProperty[];
   /** Properties whose header cell was not a known name, read by their position in the request instead. */
   positional: CsvProperty[];
-  rows: Array<Record<string, unknown> & { collectionCode: number }>;
+  rows: CsvRow[];
 }
 
 /**
@@ -218,20 +234,22 @@ export function parseCsv(body: string, endpoint: string, requested?: readonly Cs
       fail([{ path: `line ${n + 1}`, message: `${cells.length} cells for ${columns.length} columns` }]);
     }
     const row: Record<string, unknown> = {};
+    const raw: Record<string, string> = {};
     const issues: ValidationIssue[] = [];
     for (const [i, property] of columns.entries()) {
-      const result = PROPERTY_SCHEMAS[property].safeParse(cells[i] ?? '');
-      if (result.success) row[property] = result.data;
+      const cell = cells[i] ?? '';
+      raw[header[i] as string] = cell;
+      const result = PROPERTY_SCHEMAS[property].safeParse(cell);
+      if (result.success) row[CSV_PROPERTY_KEYS[property]] = result.data;
       else
         issues.push(
           ...result.error.issues.map((e) => ({ path: `line ${n + 1}.${property}`, message: e.message })),
         );
     }
     if (issues.length > 0) fail(issues);
-    const cc = row.CollectionCode;
-    if (typeof cc !== 'number')
+    if (typeof row.collectionCode !== 'number')
       fail([{ path: `line ${n + 1}.CollectionCode`, message: 'empty collection code' }]);
-    rows.push({ ...row, collectionCode: cc as number });
+    rows.push({ ...row, collectionCode: row.collectionCode as number, raw });
   }
   return { columns, positional, rows };
 }

@@ -1,12 +1,13 @@
 import {
-  AbortError,
+  abortError,
   type HttpClient,
   type HttpEvent,
   PermissionDeniedError,
   type SessionAuth,
   sleep,
+  throwIfAborted,
 } from '@sciport/core';
-import { IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
+import { IcsdLoginRefusedError, IcsdQuotaError, QuotaSplit } from '../icsd-error.js';
 
 /**
  * One ICSD session at a time, shared by every concurrent request (spec §3.5), with the per-session CIF quota
@@ -33,17 +34,6 @@ export type SessionEvent =
   | { type: 'quota'; action: 'wait'; delayMs: number; cifsFetched: number }
   /** The server refused CIFs below the assumed per-session quota: from now on at most this many a session. */
   | { type: 'quota'; action: 'lower'; cifsPerSession: number };
-
-/**
- * Thrown by `SessionManager.run` when a request asks for more CIFs than a session is now known to serve: split
- * it into requests of at most `maxUnits` and try again. Internal to this package.
- */
-export class QuotaSplit extends Error {
-  constructor(readonly maxUnits: number) {
-    super(`split the request into requests of at most ${maxUnits} CIFs`);
-    this.name = 'QuotaSplit';
-  }
-}
 
 /** A 403 that refuses CIFs (not a refused login, which is about sessions, not about the quota). */
 function isQuotaRefusal(error: unknown): error is PermissionDeniedError {
@@ -114,7 +104,10 @@ export class SessionManager {
     return this.quota ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Runs `fn` under a lease of `units` CIFs (0 for searches and CSV). */
+  /**
+   * Runs `fn` under a lease of `units` CIFs (0 for searches and CSV). Throws `QuotaSplit` when `units` is more
+   * than a session is now known to serve.
+   */
   async run<T>(units: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     if (units > this.maxUnits) throw new QuotaSplit(this.maxUnits);
     for (;;) {
@@ -142,7 +135,7 @@ export class SessionManager {
 
   private async acquire(units: number, signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
-      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      throwIfAborted(signal);
       if (this.rotating) {
         await this.rotating;
         continue;
@@ -198,7 +191,7 @@ export class SessionManager {
 
   private nextRelease(signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(new AbortError(undefined, { cause: signal?.reason }));
+      const onAbort = () => reject(abortError(signal));
       this.waiters.push(() => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
@@ -283,11 +276,7 @@ export class SessionManager {
     this.strikeGeneration = generation;
     this.waitedMs += delay;
     this.o.emit({ type: 'quota', action: 'wait', delayMs: delay, cifsFetched: this.cifsFetched });
-    try {
-      await sleep(delay, signal);
-    } catch {
-      throw new AbortError(undefined, { cause: signal?.reason });
-    }
+    await sleep(delay, signal);
     this.forceRotation = 'refused';
   }
 }

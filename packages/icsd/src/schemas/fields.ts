@@ -2,8 +2,11 @@ import { UsageError } from '@sciport/core';
 
 /**
  * The vocabularies of the ICSD API: expert-search fields (spec §6) and CSV properties (spec §7), with the
- * content types (spec §4.3).
+ * content types (spec §4.3) and the batch limit (spec §9).
  */
+
+/** ids per `/csv` or `/cif/multiple` request (spec §9). */
+export const MAX_IDS_PER_REQUEST = 500;
 
 export type ExpertFieldKind =
   | 'text'
@@ -264,6 +267,58 @@ export const CSV_PROPERTIES = [
 
 export type CsvProperty = (typeof CSV_PROPERTIES)[number];
 
+/**
+ * The key of each CSV property in a row (`IcsdRow`): the property's name in camelCase, as the typed expert-query
+ * keys are written (`RValue` → `rValue`, `ANXFormula` → `anxFormula`).
+ */
+export const CSV_PROPERTY_KEYS = {
+  CollectionCode: 'collectionCode',
+  HMS: 'hms',
+  StructuredFormula: 'structuredFormula',
+  SumFormula: 'sumFormula',
+  StructureType: 'structureType',
+  Title: 'title',
+  Authors: 'authors',
+  Reference: 'reference',
+  CellParameter: 'cellParameter',
+  ReducedCellParameter: 'reducedCellParameter',
+  StandardisedCellParameter: 'standardisedCellParameter',
+  CellVolume: 'cellVolume',
+  FormulaUnitsPerCell: 'formulaUnitsPerCell',
+  FormulaWeight: 'formulaWeight',
+  Temperature: 'temperature',
+  Pressure: 'pressure',
+  RValue: 'rValue',
+  ANXFormula: 'anxFormula',
+  ABFormula: 'abFormula',
+  ChemicalName: 'chemicalName',
+  MineralName: 'mineralName',
+  MineralGroup: 'mineralGroup',
+  CalculatedDensity: 'calculatedDensity',
+  MeasuredDensity: 'measuredDensity',
+  PearsonSymbol: 'pearsonSymbol',
+  WyckoffSequence: 'wyckoffSequence',
+  Journal: 'journal',
+  Volume: 'volume',
+  PublicationYear: 'publicationYear',
+  Page: 'page',
+  Quality: 'quality',
+  CcdcNo: 'ccdcNo',
+  Ccdc: 'ccdc',
+  Pdf: 'pdf',
+  Keywords: 'keywords',
+  MineralNameIma: 'mineralNameIma',
+  MineralSeries: 'mineralSeries',
+  MineralRootGroup: 'mineralRootGroup',
+  MineralSubGroup: 'mineralSubGroup',
+  MineralSuperGroup: 'mineralSuperGroup',
+  MineralSubClass: 'mineralSubClass',
+  MineralClass: 'mineralClass',
+} as const satisfies Record<CsvProperty, string>;
+
+/** The key of property `P` in a row (`'StructuredFormula'` → `'structuredFormula'`). */
+export type CsvPropertyKey<P extends CsvProperty = CsvProperty> = (typeof CSV_PROPERTY_KEYS)[P];
+
 const PROPERTY_ALIASES: Record<string, CsvProperty> = {
   standardizedcellparameter: 'StandardisedCellParameter',
 };
@@ -309,6 +364,8 @@ export const CONTENT_TYPES = {
 } as const;
 
 export type ContentTypeName = keyof typeof CONTENT_TYPES;
+/** The three subsets, by short name. */
+export const CONTENT_TYPE_NAMES: readonly ContentTypeName[] = ['inorganic', 'metalorganic', 'theoretical'];
 /** A content type: a short name, or the API value (either spelling of the theoretical one). */
 export type ContentType =
   | ContentTypeName

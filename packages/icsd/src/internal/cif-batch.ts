@@ -1,0 +1,161 @@
+import {
+  ApiError,
+  type HttpResponse,
+  NotFoundError,
+  type RequestOptions,
+  ResponseValidationError,
+  ServerError,
+  UsageError,
+} from '@sciport/core';
+import { QuotaSplit } from '../icsd-error.js';
+import { type CifPiece, findCifPieces } from '../schemas/cif.js';
+import { type CellType, MAX_IDS_PER_REQUEST } from '../schemas/fields.js';
+import { type IcsdContext, perRequest, warn } from './context.js';
+
+/** One `/cif/multiple` answer (or several, after a bisection): the bytes received and where each document is. */
+export interface CifBatch {
+  /** Each part's `release()` gives its body buffer back for reuse once it has been used. */
+  parts: Array<{ body: Uint8Array; pieces: CifPiece[]; release(): void }>;
+  /** ids served, in the order asked. */
+  served: number[];
+  /** ids the server could not serve. */
+  bad: number[];
+}
+
+/** Statuses retried for CIF batches: not 500, which means "an id of this batch cannot be served" (spec §4.6). */
+const NO_500 = [408, 429, 502, 503, 504] as const;
+
+/** The batch size for CIF requests: 500, or less when the session quota is smaller. */
+export function cifBatchSize(ctx: IcsdContext, requested?: number): number {
+  const size = Math.min(requested ?? MAX_IDS_PER_REQUEST, MAX_IDS_PER_REQUEST, ctx.session.maxUnits);
+  if (!Number.isInteger(size) || size < 1)
+    throw new UsageError(`batchSize must be 1 to 500, got ${requested}`);
+  return size;
+}
+
+/**
+ * Fetches one batch of CIFs (≤ 500 ids) with `/cif/multiple`. A batch refused with 500 (an id the server
+ * cannot serve, spec §4.6) is bisected until the bad ids are isolated; the others still arrive. A single id
+ * left over is asked of `/cif/{id}`, whose 404 says for certain that the entry does not exist (and whose
+ * 200 shows that the 500 was passing). A batch larger than a session is now known to serve is split.
+ */
+export async function fetchCifBatch(
+  ctx: IcsdContext,
+  ids: readonly number[],
+  cellType: CellType,
+  options: RequestOptions,
+): Promise<CifBatch> {
+  const limit = ctx.session.maxUnits;
+  if (ids.length > limit) return fetchInParts(ctx, ids, Math.ceil(ids.length / limit), cellType, options);
+  try {
+    const response = await ctx.session.run(ids.length, options.signal, () =>
+      ctx.http.request('cif/multiple', {
+        query: { idnum: ids, celltype: cellType, windowsclient: 'false', filetype: 'cif' },
+        headers: { accept: 'application/cif' },
+        ...perRequest(options),
+        retryStatuses: NO_500,
+        bufferPool: ctx.bodies,
+      }),
+    );
+    // Split without decoding: the documents stay views of the bytes received.
+    let pieces: CifPiece[];
+    try {
+      pieces = findCifPieces(response.bytes, 'GET /cif/multiple');
+    } catch (error) {
+      response.release();
+      throw error;
+    }
+    if (pieces.length !== ids.length) {
+      response.release();
+      throw new ResponseValidationError({
+        service: 'icsd',
+        endpoint: 'GET /cif/multiple',
+        issues: [{ path: '', message: `asked for ${ids.length} CIFs, received ${pieces.length}` }],
+      });
+    }
+    if (new Set(pieces.map((p) => p.collectionCode)).size !== pieces.length) {
+      warn(ctx, `a batch of ${ids.length} CIFs holds duplicate collection codes`);
+    }
+    return {
+      parts: [{ body: response.bytes, pieces, release: () => response.release() }],
+      served: [...ids],
+      bad: [],
+    };
+  } catch (error) {
+    // The session serves fewer CIFs than this batch: smaller requests.
+    if (error instanceof QuotaSplit) return fetchCifBatch(ctx, ids, cellType, options);
+    const status = ApiError.isInstance(error) ? error.status : 0;
+    // 413 (spec §10: too many ids): the same ids in two requests.
+    if (status === 413 && ids.length > 1) return fetchInParts(ctx, ids, 2, cellType, options);
+    if (!(ServerError.isInstance(error) && status === 500)) throw error;
+    if (ids.length === 1) return fetchOneAsBatch(ctx, ids[0] as number, cellType, options);
+    return fetchInParts(ctx, ids, 2, cellType, options);
+  }
+}
+
+/** `ids` in `parts` requests one after the other (bisection stays within the caller's concurrency). */
+async function fetchInParts(
+  ctx: IcsdContext,
+  ids: readonly number[],
+  parts: number,
+  cellType: CellType,
+  options: RequestOptions,
+): Promise<CifBatch> {
+  const size = Math.ceil(ids.length / parts);
+  const out: CifBatch = { parts: [], served: [], bad: [] };
+  try {
+    for (let i = 0; i < ids.length; i += size) {
+      const got = await fetchCifBatch(ctx, ids.slice(i, i + size), cellType, options);
+      out.parts.push(...got.parts);
+      out.served.push(...got.served);
+      out.bad.push(...got.bad);
+    }
+  } catch (error) {
+    for (const part of out.parts) part.release();
+    throw error;
+  }
+  return out;
+}
+
+/** `GET /cif/{id}` under a lease of one CIF; a 404 is a `NotFoundError`. */
+export function requestOneCif(
+  ctx: IcsdContext,
+  id: number,
+  cellType: CellType,
+  options: RequestOptions,
+): Promise<HttpResponse> {
+  return ctx.session.run(1, options.signal, () =>
+    ctx.http.request(`cif/${id}`, {
+      query: { celltype: cellType, windowsclient: 'false' },
+      headers: { accept: 'application/cif' },
+      ...perRequest(options),
+    }),
+  );
+}
+
+/** One id that failed in a batch, asked of `/cif/{id}`: a 404 (or a lasting 500) makes it a bad id. */
+async function fetchOneAsBatch(
+  ctx: IcsdContext,
+  id: number,
+  cellType: CellType,
+  options: RequestOptions,
+): Promise<CifBatch> {
+  let response: HttpResponse;
+  try {
+    response = await requestOneCif(ctx, id, cellType, options);
+  } catch (error) {
+    if (NotFoundError.isInstance(error) || (ServerError.isInstance(error) && error.status === 500)) {
+      return { parts: [], served: [], bad: [id] };
+    }
+    throw error;
+  }
+  const pieces = findCifPieces(response.bytes, `GET /cif/${id}`);
+  if (pieces.length !== 1) {
+    throw new ResponseValidationError({
+      service: 'icsd',
+      endpoint: `GET /cif/${id}`,
+      issues: [{ path: '', message: `${pieces.length} CIF documents where one was expected` }],
+    });
+  }
+  return { parts: [{ body: response.bytes, pieces, release: () => undefined }], served: [id], bad: [] };
+}

@@ -1,0 +1,115 @@
+import path from 'node:path';
+import { ServerError, TimeoutError, UsageError } from '@sciport/core';
+import { warn } from '../internal/context.js';
+import { searchIds, searchTargets } from '../internal/search.js';
+import { checkIds } from '../internal/streams.js';
+import { type CifOptions, Cifs } from '../resources/cifs.js';
+import { CONTENT_TYPE_NAMES, type ContentType, MAX_IDS_PER_REQUEST } from '../schemas/fields.js';
+import { type DownloadReport, type MirrorReport, type TransferProgress, transfer } from './transfer.js';
+
+export interface DownloadOptions extends CifOptions {
+  /** `/cif/multiple` requests in flight at once (default: the client's `concurrency`). */
+  concurrency?: number | undefined;
+  /** ids per request (default 500, capped by the session quota). */
+  batchSize?: number | undefined;
+  /** Fetch ids an earlier run found bad again (default false). */
+  retryBad?: boolean | undefined;
+  onProgress?: ((progress: TransferProgress) => void) | undefined;
+}
+
+export interface MirrorOptions extends DownloadOptions {
+  /** Subsets to mirror (default: all three, searched one by one). */
+  contentType?: ContentType | readonly ContentType[] | undefined;
+  /** Lowest collection code (default 1). */
+  from?: number | undefined;
+  /** Highest collection code (default 9,999,999). */
+  to?: number | undefined;
+}
+
+/**
+ * CIF documents, with the methods that write them to a folder (the Node entry point's `icsd.cifs`).
+ *
+ * Files are `icsd_<collection code, 6 digits>.cif`, written atomically (temporary file + rename) and never
+ * outside the chosen folder. The folder keeps a manifest (`.sciport-icsd.ndjson`): an interrupted run resumes
+ * without fetching again what is complete, after checking that those files are really there and whole.
+ */
+export class NodeCifs extends Cifs {
+  /** Downloads the CIFs of `ids` into `dir`, skipping what the folder already holds. */
+  async download(ids: Iterable<number>, dir: string, options: DownloadOptions = {}): Promise<DownloadReport> {
+    const unique = [...new Set(ids)];
+    checkIds(unique);
+    const {
+      discovered: _d,
+      searches: _s,
+      ...report
+    } = await transfer(
+      this.ctx,
+      path.resolve(dir),
+      options,
+      async (feed) => {
+        feed(unique);
+        return 0;
+      },
+      true,
+    );
+    return report;
+  }
+
+  /**
+   * Mirrors the database (or a collection-code range) into `dir`: one search per content type finds the ids
+   * (a range is split only to double-check an answer that looks capped, or one that fails for its size),
+   * then 500 CIFs per request with `concurrency` requests in flight on one session, rotating the session
+   * for the per-session quota. Downloads start as soon as the first search answers. Resumes from the
+   * folder's manifest.
+   */
+  async mirror(dir: string, options: MirrorOptions = {}): Promise<MirrorReport> {
+    const from = options.from ?? 1;
+    const to = options.to ?? 9_999_999;
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
+      throw new UsageError(`The collection-code range ${from}-${to} is not valid`);
+    }
+    const targets = searchTargets(options.contentType ?? CONTENT_TYPE_NAMES);
+    return transfer(this.ctx, path.resolve(dir), options, async (feed) => {
+      let searches = 0;
+      const search = (lo: number, hi: number, contentType: string | undefined) => {
+        searches += 1;
+        return searchIds(this.ctx, 'search/expert', `COLLECTIONCODE : ${lo}-${hi}`, contentType, options);
+      };
+      const walk = async (lo: number, hi: number, contentType: string | undefined): Promise<number[]> => {
+        let found: number[];
+        try {
+          found = await search(lo, hi, contentType);
+        } catch (error) {
+          // A very large answer that fails may succeed in halves.
+          if ((ServerError.isInstance(error) || TimeoutError.isInstance(error)) && hi - lo > 1000) {
+            const mid = Math.floor((lo + hi) / 2);
+            return [...(await walk(lo, mid, contentType)), ...(await walk(mid + 1, hi, contentType))];
+          }
+          throw error;
+        }
+        // No cap on search results is known (spec §4.3, §9), but a round count could be one: check it with
+        // two halves (a multiple of 100, or a power of two).
+        const n = found.length;
+        const round = n % 100 === 0 || (n & (n - 1)) === 0;
+        if (n >= MAX_IDS_PER_REQUEST && round && hi > lo) {
+          const mid = Math.floor((lo + hi) / 2);
+          const [left, right] = await Promise.all([
+            search(lo, mid, contentType),
+            search(mid + 1, hi, contentType),
+          ]);
+          if (left.length + right.length !== found.length) {
+            warn(
+              this.ctx,
+              `the search of codes ${lo}-${hi} returned ${found.length} ids but its halves ${left.length + right.length}: searching in smaller ranges`,
+            );
+            return [...(await walk(lo, mid, contentType)), ...(await walk(mid + 1, hi, contentType))];
+          }
+        }
+        return found;
+      };
+      // The subsets are searched at once; each feeds the downloads as soon as it answers.
+      await Promise.all(targets.map(async (t) => feed(await walk(from, to, t.value))));
+      return searches;
+    });
+  }
+}
