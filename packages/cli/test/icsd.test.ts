@@ -218,11 +218,13 @@ describe('sciport icsd fetch and mirror', () => {
   });
 
   it('Ctrl-C stops a mirror, logs out, and exits 130; the next run resumes', async () => {
-    server.setFaults({ match: { path: '*/cif/multiple' }, latencyMs: 400 });
+    // CIF batches are held (until the client goes away), so the mirror cannot finish before the Ctrl-C,
+    // however slow the machine: the interrupt comes once the server has seen the first batch request.
+    server.setFaults({ match: { path: '/ws/cif/multiple' }, latencyMs: 600_000 });
     const out = path.join(root, 'mirror');
     const r = await icsd(['mirror', '--out', out, '--concurrency', '1'], {
       onSpawn: (child) => {
-        waitFor(() => server.requests.some((q) => q.path.endsWith('/cif/multiple'))).then(
+        waitFor(() => server.requests.some((q) => q.path.endsWith('/cif/multiple')), 60_000).then(
           () => child.kill('SIGINT'),
           () => child.kill('SIGKILL'),
         );
@@ -232,6 +234,7 @@ describe('sciport icsd fetch and mirror', () => {
     expect(r.stderr).toContain('Interrupted');
     expect(sim.stats.liveTokens).toBe(0);
     expect(sim.stats.logouts).toBe(sim.stats.logins);
+    expect(sim.stats.cifsServed).toBe(0);
     server.setFaults(undefined);
     const done = await icsd(['--json', 'mirror', '--out', out]);
     expect(done.code).toBe(0);
