@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// ICSD mirror benchmark: `IcsdClient.mirror` against the ICSD simulator (a separate process) with 20 ms of
+// ICSD mirror benchmark: `icsd.cifs.mirror` against the ICSD simulator (a separate process) with 20 ms of
 // latency on every response, beside (a) the reference client's pattern and (b) a bare loop of the same CIF
 // requests, all in one run. Each subject runs in its own process so that its peak RSS is its own.
 //

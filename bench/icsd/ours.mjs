@@ -1,4 +1,4 @@
-// One measured run of `IcsdClient.mirror` (the built @sciport/icsd), in its own process.
+// One measured run of `icsd.cifs.mirror` (the built @sciport/icsd), in its own process.
 // Args: baseUrl username password dir concurrency cifsPerSession(number|unlimited)
 import { performance } from 'node:perf_hooks';
 import { IcsdClient } from '../../packages/icsd/dist/index.js';
@@ -23,7 +23,7 @@ client.onEvent((e) => {
     firstCif = performance.now();
 });
 const started = performance.now();
-const report = await client.mirror(dir);
+const report = await client.cifs.mirror(dir);
 await client.dispose();
 const ms = performance.now() - started;
 clearInterval(sampler);
