@@ -1,4 +1,4 @@
-import { type PageIterable, UsageError } from '@sciport/core';
+import { mapConcurrent, type PageIterable, UsageError } from '@sciport/core';
 
 /** Throws a `UsageError` for anything that is not an ICSD id (a positive whole number). */
 export function checkIds(ids: Iterable<number>): void {
@@ -51,4 +51,18 @@ export function pagesOf<T, E extends object>(
     },
   };
   return Object.defineProperties(stream, Object.getOwnPropertyDescriptors(extra)) as PageIterable<T, T[]> & E;
+}
+
+/**
+ * The pages of a bulk call: `ids` in batches of `size`, each fetched by `fetchPage`, `concurrency` at once, the
+ * pages in the order of the ids.
+ */
+export function batchPages<T, E extends object>(
+  ids: Iterable<number> | AsyncIterable<number>,
+  size: number,
+  fetchPage: (batch: number[]) => Promise<T[]>,
+  options: { concurrency: number; signal: AbortSignal | undefined },
+  extra: E,
+): PageIterable<T, T[]> & E {
+  return pagesOf(() => mapConcurrent(idBatches(ids, size), fetchPage, options), extra);
 }

@@ -1,6 +1,5 @@
 import {
   type HttpResponse,
-  mapConcurrent,
   NotFoundError,
   type PageIterable,
   type RequestOptions,
@@ -9,7 +8,7 @@ import { cifBatchSize, fetchCifBatch, requestOneCif } from '../internal/cif-batc
 import { type IcsdContext, warn } from '../internal/context.js';
 import { decodeText } from '../internal/decode.js';
 import { idsForCodes } from '../internal/search.js';
-import { checkIds, idBatches, pagesOf } from '../internal/streams.js';
+import { batchPages, checkIds } from '../internal/streams.js';
 import { checkDocument, type IcsdCif } from '../schemas/cif.js';
 import type { CellType } from '../schemas/fields.js';
 
@@ -102,12 +101,12 @@ export class Cifs {
         raw: doc.text,
       }));
     };
-    return pagesOf(
-      () =>
-        mapConcurrent(idBatches(ids, size), fetchCifs, {
-          concurrency: options.concurrency ?? ctx.concurrency,
-          signal: options.signal,
-        }),
+    const concurrency = options.concurrency ?? ctx.concurrency;
+    return batchPages(
+      ids,
+      size,
+      fetchCifs,
+      { concurrency, signal: options.signal },
       {
         get badIds() {
           return bad.slice();

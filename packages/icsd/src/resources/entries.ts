@@ -1,6 +1,5 @@
 import {
   type ListOptions,
-  mapConcurrent,
   type PageIterable,
   paginate,
   type RequestOptions,
@@ -10,7 +9,7 @@ import {
 import { type IcsdContext, perRequest, warn } from '../internal/context.js';
 import { decodeText } from '../internal/decode.js';
 import { idsForCodes, type SearchPath, searchIds, searchTargets } from '../internal/search.js';
-import { idBatches, pagesOf } from '../internal/streams.js';
+import { batchPages } from '../internal/streams.js';
 import { type IcsdRow, parseCsv } from '../schemas/csv.js';
 import {
   type ContentType,
@@ -180,12 +179,12 @@ export class Entries {
         ({ raw, ...row }) => ({ id: pairs?.get(row.collectionCode), ...row, raw }) as unknown as IcsdRow<P>,
       );
     };
-    return pagesOf(
-      () =>
-        mapConcurrent(idBatches(ids, MAX_IDS_PER_REQUEST), fetchRows, {
-          concurrency: options.concurrency ?? ctx.concurrency,
-          signal: options.signal,
-        }),
+    const concurrency = options.concurrency ?? ctx.concurrency;
+    return batchPages(
+      ids,
+      MAX_IDS_PER_REQUEST,
+      fetchRows,
+      { concurrency, signal: options.signal },
       {
         get missingIds() {
           return missing.slice();
