@@ -1,9 +1,4 @@
-import {
-  type HttpResponse,
-  NotFoundError,
-  type PageIterable,
-  type RequestOptions,
-} from '@sciport/core';
+import { type HttpResponse, NotFoundError, type PageIterable, type RequestOptions } from '@sciport/core';
 import { cifBatchSize, fetchCifBatch, requestOneCif } from '../internal/cif-batch.js';
 import { type IcsdContext, warn } from '../internal/context.js';
 import { decodeText } from '../internal/decode.js';
