@@ -14,7 +14,7 @@ export { appendQuery, CORE_VERSION, createHttpClient, extractDetail } from './ht
 export type { RawBody } from './http/raw-body.js';
 export * from './http/retry.js';
 export type * from './http/types.js';
-export type * from './options.js';
+export * from './options.js';
 export * from './pagination.js';
 export * from './records.js';
 export * from './redact.js';

@@ -45,3 +45,15 @@ export interface ListOptions extends RequestOptions {
   /** Stop after this many items in all. */
   limit?: number | undefined;
 }
+
+/**
+ * The `RequestOptions` of a method's wider options object (`{ signal, timeout, maxRetries }` of a
+ * `ListOptions`, a `WaitOptions`, …), for the HTTP requests the method makes.
+ */
+export function requestOptions(options: RequestOptions = {}): RequestOptions {
+  const picked: RequestOptions = {};
+  if (options.signal !== undefined) picked.signal = options.signal;
+  if (options.timeout !== undefined) picked.timeout = options.timeout;
+  if (options.maxRetries !== undefined) picked.maxRetries = options.maxRetries;
+  return picked;
+}

@@ -1,4 +1,6 @@
-import { AbortError, ResponseValidationError } from './errors.js';
+import { throwIfAborted } from './async.js';
+import { ResponseValidationError } from './errors.js';
+import type { ListOptions } from './options.js';
 
 /** An `AsyncIterable` of items that can also be walked page by page. */
 export interface PageIterable<T, P> extends AsyncIterable<T> {
@@ -34,7 +36,7 @@ export function paginate<T, P, C = string>(options: PaginateOptions<T, P, C>): P
     const seen = new Set<string>();
     let itemsSoFar = 0;
     for (let pageIndex = 0; ; pageIndex++) {
-      if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+      throwIfAborted(options.signal);
       const page = await options.fetchPage(cursor, { signal: options.signal, pageIndex });
       itemsSoFar += options.items(page).length;
       yield page;
@@ -54,17 +56,30 @@ export function paginate<T, P, C = string>(options: PaginateOptions<T, P, C>): P
     }
   }
 
+  return fromPages(pages, { items: options.items, maxItems: options.maxItems });
+}
+
+/**
+ * A `PageIterable` over the pages `pages()` yields (each call starts a new run): for calls whose pages are not
+ * found by following a cursor, e.g. batches fetched several at once from an input of unknown length. `items`
+ * picks a page's items (default: the page is the array of items); `maxItems` stops after that many in all.
+ */
+export function fromPages<T, P = readonly T[]>(
+  pages: () => AsyncIterable<P>,
+  options: { items?: (page: P) => readonly T[]; maxItems?: number | undefined } = {},
+): PageIterable<T, P> {
+  const itemsOf = options.items ?? ((page: P) => page as unknown as readonly T[]);
+  const max = options.maxItems;
   async function* items(): AsyncGenerator<T> {
     let count = 0;
     for await (const page of pages()) {
-      for (const item of options.items(page)) {
-        if (options.maxItems !== undefined && count >= options.maxItems) return;
+      for (const item of itemsOf(page)) {
+        if (max !== undefined && count >= max) return;
         count += 1;
         yield item;
       }
     }
   }
-
   return {
     [Symbol.asyncIterator]: () => items(),
     pages,
@@ -74,4 +89,21 @@ export function paginate<T, P, C = string>(options: PaginateOptions<T, P, C>): P
       return out;
     },
   };
+}
+
+/**
+ * A list the API answers in one response (lists without pages): one page, fetched when the iteration starts.
+ * `limit` caps the items returned.
+ */
+export function singlePage<T>(
+  fetch: (signal: AbortSignal | undefined) => Promise<readonly T[]>,
+  options: ListOptions = {},
+): PageIterable<T, readonly T[]> {
+  return paginate<T, readonly T[], never>({
+    fetchPage: (_cursor, { signal }) => fetch(signal),
+    items: (page) => page,
+    nextCursor: () => null,
+    signal: options.signal,
+    ...(options.limit !== undefined ? { maxItems: options.limit } : {}),
+  });
 }

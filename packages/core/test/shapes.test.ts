@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
+  AbortError,
   ApiError,
   NotFoundError,
   PermissionDeniedError,
@@ -8,6 +9,8 @@ import {
   SciportError,
 } from '../src/errors.js';
 import { describeEvent, EventEmitter, logEvents } from '../src/events.js';
+import { requestOptions } from '../src/options.js';
+import { fromPages, singlePage } from '../src/pagination.js';
 import { apiRecord, camelCase } from '../src/records.js';
 import { parseResponse } from '../src/schema.js';
 import { defineSettings, readSetting } from '../src/settings.js';
@@ -148,5 +151,41 @@ describe('error codes', () => {
     expect(SciportError.isInstance(refusal)).toBe(true);
     expect(refusal.toJSON().code).toBe('svc_refused');
     expect((error as NotFoundError).code).toBe('not_found');
+  });
+});
+
+describe('list helpers', () => {
+  it('fromPages: items across pages, pages as yielded, a cap, and a fresh run per iteration', async () => {
+    let runs = 0;
+    const pages = async function* () {
+      runs += 1;
+      yield [1, 2];
+      yield [];
+      yield [3];
+    };
+    const list = fromPages<number>(pages);
+    expect(await list.toArray()).toEqual([1, 2, 3]);
+    const seen: number[][] = [];
+    for await (const page of list.pages()) seen.push([...page]);
+    expect(seen).toEqual([[1, 2], [], [3]]);
+    expect(await fromPages<number>(pages, { maxItems: 2 }).toArray()).toEqual([1, 2]);
+    expect(runs).toBe(3);
+  });
+
+  it('singlePage: one fetch when the iteration starts, capped by limit, aborted at once', async () => {
+    const fetch = vi.fn(async () => ['a', 'b', 'c']);
+    const list = singlePage(fetch, { limit: 2 });
+    expect(fetch).not.toHaveBeenCalled();
+    expect(await list.toArray()).toEqual(['a', 'b']);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const aborted = singlePage(fetch, { signal: AbortSignal.abort() });
+    await expect(aborted.toArray()).rejects.toSatisfy((e) => AbortError.isInstance(e));
+  });
+
+  it('requestOptions picks the per-call options out of a wider object', () => {
+    const signal = new AbortController().signal;
+    const wide = { signal, timeout: 5, maxRetries: 0, limit: 3, onStatus: () => undefined };
+    expect(requestOptions(wide)).toEqual({ signal, timeout: 5, maxRetries: 0 });
+    expect(requestOptions({ limit: 1 } as never)).toEqual({});
   });
 });

@@ -1,4 +1,4 @@
-import { SciportError } from '@sciport/core';
+import { SciportError, WaitTimeoutError, type WaitTimeoutInfo } from '@sciport/core';
 
 /**
  * The errors of the Fragalysis client itself; everything else it throws is from `@sciport/core`'s hierarchy
@@ -8,13 +8,13 @@ import { SciportError } from '@sciport/core';
  */
 
 /**
- * Why an archive build did not give an archive: it `failed` (the server's messages say why), was `lost` (still
- * unknown after `unknownTimeout`), did not finish before the deadline (`timeout`), or the build `queue` stayed
- * full until the deadline.
+ * Why an archive build did not give an archive: it `failed` (the server's messages say why) or was `lost` (still
+ * unknown after `unknownTimeout`): a `FragalysisTaskError`; it did not finish before the deadline (`timeout`) or
+ * the build `queue` stayed full until the deadline: a `FragalysisTaskTimeoutError`.
  */
 export type FragalysisTaskFailure = 'failed' | 'lost' | 'timeout' | 'queue';
 
-/** An archive build that failed, was lost, or did not finish in time. */
+/** An archive build that failed or was lost. */
 export class FragalysisTaskError extends SciportError<'task_failed'> {
   static override readonly kind: string = 'FragalysisTaskError';
   override readonly code = 'task_failed' as const;
@@ -24,7 +24,7 @@ export class FragalysisTaskError extends SciportError<'task_failed'> {
 
   constructor(
     message: string,
-    init: { reason: FragalysisTaskFailure; messages?: string[]; retryable?: boolean },
+    init: { reason: 'failed' | 'lost'; messages?: string[]; retryable?: boolean },
   ) {
     super(message, { retryable: init.retryable ?? init.reason !== 'failed' });
     this.reason = init.reason;
@@ -32,5 +32,27 @@ export class FragalysisTaskError extends SciportError<'task_failed'> {
   }
 }
 
+/**
+ * The deadline of a wait for an archive came first: the build had not finished (`timeout`), or the build queue
+ * stayed full (`queue`). A core `WaitTimeoutError`, like every client's wait that runs out of time.
+ */
+export class FragalysisTaskTimeoutError extends WaitTimeoutError<'task_timeout'> {
+  static override readonly kind: string = 'FragalysisTaskTimeoutError';
+  override readonly code = 'task_timeout' as const;
+  readonly reason: 'timeout' | 'queue';
+  /** The build's last messages from the server (progress lines). */
+  readonly messages: string[];
+
+  constructor(
+    message: string,
+    info: WaitTimeoutInfo,
+    init: { reason: 'timeout' | 'queue'; messages?: string[] },
+  ) {
+    super(info, message);
+    this.reason = init.reason;
+    this.messages = init.messages ?? [];
+  }
+}
+
 /** Every error class of this package (`switch (error.code)` narrows it). */
-export type FragalysisError = FragalysisTaskError;
+export type FragalysisError = FragalysisTaskError | FragalysisTaskTimeoutError;

@@ -11,7 +11,12 @@ export {
   type TaskPhase,
   type WarningEvent,
 } from './fragalysis-client.js';
-export { type FragalysisError, FragalysisTaskError, type FragalysisTaskFailure } from './fragalysis-error.js';
+export {
+  type FragalysisError,
+  FragalysisTaskError,
+  type FragalysisTaskFailure,
+  FragalysisTaskTimeoutError,
+} from './fragalysis-error.js';
 export type {
   ArchiveLocation,
   ArchiveRequestOptions,

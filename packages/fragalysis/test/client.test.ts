@@ -25,6 +25,7 @@ import {
   type FragalysisClientOptions,
   type FragalysisEvent,
   FragalysisTaskError,
+  FragalysisTaskTimeoutError,
   SYNC_STATE_FILE,
 } from '../src/index.js';
 import { advanceDateOn, filesUnder } from './helpers.js';
@@ -424,10 +425,10 @@ describe('archives.download', () => {
         maxWaitTime: 5 * 60_000,
       })
       .catch((e: unknown) => e);
-    expect(slow).toBeInstanceOf(FragalysisTaskError);
-    expect((slow as FragalysisTaskError).reason).toBe('timeout');
+    expect(slow).toBeInstanceOf(FragalysisTaskTimeoutError);
+    expect((slow as FragalysisTaskTimeoutError).reason).toBe('timeout');
     expect((slow as Error).message).toMatch(/not ready within 300 s/);
-    expect((slow as FragalysisTaskError).messages[0]).toMatch(/^Start processing|^Creating|^Adding/);
+    expect((slow as FragalysisTaskTimeoutError).messages[0]).toMatch(/^Start processing|^Creating|^Adding/);
     expect(events.filter((e) => e.type === 'archive' && e.phase === 'running')).toHaveLength(5);
     expect(await readdir(dir)).toEqual([]);
   });

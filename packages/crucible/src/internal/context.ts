@@ -10,6 +10,7 @@ import {
   PermissionDeniedError,
   type Query,
   type RequestOptions,
+  requestOptions,
   ServerError,
   sleep,
   TimeoutError,
@@ -37,12 +38,6 @@ export interface Context {
   /** Retries of a call after a transient failure (the client's `maxRetries`). */
   readonly maxRetries: number;
   readonly events: EventEmitter<CrucibleEvent>;
-}
-
-// candidate for @sciport/core: picking a method's `RequestOptions` out of its wider options object.
-/** The per-call options every HTTP request of a method gets: signal, timeout and retries. */
-export function perCall(options: RequestOptions): RequestOptions {
-  return { signal: options.signal, timeout: options.timeout, maxRetries: options.maxRetries };
 }
 
 /** The server's page cap (spec §15.3). */
@@ -159,7 +154,7 @@ export async function getRecord<S extends z.ZodType>(
   options: RequestOptions & { query?: Query; adminOnly?: string } = {},
 ): Promise<z.infer<S>> {
   const value = await call(ctx, path, schema.nullable(), {
-    ...perCall(options),
+    ...requestOptions(options),
     ...(options.query ? { query: options.query } : {}),
     ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
   });
@@ -242,7 +237,7 @@ export async function setLink(
   options: RequestOptions,
 ): Promise<void> {
   if (!linked) {
-    await call(ctx, path, z.unknown(), { method: 'DELETE', ...perCall(options) });
+    await call(ctx, path, z.unknown(), { method: 'DELETE', ...requestOptions(options) });
     return;
   }
   const cut = path.lastIndexOf('/');
@@ -251,7 +246,7 @@ export async function setLink(
   await writeOnce(
     ctx,
     async () => {
-      await call(ctx, path, z.unknown(), { method: 'POST', ...perCall(options) });
+      await call(ctx, path, z.unknown(), { method: 'POST', ...requestOptions(options) });
       return true;
     },
     async () => {
@@ -260,7 +255,7 @@ export async function setLink(
         listing,
         z.looseObject({ unique_id: z.string() }),
         {},
-        perCall(options),
+        requestOptions(options),
       );
       for await (const item of items) if (item.unique_id === child) return true;
       return undefined;

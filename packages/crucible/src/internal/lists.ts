@@ -1,7 +1,7 @@
-import { type ListOptions, type PageIterable, paginate, type Query } from '@sciport/core';
+import { type ListOptions, type PageIterable, paginate, type Query, requestOptions } from '@sciport/core';
 import { z } from 'zod';
 import { keysetPage, offsetPage } from '../schemas/common.js';
-import { type Context, call, clean, PAGE_CAP, perCall } from './context.js';
+import { type Context, call, clean, PAGE_CAP } from './context.js';
 
 /**
  * The list shapes of the API, each a `PageIterable`: keyset pages (v2 `/datasets`, `/samples`), offset pages
@@ -29,7 +29,7 @@ export function keysetList<S extends z.ZodType>(
     fetchPage: async (cursor: string | undefined, { signal }) =>
       (await call(ctx, path, schema, {
         query: { ...clean(query), limit, ...(cursor ? { cursor } : {}) } as Query,
-        ...perCall(options),
+        ...requestOptions(options),
         signal,
         ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
       })) as { items: z.infer<S>[]; next_cursor?: string | null },
@@ -61,7 +61,7 @@ export function offsetList<S extends z.ZodType>(
     fetchPage: async (cursor: number | undefined, { signal }) =>
       (await call(ctx, path, schema, {
         query: { ...clean(query), limit, offset: cursor ?? 0 } as Query,
-        ...perCall(options),
+        ...requestOptions(options),
         signal,
         ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
       })) as { items: z.infer<S>[]; total?: number | null; offset?: number | null },
@@ -100,7 +100,7 @@ export function arrayList<S extends z.ZodType>(
       const where = typeof path === 'string' ? path : await path();
       const items = ((await call(ctx, where, schema, {
         query: { ...clean(query), ...(options.sendLimit === false ? {} : { limit }) } as Query,
-        ...perCall(options),
+        ...requestOptions(options),
         signal,
         ...(options.adminOnly ? { adminOnly: options.adminOnly } : {}),
       })) ?? []) as z.infer<S>[];
@@ -133,22 +133,4 @@ export function offsetOrArrayList<S extends z.ZodType>(
   return ctx.version === 'v2'
     ? offsetList(ctx, path, item, query, options)
     : arrayList(ctx, path, item, query, { ...options, sendLimit: false });
-}
-
-// candidate for @sciport/core: a one-page `PageIterable` from one fetch (every client has lists without pages).
-/**
- * A list the API answers in one response (a bare array, `{items}`, or `null` for none): one page, fetched when
- * the iteration starts.
- */
-export function wholeList<T>(
-  fetch: (signal: AbortSignal | undefined) => Promise<readonly T[]>,
-  options: ListOptions,
-): PageIterable<T, { items: readonly T[] }> {
-  return paginate({
-    fetchPage: async (_cursor: undefined, { signal }) => ({ items: await fetch(signal) }),
-    items: (p) => p.items,
-    nextCursor: () => null,
-    ...(options.limit !== undefined ? { maxItems: options.limit } : {}),
-    signal: options.signal,
-  });
 }

@@ -1,6 +1,6 @@
-import { type RequestOptions, UsageError } from '@sciport/core';
+import { type RequestOptions, requestOptions, UsageError } from '@sciport/core';
 import { metadataWrapperSchema } from '../schemas/datasets.js';
-import { type Context, call, id, perCall, writeOnce } from './context.js';
+import { type Context, call, id, writeOnce } from './context.js';
 
 /** Where a resource's scientific metadata lives: v2 any resource, v1 datasets only. */
 export function metadataPath(ctx: Context, resourceId: string): string {
@@ -15,7 +15,12 @@ export async function readMetadata(
   resourceId: string,
   options: RequestOptions,
 ): Promise<Record<string, unknown>> {
-  const wrapper = await call(ctx, metadataPath(ctx, resourceId), metadataWrapperSchema, perCall(options));
+  const wrapper = await call(
+    ctx,
+    metadataPath(ctx, resourceId),
+    metadataWrapperSchema,
+    requestOptions(options),
+  );
   return (wrapper?.scientific_metadata as Record<string, unknown> | null | undefined) ?? {};
 }
 
@@ -38,7 +43,7 @@ export async function setMetadata(
         : v2
           ? { method: 'POST' as const, json: metadata, query: { overwrite: true } }
           : { method: 'POST' as const, json: metadata };
-    const wrapper = await call(ctx, path, metadataWrapperSchema, { ...request, ...perCall(options) });
+    const wrapper = await call(ctx, path, metadataWrapperSchema, { ...request, ...requestOptions(options) });
     return (wrapper?.scientific_metadata as Record<string, unknown> | null | undefined) ?? metadata;
   };
   if (mode === 'merge') return write();
@@ -47,7 +52,7 @@ export async function setMetadata(
     ctx,
     write,
     async () => {
-      const wrapper = await call(ctx, path, metadataWrapperSchema, perCall(options));
+      const wrapper = await call(ctx, path, metadataWrapperSchema, requestOptions(options));
       const now = wrapper?.scientific_metadata ?? null;
       return now !== null && sameJson(now, metadata) ? (now as Record<string, unknown>) : undefined;
     },

@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ApiError, type RequestOptions, registerSecret, SciportError } from '@sciport/core';
+import { ApiError, type RequestOptions, registerSecret, requestOptions, SciportError } from '@sciport/core';
 import { downloadToFile, rangeHeader, safeJoin, sha256File } from '@sciport/core/node';
 import { z } from 'zod';
-import { type Context, getRecord, id, perCall } from '../internal/context.js';
+import { type Context, getRecord, id } from '../internal/context.js';
 import { type Files, listFiles } from '../resources/files.js';
 import type { CrucibleFile } from '../schemas/files.js';
 
@@ -58,7 +58,7 @@ export async function downloadDataset(
   options: DownloadOptions = {},
 ): Promise<DownloadedFile[]> {
   const signal = options.signal;
-  const call = perCall(options);
+  const call = requestOptions(options);
   const records = await listFiles(ctx, datasetId, call);
   let links = await files.links(datasetId, call);
   if (Object.keys(links).length === 0) {

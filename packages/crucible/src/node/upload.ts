@@ -11,13 +11,14 @@ import {
   IntegrityError,
   type RequestOptions,
   registerSecret,
+  requestOptions,
   SciportError,
   sleep,
   UsageError,
 } from '@sciport/core';
 import { sha256File, writeFileAtomic } from '@sciport/core/node';
 import { z } from 'zod';
-import { type Context, call, id, perCall } from '../internal/context.js';
+import { type Context, call, id } from '../internal/context.js';
 import { listFiles } from '../resources/files.js';
 import { type CrucibleFile, fileSchema, initiateUploadSchema } from '../schemas/files.js';
 
@@ -148,7 +149,7 @@ export async function uploadResumable(
         const init = await call(ctx, `${dsPath}/upload/initiate`, initiateUploadSchema, {
           method: 'POST',
           json: { filename: path.basename(abs), size, sha256_hash: sha256 },
-          ...perCall(options),
+          ...requestOptions(options),
           // Initiating twice for the same bytes yields the same dedup answer or a fresh session: harmless.
           idempotent: true,
         });
@@ -352,7 +353,7 @@ async function complete(
       return await call(ctx, `datasets/${id(datasetId, 'dataset id')}/upload/complete`, fileSchema, {
         method: 'POST',
         json: { upload_id: uploadId, sha256_hash: sha256 },
-        ...perCall(options),
+        ...requestOptions(options),
         maxRetries: 0,
       });
     } catch (error) {
@@ -420,7 +421,7 @@ export async function uploadMultipart(
     answer = await call(ctx, `datasets/${id(datasetId, 'dataset id')}/upload`, z.unknown(), {
       method: 'POST',
       body: form,
-      ...perCall(options),
+      ...requestOptions(options),
     });
   } catch (error) {
     if (ApiError.isInstance(error) && error.status === 413) {

@@ -1,7 +1,8 @@
 import type { ListOptions, PageIterable, RequestOptions } from '@sciport/core';
+import { requestOptions, singlePage } from '@sciport/core';
 import { z } from 'zod';
-import { type Context, call, id, perCall } from '../internal/context.js';
-import { wholeList } from '../internal/lists.js';
+import { type Context, call, id } from '../internal/context.js';
+
 import { itemsOf } from '../schemas/common.js';
 import { accessGroupSchema } from '../schemas/users.js';
 
@@ -11,10 +12,10 @@ export class Access {
 
   /** The names of the groups that can read a resource (v1: a dataset). */
   groups(resourceId: string, options: ListOptions = {}): PageIterable<string, unknown> {
-    return wholeList(
+    return singlePage(
       (signal) =>
         call(this.ctx, this.path(resourceId), itemsOf(accessGroupSchema), {
-          ...perCall(options),
+          ...requestOptions(options),
           signal,
           adminOnly: 'Reading access groups',
         }),
@@ -32,7 +33,7 @@ export class Access {
     await call(this.ctx, this.path(resourceId), z.unknown(), {
       method: 'POST',
       query: { group_name: group, read: access.read ?? true, write: access.write ?? false },
-      ...perCall(options),
+      ...requestOptions(options),
       idempotent: true,
       adminOnly: 'Granting access',
     });

@@ -1,6 +1,13 @@
-import { type ListOptions, type PageIterable, type RequestOptions, UsageError } from '@sciport/core';
-import { body, type Context, call, clean, getRecord, id, perCall, setLink } from '../internal/context.js';
-import { arrayList, keysetList, offsetOrArrayList, wholeList } from '../internal/lists.js';
+import {
+  type ListOptions,
+  type PageIterable,
+  type RequestOptions,
+  requestOptions,
+  singlePage,
+  UsageError,
+} from '@sciport/core';
+import { body, type Context, call, clean, getRecord, id, setLink } from '../internal/context.js';
+import { arrayList, keysetList, offsetOrArrayList } from '../internal/lists.js';
 import { isObject, readMetadata, setMetadata } from '../internal/metadata.js';
 import { itemsOf } from '../schemas/common.js';
 import {
@@ -168,11 +175,17 @@ export class Datasets {
         include_owner: options.includeOwner,
       };
       return getRecord(this.ctx, path, datasetSchema, `dataset ${dsid}`, {
-        ...perCall(options),
+        ...requestOptions(options),
         query: clean(query),
       });
     }
-    const dataset = await getRecord(this.ctx, path, datasetSchemaV1, `dataset ${dsid}`, perCall(options));
+    const dataset = await getRecord(
+      this.ctx,
+      path,
+      datasetSchemaV1,
+      `dataset ${dsid}`,
+      requestOptions(options),
+    );
     if (!options.includeMetadata) return dataset;
     // v1 has no `include_metadata` on a single dataset: the metadata is a second call. `raw` stays the record
     // as the server sent it.
@@ -185,7 +198,7 @@ export class Datasets {
     return call(this.ctx, 'datasets', datasetSchemaFor(this.ctx), {
       method: 'POST',
       json: datasetBody(input, this.ctx.version),
-      ...perCall(options),
+      ...requestOptions(options),
     });
   }
 
@@ -220,7 +233,7 @@ export class Datasets {
     const dataset = await call(this.ctx, 'datasets', datasetSchemaFor(this.ctx), {
       method: 'POST',
       json: body(fields),
-      ...perCall(options),
+      ...requestOptions(options),
     });
     const scientificMetadata =
       Object.keys(metadata).length > 0 ? await this.mergeMetadata(dataset.uniqueId, metadata, options) : {};
@@ -239,13 +252,13 @@ export class Datasets {
       {
         method: 'PATCH',
         json: datasetBody(rest, this.ctx.version),
-        ...perCall(options),
+        ...requestOptions(options),
         // PATCH with the same fields twice leaves the same record.
         idempotent: true,
       },
     );
     // A 2xx without a body (spec §3): the record as it is now.
-    return updated ?? this.get(dsid, perCall(options));
+    return updated ?? this.get(dsid, requestOptions(options));
   }
 
   /** The scientific metadata as a flat object; `{}` when the dataset has none. */
@@ -320,8 +333,8 @@ export class Datasets {
   /** Links of any resource (v2): parents, children and associated samples or datasets. */
   links(resourceId: string, options: ListOptions = {}): PageIterable<CrucibleLink, unknown> {
     const path = `resources/${id(resourceId, 'id')}/links`;
-    return wholeList(
-      async (signal) => call(this.ctx, path, itemsOf(linkSchema), { ...perCall(options), signal }),
+    return singlePage(
+      async (signal) => call(this.ctx, path, itemsOf(linkSchema), { ...requestOptions(options), signal }),
       options,
     );
   }

@@ -3,11 +3,13 @@ import {
   NotFoundError,
   type PageIterable,
   type RequestOptions,
+  requestOptions,
+  singlePage,
   UsageError,
 } from '@sciport/core';
 import { z } from 'zod';
-import { body, type Context, call, getRecord, id, perCall } from '../internal/context.js';
-import { wholeList } from '../internal/lists.js';
+import { body, type Context, call, getRecord, id } from '../internal/context.js';
+
 import { itemsOf } from '../schemas/common.js';
 import { type CrucibleFile, downloadLinkSchema, fileSchema } from '../schemas/files.js';
 
@@ -27,7 +29,10 @@ export class Files {
 
   /** The dataset's files (v2: ingested and pending; v1: associated files). */
   list(datasetId: string, options: ListOptions = {}): PageIterable<CrucibleFile, unknown> {
-    return wholeList((signal) => listFiles(this.ctx, datasetId, { ...perCall(options), signal }), options);
+    return singlePage(
+      (signal) => listFiles(this.ctx, datasetId, { ...requestOptions(options), signal }),
+      options,
+    );
   }
 
   /**
@@ -53,7 +58,7 @@ export class Files {
           size: record.size,
           sha256_hash: record.sha256?.toLowerCase(),
         }),
-        ...perCall(options),
+        ...requestOptions(options),
       });
     }
     if (!record.storageBackend || record.storageBackend === 'gcs') {
@@ -70,7 +75,7 @@ export class Files {
         sha256_hash: record.sha256?.toLowerCase(),
         access_note: record.accessNote,
       }),
-      ...perCall(options),
+      ...requestOptions(options),
     });
   }
 
@@ -82,7 +87,7 @@ export class Files {
       `files/${id(fileId, 'file id')}`,
       fileSchema,
       `file ${fileId}`,
-      perCall(options),
+      requestOptions(options),
     );
   }
 
@@ -98,7 +103,7 @@ export class Files {
         this.ctx,
         `datasets/${id(datasetId, 'dataset id')}/download_links`,
         z.record(z.string(), z.unknown()).nullable(),
-        perCall(options),
+        requestOptions(options),
       );
     } catch (error) {
       if (NotFoundError.isInstance(error)) {
@@ -125,7 +130,7 @@ export class Files {
       this.ctx,
       `files/${id(fileId, 'file id')}/download_link`,
       downloadLinkSchema,
-      perCall(options),
+      requestOptions(options),
     );
     return { url: link.url, expiresIn: link.expires_in ?? undefined };
   }
@@ -141,5 +146,5 @@ export async function listFiles(
     ctx.version === 'v2'
       ? `datasets/${id(datasetId, 'dataset id')}/files`
       : `datasets/${id(datasetId, 'dataset id')}/associated_files`;
-  return call(ctx, path, itemsOf(fileSchema), perCall(options));
+  return call(ctx, path, itemsOf(fileSchema), requestOptions(options));
 }

@@ -3,9 +3,10 @@ import {
   NotFoundError,
   type PageIterable,
   type RequestOptions,
+  requestOptions,
   UsageError,
 } from '@sciport/core';
-import { body, type Context, call, getRecord, id, perCall } from '../internal/context.js';
+import { body, type Context, call, getRecord, id } from '../internal/context.js';
 import { offsetOrArrayList } from '../internal/lists.js';
 import { type CrucibleInstrument, instrumentSchema } from '../schemas/catalog.js';
 import { itemsOf } from '../schemas/common.js';
@@ -36,7 +37,7 @@ export class Instruments {
       const query = options.byName ? { instrument_name: key } : { unique_id: key };
       const items = await call(this.ctx, 'instruments', itemsOf(instrumentSchema), {
         query,
-        ...perCall(options),
+        ...requestOptions(options),
       });
       const match = items[items.length - 1];
       if (!match) {
@@ -57,7 +58,7 @@ export class Instruments {
       `instruments/${id(key, 'instrument id')}`,
       instrumentSchema,
       `instrument ${key}`,
-      perCall(options),
+      requestOptions(options),
     );
   }
 
@@ -67,7 +68,7 @@ export class Instruments {
    */
   async getOrCreate(input: InstrumentInput, options: RequestOptions = {}): Promise<CrucibleInstrument> {
     try {
-      return await this.get(input.instrumentName, { ...perCall(options), byName: true });
+      return await this.get(input.instrumentName, { ...requestOptions(options), byName: true });
     } catch (error) {
       if (!NotFoundError.isInstance(error) || !input.owner || !input.location) throw error;
     }
@@ -90,7 +91,7 @@ export class Instruments {
         instrument_type: input.instrumentType,
         description: input.description,
       }),
-      ...perCall(options),
+      ...requestOptions(options),
     });
   }
 }

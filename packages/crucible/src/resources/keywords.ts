@@ -1,6 +1,7 @@
 import type { ListOptions, PageIterable, RequestOptions } from '@sciport/core';
-import { type Context, call, id, perCall, writeOnce } from '../internal/context.js';
-import { wholeList } from '../internal/lists.js';
+import { requestOptions, singlePage } from '@sciport/core';
+import { type Context, call, id, writeOnce } from '../internal/context.js';
+
 import { itemsOf } from '../schemas/common.js';
 import { type CrucibleKeyword, keywordSchema } from '../schemas/datasets.js';
 
@@ -11,8 +12,8 @@ export class Keywords {
   /** The keywords of a dataset. */
   list(datasetId: string, options: ListOptions = {}): PageIterable<CrucibleKeyword, unknown> {
     const path = `datasets/${id(datasetId, 'dataset id')}/keywords`;
-    return wholeList(
-      (signal) => call(this.ctx, path, itemsOf(keywordSchema), { ...perCall(options), signal }),
+    return singlePage(
+      (signal) => call(this.ctx, path, itemsOf(keywordSchema), { ...requestOptions(options), signal }),
       options,
     );
   }
@@ -40,11 +41,11 @@ export class Keywords {
             (await call(this.ctx, path, keywordSchema.nullable(), {
               method: 'POST',
               query: { keyword: k },
-              ...perCall(options),
+              ...requestOptions(options),
             })) ?? keywordSchema.parse({ keyword: k }),
           async () => {
             // The server may keep another spelling (case) of the keyword: compare case-insensitively.
-            for await (const x of this.list(datasetId, perCall(options)))
+            for await (const x of this.list(datasetId, requestOptions(options)))
               if (x.keyword.toLowerCase() === k.toLowerCase()) return x;
             return undefined;
           },
@@ -57,8 +58,8 @@ export class Keywords {
 
   /** Every keyword in use, with how many datasets carry it (`GET /keywords`; v1, and v2 where it is served). */
   all(options: ListOptions = {}): PageIterable<CrucibleKeyword, unknown> {
-    return wholeList(
-      (signal) => call(this.ctx, 'keywords', itemsOf(keywordSchema), { ...perCall(options), signal }),
+    return singlePage(
+      (signal) => call(this.ctx, 'keywords', itemsOf(keywordSchema), { ...requestOptions(options), signal }),
       options,
     );
   }

@@ -4,10 +4,11 @@ import {
   NotFoundError,
   type PageIterable,
   type RequestOptions,
+  requestOptions,
   UsageError,
 } from '@sciport/core';
 import { z } from 'zod';
-import { body, type Context, call, getRecord, id, perCall } from '../internal/context.js';
+import { body, type Context, call, getRecord, id } from '../internal/context.js';
 import { arrayList, offsetList, offsetOrArrayList } from '../internal/lists.js';
 import { type CrucibleProject, projectSchema } from '../schemas/catalog.js';
 import { accountSchema, type CrucibleUser, userSchema } from '../schemas/users.js';
@@ -44,7 +45,7 @@ export class Projects {
       : options.all
         ? 'projects'
         : async () => {
-            const account = await call(ctx, 'account', accountSchema.nullable(), perCall(options));
+            const account = await call(ctx, 'account', accountSchema.nullable(), requestOptions(options));
             const orcid = account?.userInfo?.orcid ?? account?.userInfo?.uniqueId ?? account?.userUniqueId;
             if (!orcid) throw new UsageError('The account has no ORCID: give one to list its projects');
             return `users/${id(orcid, 'ORCID')}/projects`;
@@ -64,7 +65,7 @@ export class Projects {
       `projects/${id(pid, 'project id')}`,
       projectSchema,
       `project ${pid}`,
-      perCall(options),
+      requestOptions(options),
     );
   }
 
@@ -96,7 +97,7 @@ export class Projects {
         project_lead_email: input.leadEmail,
         project_lead_orcid: this.ctx.version === 'v2' ? input.leadOrcid : undefined,
       }),
-      ...perCall(options),
+      ...requestOptions(options),
     });
   }
 
@@ -117,7 +118,7 @@ export class Projects {
     try {
       await call(this.ctx, `projects/${id(pid, 'project id')}/users/${id(orcid, 'ORCID')}`, z.unknown(), {
         method: 'POST',
-        ...perCall(options),
+        ...requestOptions(options),
         // Safe to repeat: a repeat that finds the user a member already answers 409, which means done.
         idempotent: true,
         adminOnly: 'Adding a project member',

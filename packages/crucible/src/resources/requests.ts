@@ -4,6 +4,8 @@ import {
   type ListOptions,
   type PageIterable,
   type RequestOptions,
+  requestOptions,
+  singlePage,
   UsageError,
   type WaitOptions,
   WaitTimeoutError,
@@ -11,8 +13,8 @@ import {
 } from '@sciport/core';
 import { z } from 'zod';
 import { RequestTimeoutError } from '../crucible-error.js';
-import { type Context, call, clean, getRecord, id, perCall } from '../internal/context.js';
-import { wholeList } from '../internal/lists.js';
+import { type Context, call, clean, getRecord, id } from '../internal/context.js';
+
 import { itemsOf } from '../schemas/common.js';
 import {
   type CrucibleRequest,
@@ -69,7 +71,7 @@ export class Requests {
       return call(this.ctx, `files/${id(target.fileId, 'file id')}/ingest`, requestSchema, {
         method: 'POST',
         query: clean(query),
-        ...perCall(options),
+        ...requestOptions(options),
       });
     }
     if (this.ctx.version === 'v2') throw new UsageError('On API v2, ingestion is per file: give the file id');
@@ -82,14 +84,14 @@ export class Requests {
         dsPath,
         z.looseObject({ file_to_upload: z.string().nullable().optional() }),
         `dataset ${target.datasetId}`,
-        perCall(options),
+        requestOptions(options),
       );
       fileToUpload = dataset.file_to_upload ?? undefined;
     }
     return call(this.ctx, `${dsPath}/ingest`, requestSchema, {
       method: 'POST',
       query: clean({ ...query, file_to_upload: fileToUpload }),
-      ...perCall(options),
+      ...requestOptions(options),
     });
   }
 
@@ -103,7 +105,7 @@ export class Requests {
     return call(this.ctx, `datasets/${id(datasetId, 'dataset id')}/scicat_update`, requestSchema, {
       method: 'POST',
       query: options.overwrite ? { overwrite_data: true } : {},
-      ...perCall(options),
+      ...requestOptions(options),
     });
   }
 
@@ -118,7 +120,7 @@ export class Requests {
           ? `datasets/${id(options.datasetId, 'dataset id')}/${options.kind === 'scicat' ? 'scicat_update' : 'ingest'}/${requestId}`
           : undefined;
     if (!path) throw new UsageError('On API v1, waiting for a request needs its dataset id');
-    return getRecord(this.ctx, path, requestSchema, `request ${requestId}`, perCall(options));
+    return getRecord(this.ctx, path, requestSchema, `request ${requestId}`, requestOptions(options));
   }
 
   /**
@@ -134,7 +136,7 @@ export class Requests {
   async wait(requestId: number, options: WaitForRequestOptions = {}): Promise<RequestOutcome> {
     let last: CrucibleRequest | undefined;
     const lookup = {
-      ...perCall(options),
+      ...requestOptions(options),
       ...(options.datasetId ? { datasetId: options.datasetId } : {}),
       ...(options.kind ? { kind: options.kind } : {}),
     };
@@ -174,8 +176,8 @@ export class Requests {
 
   /** Names of the server's ingestion classes (v2). */
   ingestors(options: ListOptions = {}): PageIterable<string, unknown> {
-    return wholeList(
-      (signal) => call(this.ctx, 'ingestors', itemsOf(z.string()), { ...perCall(options), signal }),
+    return singlePage(
+      (signal) => call(this.ctx, 'ingestors', itemsOf(z.string()), { ...requestOptions(options), signal }),
       options,
     );
   }

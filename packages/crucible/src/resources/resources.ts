@@ -1,5 +1,5 @@
-import { NotFoundError, type RequestOptions } from '@sciport/core';
-import { type Context, getRecord, id, perCall } from '../internal/context.js';
+import { NotFoundError, type RequestOptions, requestOptions } from '@sciport/core';
+import { type Context, getRecord, id } from '../internal/context.js';
 import { type CrucibleResourceRecord, resourceSchema } from '../schemas/catalog.js';
 import type { CrucibleDataset } from '../schemas/datasets.js';
 import type { CrucibleSample } from '../schemas/samples.js';
@@ -29,7 +29,7 @@ export class Resources {
         `resources/${id(resourceId, 'id')}`,
         resourceSchema,
         `record ${resourceId}`,
-        perCall(options),
+        requestOptions(options),
       );
       return { type: r.resourceType ?? 'dataset', projectId: r.projectId ?? undefined, record: r };
     }

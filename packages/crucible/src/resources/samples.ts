@@ -1,5 +1,11 @@
-import { type ListOptions, type PageIterable, type RequestOptions, UsageError } from '@sciport/core';
-import { body, type Context, call, getRecord, id, perCall, setLink } from '../internal/context.js';
+import {
+  type ListOptions,
+  type PageIterable,
+  type RequestOptions,
+  requestOptions,
+  UsageError,
+} from '@sciport/core';
+import { body, type Context, call, getRecord, id, setLink } from '../internal/context.js';
 import { arrayList, keysetList, offsetOrArrayList } from '../internal/lists.js';
 import { setMetadata } from '../internal/metadata.js';
 import { type CrucibleSample, sampleSchema } from '../schemas/samples.js';
@@ -64,7 +70,7 @@ export class Samples {
       `samples/${id(sid, 'sample id')}`,
       sampleSchema,
       `sample ${sid}`,
-      perCall(options),
+      requestOptions(options),
     );
   }
 
@@ -80,7 +86,7 @@ export class Samples {
     const sample = await call(this.ctx, 'samples', sampleSchema, {
       method: 'POST',
       json: sampleBody(input, this.ctx.version),
-      ...perCall(options),
+      ...requestOptions(options),
     });
     for (const parent of options.parents ?? []) await this.linkChild(parent, sample.uniqueId, options);
     for (const child of options.children ?? []) await this.linkChild(sample.uniqueId, child, options);
@@ -92,7 +98,7 @@ export class Samples {
     const updated = await call(this.ctx, `samples/${id(sid, 'sample id')}`, sampleSchema.nullable(), {
       method: 'PATCH',
       json: sampleBody(rest, this.ctx.version),
-      ...perCall(options),
+      ...requestOptions(options),
       idempotent: true,
     });
     // A 2xx without a body (spec §3): the record as it is now.

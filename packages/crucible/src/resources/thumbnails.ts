@@ -1,7 +1,14 @@
-import { type ListOptions, type PageIterable, type RequestOptions, UsageError } from '@sciport/core';
+import {
+  type ListOptions,
+  type PageIterable,
+  type RequestOptions,
+  requestOptions,
+  singlePage,
+  UsageError,
+} from '@sciport/core';
 import { z } from 'zod';
-import { type Context, call, id, perCall } from '../internal/context.js';
-import { wholeList } from '../internal/lists.js';
+import { type Context, call, id } from '../internal/context.js';
+
 import { itemsOf } from '../schemas/common.js';
 import { type CrucibleThumbnail, thumbnailSchema } from '../schemas/datasets.js';
 
@@ -11,8 +18,8 @@ export class Thumbnails {
 
   list(datasetId: string, options: ListOptions = {}): PageIterable<CrucibleThumbnail, unknown> {
     const path = `datasets/${id(datasetId, 'dataset id')}/thumbnails`;
-    return wholeList(
-      (signal) => call(this.ctx, path, itemsOf(thumbnailSchema), { ...perCall(options), signal }),
+    return singlePage(
+      (signal) => call(this.ctx, path, itemsOf(thumbnailSchema), { ...requestOptions(options), signal }),
       options,
     );
   }
@@ -29,7 +36,7 @@ export class Thumbnails {
       this.ctx,
       `datasets/${id(datasetId, 'dataset id')}/thumbnails`,
       thumbnailSchema.nullable(),
-      { method: 'POST', json: sent, ...perCall(options) },
+      { method: 'POST', json: sent, ...requestOptions(options) },
     );
     // A 2xx without a body (spec §3): the thumbnail as sent.
     return made ?? thumbnailSchema.parse(sent);
@@ -42,7 +49,7 @@ export class Thumbnails {
       this.ctx,
       `datasets/${id(datasetId, 'dataset id')}/thumbnails/${id(thumbnailId, 'thumbnail id')}`,
       z.unknown(),
-      { method: 'DELETE', ...perCall(options) },
+      { method: 'DELETE', ...requestOptions(options) },
     );
   }
 }

@@ -1,6 +1,13 @@
-import { type ListOptions, type PageIterable, type RequestOptions, UsageError } from '@sciport/core';
-import { body, type Context, call, getRecord, id, perCall } from '../internal/context.js';
-import { wholeList } from '../internal/lists.js';
+import {
+  type ListOptions,
+  type PageIterable,
+  type RequestOptions,
+  requestOptions,
+  singlePage,
+  UsageError,
+} from '@sciport/core';
+import { body, type Context, call, getRecord, id } from '../internal/context.js';
+
 import { itemsOf } from '../schemas/common.js';
 import { accountSchema, type CrucibleAccount, type CrucibleUser, userSchema } from '../schemas/users.js';
 
@@ -22,7 +29,7 @@ export class Users {
 
   /** The caller's account (`GET /account`): the cheapest check that the key works. */
   async me(options: RequestOptions = {}): Promise<CrucibleAccount> {
-    const account = await call(this.ctx, 'account', accountSchema.nullable(), perCall(options));
+    const account = await call(this.ctx, 'account', accountSchema.nullable(), requestOptions(options));
     if (!account) throw new UsageError('The server answered the account request with nothing');
     return account;
   }
@@ -30,7 +37,7 @@ export class Users {
   /** A user by ORCID (admin). */
   async get(orcid: string, options: RequestOptions = {}): Promise<CrucibleUser> {
     return getRecord(this.ctx, `users/${id(orcid, 'ORCID')}`, userSchema, `user ${orcid}`, {
-      ...perCall(options),
+      ...requestOptions(options),
       adminOnly: 'Looking up a user by ORCID',
     });
   }
@@ -40,11 +47,11 @@ export class Users {
     const find = (query: Record<string, string | boolean>, signal: AbortSignal | undefined) =>
       call(this.ctx, 'users', itemsOf(userSchema), {
         query,
-        ...perCall(options),
+        ...requestOptions(options),
         signal,
         adminOnly: 'Looking up users by email',
       });
-    return wholeList(async (signal) => {
+    return singlePage(async (signal) => {
       if (this.ctx.version === 'v2') return find({ email, permissive: false }, signal);
       const byEmail = await find({ email }, signal);
       return byEmail.length > 0 ? byEmail : find({ lbl_email: email }, signal);
@@ -72,7 +79,7 @@ export class Users {
         }),
         project_ids: [...(input.projectIds ?? [])],
       },
-      ...perCall(options),
+      ...requestOptions(options),
       // An upsert by ORCID: sending it twice leaves the same user.
       idempotent: true,
       adminOnly: 'Creating a user',

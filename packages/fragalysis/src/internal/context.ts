@@ -4,7 +4,6 @@ import {
   type EventEmitter,
   type HttpClient,
   type HttpRequestOptions,
-  type RequestOptions,
 } from '@sciport/core';
 import type { z } from 'zod';
 import type { FragalysisEvent } from '../fragalysis-client.js';
@@ -22,14 +21,6 @@ export interface Context {
   readonly pageSize: number;
   /** The one check of the token, shared by every call. */
   readonly session: Session;
-}
-
-/**
- * The per-call options every HTTP request of a method gets: signal, timeout and retries.
- */
-// candidate for @sciport/core: the Crucible client has the same `perCall` (a `pickRequestOptions(options)`).
-export function perCall(options: RequestOptions): RequestOptions {
-  return { signal: options.signal, timeout: options.timeout, maxRetries: options.maxRetries };
 }
 
 /** What to do about a token the stack does not take, for messages. */

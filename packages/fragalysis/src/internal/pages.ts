@@ -1,7 +1,13 @@
-import { type ListOptions, type PageIterable, paginate, type QueryValue } from '@sciport/core';
+import {
+  type ListOptions,
+  type PageIterable,
+  paginate,
+  type QueryValue,
+  requestOptions,
+} from '@sciport/core';
 import type { z } from 'zod';
 import { type FragalysisPage, page } from '../schemas/page.js';
-import { type Context, getJson, onStack, perCall } from './context.js';
+import { type Context, getJson, onStack } from './context.js';
 
 type Filters = Readonly<Record<string, QueryValue>>;
 
@@ -27,7 +33,7 @@ export function drfList<S extends z.ZodType, T = z.output<S>>(
   const pageSize = limit !== undefined && limit > 0 ? Math.min(ctx.pageSize, limit) : ctx.pageSize;
   return paginate<T, FragalysisPage<T>, string>({
     fetchPage: async (cursor, { signal }) => {
-      const call = { ...perCall(options), signal };
+      const call = { ...requestOptions(options), signal };
       let query: Filters | undefined;
       if (cursor === undefined) {
         await ctx.session.ensure(call);
@@ -49,25 +55,5 @@ export function drfList<S extends z.ZodType, T = z.output<S>>(
     ...(limit !== undefined ? { maxItems: limit } : {}),
     service: 'fragalysis',
     endpoint: `GET ${path}`,
-  });
-}
-
-/**
- * A list that sciport computes from whole listings (upload statistics, unique SMILES): one page, fetched when
- * the list is first read.
- */
-// candidate for @sciport/core: `paginate` over a single page, for every "one-page list where the API has no
-// pages" of the three clients (a `singlePage(fetch, options)` beside `paginate`).
-export function onePage<T>(
-  options: ListOptions,
-  compute: (signal: AbortSignal | undefined) => Promise<T[]>,
-): PageIterable<T, T[]> {
-  return paginate<T, T[], never>({
-    fetchPage: (_cursor, { signal }) => compute(signal),
-    items: (p) => p,
-    nextCursor: () => null,
-    signal: options.signal,
-    ...(options.limit !== undefined ? { maxItems: options.limit } : {}),
-    service: 'fragalysis',
   });
 }

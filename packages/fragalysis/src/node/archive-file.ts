@@ -1,8 +1,8 @@
 import { rename } from 'node:fs/promises';
-import { ApiError, NotFoundError, type RequestOptions, ServerError } from '@sciport/core';
+import { ApiError, NotFoundError, type RequestOptions, requestOptions, ServerError } from '@sciport/core';
 import { detectArchiveFormat } from '@sciport/core/extract';
 import { type DownloadProgress, type DownloadResult, downloadToFile, safeJoin } from '@sciport/core/node';
-import { type Context, explain, perCall } from '../internal/context.js';
+import { type Context, explain } from '../internal/context.js';
 import { ARCHIVE_ACCEPT, type ArchiveLocation } from '../resources/archives.js';
 
 /** Saving a built archive to disk (spec §4.6): its fetch, its format, and what a failed fetch means. */
@@ -48,7 +48,7 @@ export async function saveArchive(
       // No Range: the server ignores it (a cut-short transfer starts again from zero).
       async ({ signal }) => {
         const response = await ctx.http.stream('/api/download_structures/', {
-          ...perCall(options),
+          ...requestOptions(options),
           signal,
           query: { file_url: fileUrl },
           headers: { accept: ARCHIVE_ACCEPT },

@@ -1,10 +1,10 @@
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { AbortError, UsageError } from '@sciport/core';
+import { AbortError, requestOptions, UsageError } from '@sciport/core';
 import { extractArchive } from '@sciport/core/extract';
 import { type DownloadProgress, safeJoin, writeFileAtomic } from '@sciport/core/node';
 import type { ArchiveOptions } from '../download-options.js';
-import { perCall } from '../internal/context.js';
+
 import { type ArchiveLocation, type ArchiveRequestOptions, Archives } from '../resources/archives.js';
 import { targetKey, Uploads } from '../resources/uploads.js';
 import type { UploadStats } from '../schemas/uploads.js';
@@ -131,7 +131,7 @@ export class NodeArchives extends Archives {
     const stateFile = path.join(dir, SYNC_STATE_FILE);
     const state = await readState(stateFile, this.ctx.baseUrl);
     const stats = new Map<string, UploadStats>();
-    for await (const s of new Uploads(this.ctx).list(perCall(options)))
+    for await (const s of new Uploads(this.ctx).list(requestOptions(options)))
       stats.set(targetKey(s.targetName, s.tas), s);
     const results: SyncResult[] = [];
     for (const { title, tas } of targets) {

@@ -4,13 +4,14 @@ import {
   parseRetryAfter,
   type RequestOptions,
   ResponseValidationError,
+  requestOptions,
   type WaitOptions,
   waitFor,
 } from '@sciport/core';
 import { STACKS } from '../credentials.js';
 import { type ArchiveOptions, archiveRequestBody, legacyFieldNames } from '../download-options.js';
-import { FragalysisTaskError } from '../fragalysis-error.js';
-import { type Context, explain, getJson, onStack, perCall } from '../internal/context.js';
+import { FragalysisTaskError, FragalysisTaskTimeoutError } from '../fragalysis-error.js';
+import { type Context, explain, getJson, onStack } from '../internal/context.js';
 import {
   FAILED_STATES,
   isArchivePath,
@@ -88,28 +89,23 @@ export class Archives {
    * polled (see `wait`) under the same deadline. A full build queue (429, without `Retry-After` or with one)
    * is waited out with growing pauses within that deadline.
    *
-   * @throws FragalysisTaskError for a failed or lost build, a deadline reached, or a queue full until then.
+   * @throws FragalysisTaskError for a failed or lost build; FragalysisTaskTimeoutError for a deadline reached, or a
+   *   queue full until then.
    */
   async request(request: ArchiveRequestOptions): Promise<ArchiveLocation> {
     const ctx = this.ctx;
     const body = archiveRequestBody(request.target, request.tas, request.options);
     // The v1 "legacy" stack knows some flags under older names; other servers ignore unknown fields.
     if (ctx.baseUrl === STACKS.legacy) Object.assign(body, legacyFieldNames(body));
-    await ctx.session.ensure(perCall(request));
+    await ctx.session.ensure(requestOptions(request));
     const started = Date.now();
     const maxWaitTime = request.maxWaitTime ?? DEFAULT_MAX_WAIT;
-    const queueFull = () =>
-      new FragalysisTaskError(
-        'Fragalysis is serving too many download requests and the deadline came before a place freed up; ' +
-          'try again later',
-        { reason: 'queue' },
-      );
     const answer = await waitFor<Answer>(
       async ({ attempt, remainingMs, signal }) => {
         let response: HttpResponse;
         try {
           response = await ctx.http.request('/api/download_structures/', {
-            ...perCall(request),
+            ...requestOptions(request),
             signal,
             method: 'POST',
             json: body,
@@ -126,8 +122,14 @@ export class Archives {
           const delayMs =
             parseRetryAfter(response.headers) ??
             Math.round(Math.min(60_000, base * 2 ** Math.min(attempt, 20)) * (0.5 + Math.random() / 2));
-          if (delayMs > remainingMs) throw queueFull();
-          ctx.events.emit({ type: 'archive', phase: 'queued', delayMs, message: 'the build queue is full' });
+          // A pause past the deadline ends the wait (with the error below) instead of being announced.
+          if (delayMs <= remainingMs)
+            ctx.events.emit({
+              type: 'archive',
+              phase: 'queued',
+              delayMs,
+              message: 'the build queue is full',
+            });
           return { done: false, delayMs };
         }
         const answer = parseResponse(downloadResponseSchema, response.json(), {
@@ -148,7 +150,13 @@ export class Archives {
         signal: request.signal,
         // A failed POST is not polled through: the HTTP client has retried it already.
         isTransient: () => false,
-        timeoutError: queueFull,
+        timeoutError: (info) =>
+          new FragalysisTaskTimeoutError(
+            'Fragalysis is serving too many download requests and the deadline came before a place freed up; ' +
+              'try again later',
+            info,
+            { reason: 'queue' },
+          ),
       },
     );
     if ('fileUrl' in answer) {
@@ -169,7 +177,8 @@ export class Archives {
    * (not started). Transient answers (408, 5xx, a proxy's page, a timeout) are polled through, up to 10 in a
    * row. Returns the archive's server path.
    *
-   * @throws FragalysisTaskError for a failed task, a task still unknown after `unknownTimeout`, or the deadline.
+   * @throws FragalysisTaskError for a failed task or one still unknown after `unknownTimeout`;
+   *   FragalysisTaskTimeoutError for the deadline.
    */
   async wait(taskUrl: string, options: ArchiveWaitOptions = {}): Promise<string> {
     const ctx = this.ctx;
@@ -264,14 +273,15 @@ export class Archives {
             type: 'warning',
             message: `task status: ${(error as Error).message}; polling again`,
           }),
-        timeoutError: ({ waitedMs, lastError }) =>
-          new FragalysisTaskError(
-            `The Fragalysis archive was not ready within ${Math.round(waitedMs / 1000)} s` +
-              (lastError !== undefined
-                ? ` (the task status did not answer: ${(lastError as Error).message})`
+        timeoutError: (info) =>
+          new FragalysisTaskTimeoutError(
+            `The Fragalysis archive was not ready within ${Math.round(info.waitedMs / 1000)} s` +
+              (info.lastError !== undefined
+                ? ` (the task status did not answer: ${(info.lastError as Error).message})`
                 : everStarted
                   ? ''
                   : ' (the build never started: the task may be lost)'),
+            info,
             { reason: 'timeout', messages: lastMessages },
           ),
       },
@@ -283,7 +293,7 @@ export class Archives {
     let response: HttpResponse;
     try {
       response = await this.ctx.http.request('/api/download_structures/', {
-        ...perCall(options),
+        ...requestOptions(options),
         method: 'HEAD',
         query: { file_url: fileUrl },
         headers: { accept: ARCHIVE_ACCEPT },

@@ -1,6 +1,7 @@
 import type { ListOptions, PageIterable } from '@sciport/core';
-import { type Context, perCall } from '../internal/context.js';
-import { drfList, onePage } from '../internal/pages.js';
+import { requestOptions, singlePage } from '@sciport/core';
+import type { Context } from '../internal/context.js';
+import { drfList } from '../internal/pages.js';
 import { type FragalysisObservation, observationRecordSchema } from '../schemas/observations.js';
 import type { FragalysisPage } from '../schemas/page.js';
 import { Targets } from './targets.js';
@@ -24,7 +25,7 @@ export class Observations {
     return drfList(this.#ctx, '/api/site_observations/', observationRecordSchema, {
       ...options,
       query: async (signal) => {
-        const t = await this.#targets.get(target, tas, { ...perCall(options), signal });
+        const t = await this.#targets.get(target, tas, { ...requestOptions(options), signal });
         return { target: t.id };
       },
     });
@@ -34,14 +35,14 @@ export class Observations {
    * The unique SMILES of a target's compounds, from its site observations, for this exact (title, TAS): two
    * targets sharing a title are never merged. One page, in the order the observations list them.
    */
-  smiles(target: string, tas: string, options: ListOptions = {}): PageIterable<string, string[]> {
-    return onePage(options, async (signal) => {
+  smiles(target: string, tas: string, options: ListOptions = {}): PageIterable<string, readonly string[]> {
+    return singlePage(async (signal) => {
       const seen = new Set<string>();
-      for await (const o of this.list(target, tas, { ...perCall(options), signal })) {
+      for await (const o of this.list(target, tas, { ...requestOptions(options), signal })) {
         const smiles = o.smiles?.trim();
         if (smiles) seen.add(smiles);
       }
       return [...seen];
-    });
+    }, options);
   }
 }

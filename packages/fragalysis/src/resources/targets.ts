@@ -3,9 +3,10 @@ import {
   NotFoundError,
   type PageIterable,
   type RequestOptions,
+  requestOptions,
   UsageError,
 } from '@sciport/core';
-import { type Context, perCall } from '../internal/context.js';
+import type { Context } from '../internal/context.js';
 import { drfList } from '../internal/pages.js';
 import type { FragalysisPage } from '../schemas/page.js';
 import { type FragalysisTarget, targetRecordSchema } from '../schemas/targets.js';
@@ -36,7 +37,7 @@ export class Targets {
       if (id === undefined) return undefined;
       if (!projects) {
         const found = new Map<number, string>();
-        for await (const p of new Projects(ctx).list({ ...perCall(options), signal }))
+        for await (const p of new Projects(ctx).list({ ...requestOptions(options), signal }))
           found.set(p.id, p.targetAccessString);
         projects = found;
       }

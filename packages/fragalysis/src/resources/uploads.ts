@@ -1,6 +1,7 @@
 import type { ListOptions, PageIterable } from '@sciport/core';
-import { type Context, perCall } from '../internal/context.js';
-import { drfList, onePage } from '../internal/pages.js';
+import { requestOptions, singlePage } from '@sciport/core';
+import type { Context } from '../internal/context.js';
+import { drfList } from '../internal/pages.js';
 import { type UploadRecord, type UploadStats, uploadRecordSchema } from '../schemas/uploads.js';
 
 /** The key of a target in maps and sync state: its title and target access string. */
@@ -21,11 +22,11 @@ export class Uploads {
    * upload's index and time, and every upload record. Computed from the whole upload history (every page),
    * so it comes as one page.
    */
-  list(options: ListOptions = {}): PageIterable<UploadStats, UploadStats[]> {
-    return onePage(options, async (signal) => {
+  list(options: ListOptions = {}): PageIterable<UploadStats, readonly UploadStats[]> {
+    return singlePage(async (signal) => {
       const groups = new Map<string, UploadRecord[]>();
       const records = drfList(this.#ctx, '/api/target_experiment_uploads/', uploadRecordSchema, {
-        ...perCall(options),
+        ...requestOptions(options),
         signal,
       });
       for await (const u of records) {
@@ -49,6 +50,6 @@ export class Uploads {
         });
       }
       return stats.sort((a, b) => a.targetName.localeCompare(b.targetName) || a.tas.localeCompare(b.tas));
-    });
+    }, options);
   }
 }

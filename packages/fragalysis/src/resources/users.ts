@@ -1,5 +1,6 @@
 import type { RequestOptions } from '@sciport/core';
-import { type Context, getJson, perCall } from '../internal/context.js';
+import { requestOptions } from '@sciport/core';
+import { type Context, getJson } from '../internal/context.js';
 import { type FragalysisUser, userRecordSchema } from '../schemas/users.js';
 
 /** Who the stack thinks the caller is (`GET /api/user/`, spec §4.12). */
@@ -17,7 +18,8 @@ export class Users {
    * `/api/user/` a `NotFoundError` (with a `warning` event: the token cannot be checked there).
    */
   async me(options: RequestOptions = {}): Promise<FragalysisUser> {
-    if (!this.#ctx.authenticated) return getJson(this.#ctx, '/api/user/', userRecordSchema, perCall(options));
-    return this.#ctx.session.verify(perCall(options));
+    if (!this.#ctx.authenticated)
+      return getJson(this.#ctx, '/api/user/', userRecordSchema, requestOptions(options));
+    return this.#ctx.session.verify(requestOptions(options));
   }
 }

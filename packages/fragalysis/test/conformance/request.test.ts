@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
-import { PermissionDeniedError } from '@sciport/core';
+import { PermissionDeniedError, WaitTimeoutError } from '@sciport/core';
 import { http } from 'msw';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type FragalysisEvent, FragalysisTaskError } from '../../src/index.js';
+import { type FragalysisEvent, FragalysisTaskError, FragalysisTaskTimeoutError } from '../../src/index.js';
 import { advanceDateOn, filesUnder } from '../helpers.js';
 import { connect, dir, EXPECTED_BODY, mock, QUICK, useConformanceStack } from './harness.js';
 import { BASE, type createStack, json } from './server.js';
@@ -108,8 +108,10 @@ describe('requesting an archive (spec §4.4, §6)', () => {
     const error = await client.archives
       .request({ target: 'Mpro', tas: 'sw30864-12', pollInterval: 10, maxWaitTime: 5 * 60_000 })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FragalysisTaskError);
-    expect((error as FragalysisTaskError).reason).toBe('queue');
+    expect(error).toBeInstanceOf(FragalysisTaskTimeoutError);
+    expect(WaitTimeoutError.isInstance(error)).toBe(true);
+    expect((error as FragalysisTaskTimeoutError).code).toBe('task_timeout');
+    expect((error as FragalysisTaskTimeoutError).reason).toBe('queue');
     expect((error as Error).message).toMatch(/too many download requests/);
     expect(queued()).toBe(5);
     expect(stack.log.filter((r) => r.method === 'POST').map((r) => r.status)).toEqual(Array(5).fill(429));
@@ -137,7 +139,7 @@ describe('requesting an archive (spec §4.4, §6)', () => {
     const error = await client.archives
       .request({ target: 'NSP3', tas: 'sw30864-12', ...QUICK, maxWaitTime: 60_000 })
       .catch((e: unknown) => e);
-    expect((error as FragalysisTaskError).reason).toBe('queue');
+    expect((error as FragalysisTaskTimeoutError).reason).toBe('queue');
     expect(events.filter((e) => e.type === 'archive' && e.phase === 'queued')).toHaveLength(1);
     expect(stack.posts).toHaveLength(1);
   });
@@ -241,9 +243,10 @@ describe('task status (spec §4.5, §8)', () => {
     const error = await client.archives
       .request({ target: 'Mpro', tas: 'sw30864-12', pollInterval: 10, maxWaitTime: 5 * 60_000 })
       .catch((e: unknown) => e);
-    expect((error as FragalysisTaskError).reason).toBe('timeout');
+    expect(error).toBeInstanceOf(FragalysisTaskTimeoutError);
+    expect((error as FragalysisTaskTimeoutError).reason).toBe('timeout');
     expect((error as Error).message).toMatch(/not ready within 300 s/);
-    expect((error as FragalysisTaskError).messages).toEqual(['Compressing tarball: 42.0%']);
+    expect((error as FragalysisTaskTimeoutError).messages).toEqual(['Compressing tarball: 42.0%']);
     expect(running()).toBe(5);
     expect(taskPolls(stack)).toBe(5);
   });

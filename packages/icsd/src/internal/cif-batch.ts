@@ -4,13 +4,14 @@ import {
   NotFoundError,
   type RequestOptions,
   ResponseValidationError,
+  requestOptions,
   ServerError,
   UsageError,
 } from '@sciport/core';
 import { QuotaSplit } from '../icsd-error.js';
 import { type CifPiece, findCifPieces } from '../schemas/cif.js';
 import { type CellType, MAX_IDS_PER_REQUEST } from '../schemas/fields.js';
-import { type IcsdContext, perRequest, warn } from './context.js';
+import { type IcsdContext, warn } from './context.js';
 
 /** One `/cif/multiple` answer (or several, after a bisection): the bytes received and where each document is. */
 export interface CifBatch {
@@ -52,7 +53,7 @@ export async function fetchCifBatch(
       ctx.http.request('cif/multiple', {
         query: { idnum: ids, celltype: cellType, windowsclient: 'false', filetype: 'cif' },
         headers: { accept: 'application/cif' },
-        ...perRequest(options),
+        ...requestOptions(options),
         retryStatuses: NO_500,
         bufferPool: ctx.bodies,
       }),
@@ -128,7 +129,7 @@ export function requestOneCif(
     ctx.http.request(`cif/${id}`, {
       query: { celltype: cellType, windowsclient: 'false' },
       headers: { accept: 'application/cif' },
-      ...perRequest(options),
+      ...requestOptions(options),
     }),
   );
 }

@@ -1,4 +1,4 @@
-import type { BufferPool, EventEmitter, HttpClient, HttpRequestOptions, RequestOptions } from '@sciport/core';
+import type { BufferPool, EventEmitter, HttpClient } from '@sciport/core';
 import type { IcsdEvent } from '../icsd-client.js';
 import type { SessionManager } from './session.js';
 
@@ -14,13 +14,6 @@ export interface IcsdContext {
   readonly concurrency: number;
   /** Body buffers reused across CIF batches. */
   readonly bodies: BufferPool;
-}
-
-/** The part of a call's `RequestOptions` that every HTTP request of the call gets. */
-export function perRequest(
-  options: RequestOptions,
-): Pick<HttpRequestOptions, 'signal' | 'timeout' | 'maxRetries'> {
-  return { signal: options.signal, timeout: options.timeout, maxRetries: options.maxRetries };
 }
 
 /** Emits a `warning` event (the `logger` gets it as `warn`). */

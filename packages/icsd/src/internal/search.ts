@@ -1,7 +1,7 @@
-import { ApiError, type RequestOptions, UsageError } from '@sciport/core';
+import { ApiError, type RequestOptions, requestOptions, UsageError } from '@sciport/core';
 import { CONTENT_TYPES, type ContentType, type ContentTypeName } from '../schemas/fields.js';
 import { parseSearchBody } from '../schemas/search.js';
-import { type IcsdContext, perRequest, warn } from './context.js';
+import { type IcsdContext, warn } from './context.js';
 import { decodeText } from './decode.js';
 
 export type SearchPath = 'search/simple' | 'search/expert';
@@ -56,7 +56,7 @@ export async function searchIds(
     ctx.http.request(path, {
       query: { query, 'content type': contentType },
       headers: { accept: 'application/json' },
-      ...perRequest(options),
+      ...requestOptions(options),
     }),
   );
   return parseSearchBody(decodeText(response.bytes, response.headers.get('content-type')), `GET /${path}`);

@@ -4,9 +4,10 @@ import {
   paginate,
   type RequestOptions,
   ResponseValidationError,
+  requestOptions,
   UsageError,
 } from '@sciport/core';
-import { type IcsdContext, perRequest, warn } from '../internal/context.js';
+import { type IcsdContext, warn } from '../internal/context.js';
 import { decodeText } from '../internal/decode.js';
 import { idsForCodes, type SearchPath, searchIds, searchTargets } from '../internal/search.js';
 import { batchPages } from '../internal/streams.js';
@@ -139,7 +140,7 @@ export class Entries {
         ctx.http.request('csv', {
           query: { idnum: batch, windowsclient: 'false', listSelection: selection },
           headers: { accept: 'application/csv' },
-          ...perRequest(options),
+          ...requestOptions(options),
         }),
       );
       const parsed = parseCsv(
