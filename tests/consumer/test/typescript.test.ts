@@ -39,20 +39,20 @@ import { IcsdClient } from '@sciport/icsd';
 
 export async function consumer(): Promise<string[]> {
   const icsd = new IcsdClient({ baseUrl: 'http://127.0.0.1:1/ws', username: 'u', password: 'p' });
-  const ids: number[] = await icsd.search('Li O');
-  const crucible = new CrucibleClient({ apiUrl: 'http://127.0.0.1:1/api/v2', apiKey: 'k' });
+  const ids: number[] = await icsd.entries.search('Li O').toArray();
+  const crucible = new CrucibleClient({ baseUrl: 'http://127.0.0.1:1/api/v2', apiKey: 'k' });
   const names: string[] = [];
   for await (const d of crucible.datasets.list({ projectId: 'MFP08540' })) {
     const dataset: CrucibleDataset = d;
-    names.push(dataset.unique_id);
+    names.push(dataset.uniqueId);
   }
   const fragalysis = new FragalysisClient({ stack: 'staging' });
-  for await (const t of fragalysis.targets()) names.push(t.title);
+  for await (const t of fragalysis.targets.list()) names.push(t.title);
   const e: unknown = new Error('x');
   if (e instanceof SciportError || NotFoundError.isInstance(e) || AuthenticationError.isInstance(e)) names.push('e');
   names.push(safeJoin('/tmp', 'a'), String(ids.length), typeof downloadToFile);
   // @ts-expect-error a dataset id is a string, not a number
-  const wrong: number = names.length > 0 ? ('' as CrucibleDataset['unique_id']) : 0;
+  const wrong: number = names.length > 0 ? ('' as CrucibleDataset['uniqueId']) : 0;
   return [...names, String(wrong)];
 }
 `;
@@ -96,7 +96,7 @@ describe.each([
     await mkdir(dir, { recursive: true });
     await writeFile(
       path.join(dir, 'consumer.ts'),
-      `import { CrucibleClient } from '@sciport/crucible';\nexport const n: number = new CrucibleClient().apiUrl;\n`,
+      `import { CrucibleClient } from '@sciport/crucible';\nexport const n: number = new CrucibleClient().baseUrl;\n`,
     );
     await writeFile(
       path.join(dir, 'tsconfig.json'),

@@ -38,7 +38,12 @@ const DOCUMENTS: readonly { doc: string; mode: Mode }[] = [
   ...(await readdir(path.join(root, 'docs', 'guide')))
     .filter((f) => f.endsWith('.md'))
     .sort()
-    .map((f) => ({ doc: `docs/guide/${f}`, mode: 'page' as const })),
+    // A service's page reads like a notebook (a later block uses what an earlier one made); the index page's
+    // examples each stand alone, as a reader copies them.
+    .map((f) => ({
+      doc: `docs/guide/${f}`,
+      mode: f === 'index.md' ? ('block' as const) : ('page' as const),
+    })),
 ];
 
 const programs: Program[] = (
