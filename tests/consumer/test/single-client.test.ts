@@ -126,7 +126,9 @@ describe.each(CLIENTS)('only %s installed', (client) => {
     const own = await manifest(path.join(project, 'node_modules', client));
     expect(Object.keys(own.dependencies ?? {}).sort()).toEqual(OWN_DEPENDENCIES[client]);
     if (client !== '@sciport/fragalysis') {
-      expect(names.size, `${client} installs ${[...names].sort().join(', ')}`).toBeLessThanOrEqual(MAX_PACKAGES);
+      expect(names.size, `${client} installs ${[...names].sort().join(', ')}`).toBeLessThanOrEqual(
+        MAX_PACKAGES,
+      );
       for (const name of ['tar', 'yauzl', 'minizlib']) expect(names).not.toContain(name);
     }
     expect(own.dependencies?.['@sciport/core']).toMatch(/^\^\d+\.\d+\.\d+/);
