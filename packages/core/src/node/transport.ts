@@ -1,7 +1,8 @@
-import { EnvHttpProxyAgent } from 'undici';
-import { readFirstEnv } from '../env.js';
+import { proxyDispatcher } from './dispatcher.js';
 import { nodeDownloadFetch } from './download-fetch.js';
 import { nodeTransferFetch } from './transfer-fetch.js';
+
+export { proxyDispatcher } from './dispatcher.js';
 
 /**
  * How a client's requests reach the network on Node: `fetch` for API calls, `transferFetch` for bulk request
@@ -13,35 +14,20 @@ export interface Transport {
   downloadFetch?: typeof globalThis.fetch | undefined;
 }
 
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
-
-let proxyAgent: EnvHttpProxyAgent | undefined;
-
-/**
- * The undici dispatcher for the proxy the environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, in upper
- * or lower case), or undefined when none is set. One agent serves the whole process.
- */
-export function proxyDispatcher(): EnvHttpProxyAgent | undefined {
-  if (readFirstEnv(PROXY_VARIABLES) === undefined) return undefined;
-  proxyAgent ??= new EnvHttpProxyAgent();
-  return proxyAgent;
-}
-
 /**
  * The transport of every client's Node entry point. API calls use the global `fetch` (so that msw and other
- * in-process mocks still see them) with the environment's proxy, when one is set; upload chunks and downloads
- * go over undici directly. A caller's own `fetch` replaces all three.
+ * in-process mocks still see them) with the environment's proxy as its `dispatcher`, when one is set; upload
+ * chunks and downloads go over undici directly, through the same proxy (see `dispatchFetch`). A caller's own
+ * `fetch` replaces all three.
  */
 export function nodeTransport(fetch?: typeof globalThis.fetch): Transport {
   if (fetch) return { fetch };
-  const dispatcher = proxyDispatcher();
   return {
-    ...(dispatcher
-      ? {
-          fetch: (input, init) =>
-            globalThis.fetch(input, { ...init, dispatcher } as RequestInit & { dispatcher: unknown }),
-        }
-      : {}),
+    // The proxy is looked up at each call: HTTPS_PROXY and friends set after the client was made still count.
+    fetch: (input, init) => {
+      const dispatcher = proxyDispatcher();
+      return globalThis.fetch(input, dispatcher ? ({ ...init, dispatcher } as RequestInit) : init);
+    },
     transferFetch: nodeTransferFetch,
     downloadFetch: nodeDownloadFetch,
   };
