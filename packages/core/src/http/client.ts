@@ -503,7 +503,12 @@ class Client implements HttpClient {
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const armTimer = () => {
-      if (timeoutMs === false) return;
+      if (timeoutMs === false || timedOut) return;
+      // Re-armed for every piece of a streamed body: refreshing the timer (Node) costs far less than a new one.
+      if (timer !== undefined && typeof timer === 'object' && 'refresh' in timer) {
+        timer.refresh();
+        return;
+      }
       clearTimeout(timer);
       timer = setTimeout(() => {
         timedOut = true;
@@ -824,7 +829,7 @@ class Client implements HttpClient {
       headers: response.headers,
       url: response.url || ctx.url.href,
       body,
-      ...(raw ? { raw: { pipe } } : {}),
+      ...(raw ? { raw: { pipe, ...(raw.stable ? { stable: true } : {}) } } : {}),
       cancel: async (reason?: unknown) => {
         await body.cancel(reason).catch(() => undefined);
       },

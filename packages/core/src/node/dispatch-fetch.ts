@@ -233,6 +233,7 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
 
     function rawBody(): RawBody {
       return {
+        stable: true,
         pipe(fn, options = {}) {
           if (sink || stream) return Promise.reject(new Error('the body is already being read'));
           return new Promise<void>((done, failed) => {

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  writevSync,
+} from 'node:fs';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AbortError } from '../../errors.js';
@@ -178,6 +186,28 @@ export class AtomicFile {
     let offset = 0;
     while (offset < chunk.byteLength) offset += writeSync(fd, chunk, offset, chunk.byteLength - offset);
     this.bytesWritten += chunk.byteLength;
+  }
+
+  /** Writes several chunks synchronously in one call (`writev`), without joining them first. */
+  writevSync(chunks: readonly Uint8Array[]): void {
+    if (!this.handle) throw new Error('AtomicFile is closed');
+    const fd = this.handle.fd;
+    let total = 0;
+    for (const c of chunks) total += c.byteLength;
+    let skip = writevSync(fd, chunks as Uint8Array[]);
+    if (skip < total) {
+      // A short vectored write (rare): write what is left chunk by chunk.
+      for (const c of chunks) {
+        if (skip >= c.byteLength) {
+          skip -= c.byteLength;
+          continue;
+        }
+        let offset = skip;
+        skip = 0;
+        while (offset < c.byteLength) offset += writeSync(fd, c, offset, c.byteLength - offset);
+      }
+    }
+    this.bytesWritten += total;
   }
 
   /** Writes several chunks in one call (`writev`), without joining them first. */
