@@ -1,7 +1,7 @@
 import { getActiveResourcesInfo } from 'node:process';
 import { startTestServer, type TestServer } from '@sciport/testkit';
 import { HttpResponse, http } from 'msw';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
   AbortError,
@@ -17,6 +17,7 @@ import {
 import { bearerAuth, cookieCsrfAuth, headerAuth, sessionAuth } from '../src/http/auth.js';
 import { createHttpClient } from '../src/http/client.js';
 import type { HttpClientOptions, HttpEvent } from '../src/http/types.js';
+import { until } from './helpers/until.js';
 
 const servers: TestServer[] = [];
 afterEach(async () => {
@@ -57,25 +58,47 @@ describe('retries over real sockets', () => {
     expect(retry).toMatchObject({ type: 'retry', attempt: 1, status: 503 });
   });
 
+  // The waits run on fake timers (setTimeout only: the sockets keep their real I/O); each step waits for what
+  // the client announces (its retry event), never for the clock.
   it('honours Retry-After (seconds) on 429 before retrying', async () => {
     const server = await serve({ handlers: [ok], faults: { rateLimitEvery: 1, retryAfter: 1, times: 1 } });
-    const { c, events } = client(server);
-    const started = Date.now();
-    await c.json('thing', thing);
-    const waited = Date.now() - started;
-    expect(waited).toBeGreaterThanOrEqual(950);
-    expect(events.find((e) => e.type === 'retry')).toMatchObject({ delayMs: 1000, status: 429 });
-    expect(server.requests.map((r) => r.status)).toEqual([429, 200]);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { c, events } = client(server);
+      let settled = false;
+      const result = c.json('thing', thing).finally(() => {
+        settled = true;
+      });
+      await until(() => events.some((e) => e.type === 'retry'));
+      expect(events.find((e) => e.type === 'retry')).toMatchObject({ delayMs: 1000, status: 429 });
+      await vi.advanceTimersByTimeAsync(999);
+      expect(settled).toBe(false);
+      expect(server.requests).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      await expect(result).resolves.toEqual({ id: 7, name: 'seven' });
+      expect(server.requests.map((r) => r.status)).toEqual([429, 200]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('honours Retry-After as an HTTP date', async () => {
-    const when = new Date(Date.now() + 2000).toUTCString();
+    const when = new Date(Date.now() + 30_000).toUTCString();
     const server = await serve({ handlers: [ok], faults: { rateLimitEvery: 1, retryAfter: when, times: 1 } });
-    const { c, events } = client(server);
-    await c.json('thing', thing);
-    const retry = events.find((e) => e.type === 'retry');
-    expect(retry?.type === 'retry' && retry.delayMs).toBeGreaterThan(0);
-    expect(retry?.type === 'retry' && retry.delayMs).toBeLessThanOrEqual(2000);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { c, events } = client(server, { retry: { ...fast, maxRetryAfterMs: 60_000 } });
+      const result = c.json('thing', thing);
+      await until(() => events.some((e) => e.type === 'retry'));
+      const retry = events.find((e) => e.type === 'retry');
+      // Whole seconds on the wire: up to 30 s from when the date was made, however long the machine took since.
+      expect(retry?.type === 'retry' && retry.delayMs).toBeGreaterThan(0);
+      expect(retry?.type === 'retry' && retry.delayMs).toBeLessThanOrEqual(30_000);
+      await vi.advanceTimersByTimeAsync(30_000);
+      await expect(result).resolves.toEqual({ id: 7, name: 'seven' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('does not wait for a Retry-After longer than the cap: it raises RateLimitError with the delay', async () => {
@@ -168,18 +191,49 @@ describe('retries over real sockets', () => {
 });
 
 describe('timeouts and cancellation', () => {
-  it('raises TimeoutError when the server is too slow', async () => {
-    const server = await serve({ handlers: [ok], faults: { latencyMs: 1500 } });
-    const { c } = client(server, { timeout: 150, maxRetries: 0 });
-    const started = Date.now();
-    const error = await c.request('thing').catch((e: unknown) => e);
-    expect(TimeoutError.isInstance(error)).toBe(true);
-    expect((error as TimeoutError).timeoutMs).toBe(150);
-    expect(Date.now() - started).toBeLessThan(1400);
+  /** A handler that answers only once released; `held` resolves when its request has arrived. */
+  function held(path: string) {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handler = http.get(path, async () => {
+      await gate;
+      return HttpResponse.json({ id: 7, name: 'seven' });
+    });
+    return { handler, release };
+  }
+
+  it('raises TimeoutError when the server is too slow, at the timeout and not before', async () => {
+    const slow = held('*/api/thing');
+    const server = await serve({ handlers: [slow.handler] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { c } = client(server, { timeout: 150, maxRetries: 0 });
+      let settled = false;
+      const pending = c
+        .request('thing')
+        .catch((e: unknown) => e)
+        .finally(() => {
+          settled = true;
+        });
+      // The request is at the server, so the client's timer runs: only the fake clock moves it.
+      await until(() => server.requests.length === 1);
+      await vi.advanceTimersByTimeAsync(149);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      const error = await pending;
+      expect(TimeoutError.isInstance(error)).toBe(true);
+      expect((error as TimeoutError).timeoutMs).toBe(150);
+    } finally {
+      vi.useRealTimers();
+      slow.release();
+    }
   });
 
   it('aborts with AbortError and leaves no listener or timer behind', async () => {
-    const server = await serve({ handlers: [ok], faults: { latencyMs: 1000 } });
+    const slow = held('*/api/held');
+    const server = await serve({ handlers: [ok, slow.handler] });
     const { c } = client(server, { timeout: 30_000 });
     const controller = new AbortController();
     let listeners = 0;
@@ -199,9 +253,11 @@ describe('timeouts and cancellation', () => {
     expect(listeners).toBe(0);
 
     const timersBefore = getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const pending = c.request('thing', { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
+    const pending = c.request('held', { signal: controller.signal });
+    await until(() => server.requests.length === 2);
+    controller.abort();
     const error = await pending.catch((e: unknown) => e);
+    slow.release();
     expect(AbortError.isInstance(error)).toBe(true);
     expect(listeners).toBeLessThanOrEqual(0);
     const timersAfter = getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -210,12 +266,14 @@ describe('timeouts and cancellation', () => {
 
   it('aborts during a retry wait', async () => {
     const server = await serve({ handlers: [ok], faults: { rateLimitEvery: 1, retryAfter: 30 } });
-    const { c } = client(server, { retry: { maxRetryAfterMs: 60_000 } });
+    const { c, events } = client(server, { retry: { maxRetryAfterMs: 60_000 } });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    const started = Date.now();
-    await expect(c.request('thing', { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
-    expect(Date.now() - started).toBeLessThan(5000);
+    const pending = c.request('thing', { signal: controller.signal });
+    // Aborted once the 30 s wait has been announced: ending it at once is what the test's timeout checks.
+    await until(() => events.some((e) => e.type === 'retry'));
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(AbortError);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('applies the timeout to a stream as an idle timeout', async () => {
@@ -309,8 +367,10 @@ describe('timeouts and cancellation when fetch never sees the abort', () => {
       const res = await c.stream('silent-stream', { signal: controller.signal, timeout: false });
       const reader = res.body.getReader();
       await reader.read();
-      setTimeout(() => controller.abort(), 50);
-      await expect(reader.read()).rejects.toBeInstanceOf(AbortError);
+      // The next read waits for a body that never comes: only the abort can end it.
+      const next = reader.read();
+      controller.abort();
+      await expect(next).rejects.toBeInstanceOf(AbortError);
     } finally {
       release();
     }

@@ -1,11 +1,13 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { getActiveResourcesInfo } from 'node:process';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError, NotFoundError, TimeoutError } from '../src/errors.js';
@@ -13,6 +15,7 @@ import { createHttpClient } from '../src/http/client.js';
 import { rawBodyOf } from '../src/http/raw-body.js';
 import { nodeDownloadFetch } from '../src/node/download-fetch.js';
 import { downloadToFile } from '../src/node/files/download.js';
+import { until } from './helpers/until.js';
 
 const blob = randomBytes(3 * 1024 * 1024 + 17);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -225,6 +228,106 @@ describe('nodeDownloadFetch', () => {
   });
 });
 
+describe('nodeDownloadFetch cleans up', () => {
+  const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
+
+  it('leaves no abort listener on the request or pipe signal, however the exchange ends', async () => {
+    const { url } = await serve((req, res) => {
+      const socket = res.socket as Socket;
+      if (req.url === '/short') {
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${blob.length}\r\n\r\n`);
+        socket.end(blob.subarray(0, 1000));
+        return;
+      }
+      if (req.url === '/empty') {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-length': blob.length });
+      res.end(blob);
+    });
+    const ends: Array<[string, (signal: AbortSignal, pipeSignal: AbortSignal) => Promise<unknown>]> = [
+      [
+        'a raw pipe',
+        async (signal, pipeSignal) => {
+          const raw = rawBodyOf(await nodeDownloadFetch(`${url}/ok`, { signal }));
+          await raw?.pipe(() => undefined, { signal: pipeSignal });
+        },
+      ],
+      ['a web stream', async (signal) => (await nodeDownloadFetch(`${url}/ok`, { signal })).arrayBuffer()],
+      [
+        'a body cut short',
+        async (signal, pipeSignal) => {
+          const raw = rawBodyOf(await nodeDownloadFetch(`${url}/short`, { signal }));
+          await raw?.pipe(() => undefined, { signal: pipeSignal }).catch(() => undefined);
+        },
+      ],
+      [
+        'a sink that throws',
+        async (signal, pipeSignal) => {
+          const raw = rawBodyOf(await nodeDownloadFetch(`${url}/ok`, { signal }));
+          await raw
+            ?.pipe(
+              () => {
+                throw new Error('disk full');
+              },
+              { signal: pipeSignal },
+            )
+            .catch(() => undefined);
+        },
+      ],
+      [
+        'a cancelled stream',
+        async (signal) => (await nodeDownloadFetch(`${url}/ok`, { signal })).body?.cancel(),
+      ],
+      ['a 204', async (signal) => nodeDownloadFetch(`${url}/empty`, { signal })],
+      [
+        'a refused connection',
+        async (signal) => nodeDownloadFetch('http://127.0.0.1:1/', { signal }).catch(() => undefined),
+      ],
+    ];
+    for (const [name, end] of ends) {
+      const request = new AbortController();
+      const pipe = new AbortController();
+      await end(request.signal, pipe.signal);
+      expect([name, listeners(request.signal), listeners(pipe.signal)]).toEqual([name, 0, 0]);
+    }
+  });
+
+  it('through the HTTP client, leaves no listener and no timer after a download or a failed one', async () => {
+    const { url } = await serve((req, res) => {
+      const socket = res.socket as Socket;
+      if (req.url === '/short') {
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${blob.length}\r\n\r\n`);
+        socket.end(blob.subarray(0, 1000));
+        return;
+      }
+      res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-length': blob.length });
+      res.end(blob);
+    });
+    const http = createHttpClient({
+      baseUrl: url,
+      service: 'storage',
+      downloadFetch: nodeDownloadFetch,
+      timeout: 60_000,
+      maxRetries: 0,
+    });
+    const timers = () => getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    for (const file of ['ok', 'short', 'missing']) {
+      const controller = new AbortController();
+      await downloadToFile(
+        ({ signal }) => http.stream(`/${file}`, { signal }),
+        path.join(dir, `${file}.bin`),
+        { signal: controller.signal, maxResumes: 0 },
+      ).catch(() => undefined);
+      expect([file, listeners(controller.signal)]).toEqual([file, 0]);
+    }
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+});
+
 describe('downloads through the HTTP client over nodeDownloadFetch', () => {
   const client = (
     url: string,
@@ -295,7 +398,7 @@ describe('downloads through the HTTP client over nodeDownloadFetch', () => {
   });
 
   it('maps statuses, idle timeouts and aborts to the usual errors, leaving no file behind', async () => {
-    const { url } = await serve((req, res) => {
+    const { url, seen } = await serve((req, res) => {
       if (req.url === '/missing') {
         res.writeHead(404, { 'content-type': 'application/xml' });
         res.end('<Error><Code>NoSuchKey</Code></Error>');
@@ -328,12 +431,16 @@ describe('downloads through the HTTP client over nodeDownloadFetch', () => {
     expect(TimeoutError.isInstance(stalled)).toBe(true);
     const controller = new AbortController();
     const slow = client(url, { timeout: false });
-    setTimeout(() => controller.abort(), 100);
-    await expect(
-      downloadToFile(() => slow.stream('/stall', { signal: controller.signal }), path.join(dir, 'a.bin'), {
-        signal: controller.signal,
-      }),
-    ).rejects.toThrow(AbortError);
+    const arrived = seen.length;
+    const aborted = downloadToFile(
+      () => slow.stream('/stall', { signal: controller.signal }),
+      path.join(dir, 'a.bin'),
+      { signal: controller.signal },
+    );
+    // Aborted once the server has the request (and has sent the start of a body that stalls).
+    await until(() => seen.length > arrived);
+    controller.abort();
+    await expect(aborted).rejects.toThrow(AbortError);
     expect(await readdir(dir)).toEqual(['x.bin']);
   });
 });

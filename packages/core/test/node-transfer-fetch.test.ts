@@ -6,9 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError, NotFoundError } from '../src/errors.js';
 import { createHttpClient } from '../src/http/client.js';
 import { nodeTransferFetch } from '../src/node/transfer-fetch.js';
+import { until } from './helpers/until.js';
 
 const servers: TestServer[] = [];
+const releases: Array<() => void> = [];
 afterEach(async () => {
+  for (const release of releases.splice(0)) release();
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
@@ -38,7 +41,8 @@ async function storage(): Promise<TestServer> {
       }),
       http.put('*/missing', () => HttpResponse.text('<Error>NoSuchUpload</Error>', { status: 404 })),
       http.put('*/slow', async () => {
-        await new Promise((resolve) => setTimeout(resolve, 2000));
+        // Answers only when the test is over (the server's close ends it): the abort must end the request.
+        await new Promise<void>((resolve) => releases.push(resolve));
         return HttpResponse.json({});
       }),
     ],
@@ -126,10 +130,15 @@ describe('bulk request bodies through nodeTransferFetch (node:http)', () => {
       client.request('missing', { method: 'PUT', body: data, maxRetries: 0 }),
     ).rejects.toBeInstanceOf(NotFoundError);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    await expect(
-      client.request('slow', { method: 'PUT', body: data, maxRetries: 0, signal: controller.signal }),
-    ).rejects.toBeInstanceOf(AbortError);
+    const slow = client.request('slow', {
+      method: 'PUT',
+      body: data,
+      maxRetries: 0,
+      signal: controller.signal,
+    });
+    await until(() => server.requests.length === 2);
+    controller.abort();
+    await expect(slow).rejects.toBeInstanceOf(AbortError);
     const url = server.url;
     await server.close();
     servers.splice(0);
