@@ -9,7 +9,7 @@ import {
   SciportError,
   UsageError,
 } from '../../errors.js';
-import { extractDetail } from '../../http/client.js';
+import { extractDetail } from '../../http/error-body.js';
 import type { RawBody } from '../../http/raw-body.js';
 import { AtomicFile } from './atomic.js';
 
