@@ -13,6 +13,8 @@
 // Rounds alternate ours and curl (BENCH_ROUNDS, default 3); the medians are compared. The download also runs bare
 // Node fetch discarding the body: the floor of any Node.js client on this machine.
 // Targets: peak RSS under 150 MB; throughput at least 0.8x curl's both ways; listing memory flat.
+// With BENCH_OLD_CORE (the dist of another core build, see bench/core-swap/build-old.mjs), each round also uploads and
+// downloads with the same client over that core, for `coreComparison` (new vs old, same server, same run).
 // Writes bench/results/crucible-transfer.json; exits 1 when a target is missed.
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -20,7 +22,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fmt, root, runJson, startSimulator, writeResult } from './lib.mjs';
+import { fmt, newVsOld, oldCoreDist, root, runJson, startSimulator, writeResult } from './lib.mjs';
 
 const megabytes = Number(process.argv[2] ?? process.env.BENCH_CRUCIBLE_MB ?? 1024);
 const here = path.join(root, 'bench', 'crucible');
@@ -109,19 +111,22 @@ try {
       });
       return { ms: performance.now() - t0, bytes: size, mfid: record.mfid };
     };
-    const oursUpload = async () => {
+    const oursUpload = async (env = {}) => {
       const ds = await dataset('bench ours');
       return {
-        ...(await runJson(path.join(here, 'upload.mjs'), [api, sim.apiKey, ds, source])),
+        ...(await runJson(path.join(here, 'upload.mjs'), [api, sim.apiKey, ds, source], env)),
         dataset: ds,
       };
     };
+    const oldEnv = { BENCH_CORE_DIST: oldCoreDist };
 
     // Upload: alternating rounds, the median of each.
     const upOursRuns = [];
+    const upOldRuns = [];
     const upCurlRuns = [];
     for (let round = 0; round < ROUNDS; round++) {
       upOursRuns.push(await oursUpload());
+      if (oldCoreDist) upOldRuns.push(await oursUpload(oldEnv));
       upCurlRuns.push(await curlUpload());
     }
     const upOurs = { ...median(upOursRuns), peakRssMB: Math.max(...upOursRuns.map((r) => r.peakRssMB)) };
@@ -132,12 +137,19 @@ try {
     const statuses = [await ingest(upOursRuns[0].mfid)];
     const dsOurs = upOursRuns[0].dataset;
     const downOursRuns = [];
+    const downOldRuns = [];
     const downCurlRuns = [];
     const downBareRuns = [];
     for (let round = 0; round < ROUNDS; round++) {
       const outOurs = path.join(work, 'down-ours');
       downOursRuns.push(await runJson(path.join(here, 'download.mjs'), [api, sim.apiKey, dsOurs, outOurs]));
       rmSync(outOurs, { recursive: true, force: true });
+      if (oldCoreDist) {
+        downOldRuns.push(
+          await runJson(path.join(here, 'download.mjs'), [api, sim.apiKey, dsOurs, outOurs], oldEnv),
+        );
+        rmSync(outOurs, { recursive: true, force: true });
+      }
       const t1 = performance.now();
       const links = await json('GET', `datasets/${dsOurs}/download_links`);
       const outCurl = path.join(work, 'down-curl.bin');
@@ -179,6 +191,19 @@ try {
 
     transfer = {
       rounds: ROUNDS,
+      ...(oldCoreDist
+        ? {
+            coreComparison: {
+              oldCore: oldCoreDist,
+              upload: newVsOld(upOursRuns, upOldRuns),
+              download: newVsOld(downOursRuns, downOldRuns),
+              curl: {
+                uploadMs: median(upCurlRuns).ms,
+                downloadMs: median(downCurlRuns).ms,
+              },
+            },
+          }
+        : {}),
       statuses,
       upload: {
         ours: upOurs,
@@ -257,6 +282,16 @@ try {
       `(${listing.datasets60000.count}: ${fmt(listing.datasets60000.peakRssMB)} MB; heap ${fmt(listing.datasets20000.peakHeapMB)} → ${fmt(listing.datasets60000.peakHeapMB)} MB) ` +
       `${Object.values(targets).every(Boolean) ? 'ok' : `MISSED ${JSON.stringify(targets)}`}`,
   );
+  const cmp = transfer.coreComparison;
+  if (cmp) {
+    const line = (what, c, curlMs) =>
+      `${what} new ${fmt(mbps(c.ours.bytes, c.ours.ms), 0)} MB/s (RSS ${fmt(c.ours.peakRssMB)} MB), ` +
+      `old ${fmt(mbps(c.old.bytes, c.old.ms), 0)} MB/s (RSS ${fmt(c.old.peakRssMB)} MB), curl ${fmt(mbps(size, curlMs), 0)} MB/s: ` +
+      `new/old throughput ${fmt(c.throughputRatio, 2)}x, peak RSS ${fmt(c.peakRssRatio, 2)}x`;
+    console.log(
+      `  ${line('upload', cmp.upload, cmp.curl.uploadMs)}; ${line('download', cmp.download, cmp.curl.downloadMs)}`,
+    );
+  }
   console.log(`results in ${path.relative(root, file)}`);
   process.exitCode = Object.values(targets).every(Boolean) ? 0 : 1;
 } finally {

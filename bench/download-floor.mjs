@@ -8,13 +8,17 @@
 //
 // No target of its own: it explains the download ratios of crucible-transfer and fragalysis-download (ours
 // should stay within 1.2x of the minimal verified download's time).
-import { execFileSync, spawn } from 'node:child_process';
+//
+// With BENCH_OLD_CORE set (the dist of another core build, see bench/core-swap/build-old.mjs), each round also runs the
+// same download over that core ("old"), so that a change of transport is measured against the previous one on
+// the same server in the same run: ratios newVsOld (throughput and peak RSS).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fmt, root, runJson, writeResult } from './lib.mjs';
+import { fmt, medianOf, newVsOld, oldCoreDist, root, runJson, writeResult } from './lib.mjs';
 
 const megabytes = Number(process.argv[2] ?? 1024);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -43,14 +47,31 @@ try {
   );
   const url = `http://127.0.0.1:${port}/file.bin`;
   const out = path.join(work, 'out.bin');
-  const runs = { curl: [], discard: [], minimal: [], ours: [] };
+  const runs = { curl: [], discard: [], minimal: [], ours: [], ...(oldCoreDist ? { old: [] } : {}) };
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const mode of ['ours', 'minimal', 'curl', 'discard']) {
+      for (const mode of ['ours', ...(oldCoreDist ? ['old'] : []), 'minimal', 'curl', 'discard']) {
         if (mode === 'curl') {
+          // Under GNU time where there is one, for curl's peak RSS (its %M, in KiB, is the last line it prints).
+          const timed = existsSync('/usr/bin/time');
           const t0 = performance.now();
-          execFileSync('curl', ['-sS', '-f', '-o', out, url]);
-          runs.curl.push({ bytes: size, ms: performance.now() - t0 });
+          let stderr = '';
+          if (timed) {
+            const run = spawnSync('/usr/bin/time', ['-f', '%M', 'curl', '-sS', '-f', '-o', out, url], {
+              encoding: 'utf8',
+            });
+            if (run.status !== 0) throw new Error(`curl failed: ${run.stderr}`);
+            stderr = run.stderr;
+          } else execFileSync('curl', ['-sS', '-f', '-o', out, url]);
+          const ms = performance.now() - t0;
+          const rssKiB = Number(stderr.trim().split('\n').at(-1));
+          runs.curl.push({ bytes: size, ms, ...(timed && rssKiB > 0 ? { peakRssMB: rssKiB / 1024 } : {}) });
+        } else if (mode === 'old') {
+          runs.old.push(
+            await runJson(path.join(here, 'client.mjs'), ['ours', url, out], {
+              BENCH_CORE_DIST: oldCoreDist,
+            }),
+          );
         } else {
           runs[mode].push(await runJson(path.join(here, 'client.mjs'), [mode, url, out]));
         }
@@ -60,7 +81,16 @@ try {
   } finally {
     server.kill('SIGTERM');
   }
-  const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
+  // The median run by time, with the median peak RSS of the mode's runs.
+  const m = Object.fromEntries(
+    Object.entries(runs).map(([k, v]) => [
+      k,
+      {
+        ...median(v),
+        ...(v[0]?.peakRssMB === undefined ? {} : { peakRssMB: medianOf(v.map((r) => r.peakRssMB)) }),
+      },
+    ]),
+  );
   const result = {
     benchmark: 'download-floor',
     date: new Date().toISOString(),
@@ -74,7 +104,9 @@ try {
       minimalVsCurl: m.curl.ms / m.minimal.ms,
       discardVsCurl: m.curl.ms / m.discard.ms,
       oursTimeVsMinimal: m.ours.ms / m.minimal.ms,
+      ...(m.old ? { oldVsCurl: m.curl.ms / m.old.ms } : {}),
     },
+    ...(oldCoreDist ? { coreComparison: { oldCore: oldCoreDist, ...newVsOld(runs.ours, runs.old) } } : {}),
   };
   const file = writeResult('download-floor', result);
   console.log(
@@ -84,6 +116,15 @@ try {
       `(${fmt(result.ratios.oursVsCurl, 2)}x curl, ${fmt(result.ratios.oursTimeVsMinimal, 2)}x the minimal's time, CPU ${fmt(m.ours.cpuMs, 0)} ms, ` +
       `peak RSS ${fmt(m.ours.peakRssMB)} MB)`,
   );
+  const cmp = result.coreComparison;
+  if (cmp) {
+    console.log(
+      `  new core ${fmt(mbps(cmp.ours), 0)} MB/s (peak RSS ${fmt(cmp.ours.peakRssMB)} MB, CPU ${fmt(cmp.ours.cpuMs, 0)} ms), ` +
+        `old core ${fmt(mbps(cmp.old), 0)} MB/s (peak RSS ${fmt(cmp.old.peakRssMB)} MB, CPU ${fmt(cmp.old.cpuMs, 0)} ms), ` +
+        `curl ${fmt(mbps(m.curl), 0)} MB/s (peak RSS ${fmt(m.curl.peakRssMB)} MB): ` +
+        `new/old throughput ${fmt(cmp.throughputRatio, 2)}x, peak RSS ${fmt(cmp.peakRssRatio, 2)}x`,
+    );
+  }
   console.log(`results in ${path.relative(root, file)}`);
   process.exitCode = result.ratios.oursTimeVsMinimal <= 1.2 ? 0 : 1;
 } finally {

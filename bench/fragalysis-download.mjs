@@ -7,6 +7,8 @@
 //
 // Targets: peak RSS under 120 MB; throughput at least 0.8x curl's; extraction within 1.5x of the system tools.
 // Also measured, to tell our overhead from Node's: a bare Node.js fetch of the same URL that discards the body.
+// With BENCH_OLD_CORE (the dist of another core build, see bench/core-swap/build-old.mjs), each round also downloads with
+// the same client over that core, for `download.coreComparison` (new vs old, same server, same run).
 // Writes bench/results/fragalysis-download.json; exits 1 when a target is missed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fmt, root, runJson, startSimulator, writeResult } from './lib.mjs';
+import { fmt, newVsOld, oldCoreDist, root, runJson, startSimulator, writeResult } from './lib.mjs';
 
 const megabytes = Number(process.argv[2] ?? process.env.BENCH_FRAGALYSIS_MB ?? 500);
 const here = path.join(root, 'bench', 'fragalysis');
@@ -56,6 +58,7 @@ try {
   let download;
   try {
     const oursRuns = [];
+    const oldRuns = [];
     const curlRuns = [];
     const bareRuns = [];
     let fileUrl;
@@ -69,6 +72,12 @@ try {
         dest,
       ]);
       rmSync(dest, { recursive: true, force: true });
+      const old = oldCoreDist
+        ? await runJson(path.join(here, 'ours.mjs'), [sim.baseUrl, sim.token, 'Big', 'lb00000-1', dest], {
+            BENCH_CORE_DIST: oldCoreDist,
+          })
+        : undefined;
+      rmSync(dest, { recursive: true, force: true });
       fileUrl = ours.fileUrl;
       const url = `${sim.baseUrl}/api/download_structures/?file_url=${encodeURIComponent(fileUrl)}`;
       const curlOut = path.join(work, 'curl.tar.gz');
@@ -78,6 +87,7 @@ try {
       const bare = await runJson(path.join(here, 'bare.mjs'), [url]);
       if (round >= 0) {
         oursRuns.push(ours);
+        if (old) oldRuns.push(old);
         curlRuns.push(curl);
         bareRuns.push(bare);
       }
@@ -97,6 +107,7 @@ try {
       throughputRatio: ours.bytes / ours.ms / (curl.bytes / curl.ms),
       /** Ours against the fastest a Node.js process can receive the same body (fetch, discard). */
       throughputVsBareNode: ours.bytes / ours.ms / (bare.bytes / bare.ms),
+      ...(oldCoreDist ? { coreComparison: { oldCore: oldCoreDist, ...newVsOld(oursRuns, oldRuns) } } : {}),
     };
   } finally {
     await sim.stop();
@@ -141,6 +152,14 @@ try {
       `zip ${fmt(extraction.zip.ours.ms, 0)} ms vs unzip ${fmt(extraction.zip.tool.ms, 0)} ms (${fmt(extraction.zip.ratio, 2)}x) ` +
       `${Object.values(targets).every(Boolean) ? 'ok' : `MISSED ${JSON.stringify(targets)}`}`,
   );
+  const cmp = download.coreComparison;
+  if (cmp) {
+    console.log(
+      `  new core ${mbps(cmp.ours.bytes, cmp.ours.ms)} MB/s (RSS ${fmt(cmp.ours.peakRssMB)} MB), old core ${mbps(cmp.old.bytes, cmp.old.ms)} MB/s ` +
+        `(RSS ${fmt(cmp.old.peakRssMB)} MB), curl ${mbps(download.curl.bytes, download.curl.ms)} MB/s: ` +
+        `new/old throughput ${fmt(cmp.throughputRatio, 2)}x, peak RSS ${fmt(cmp.peakRssRatio, 2)}x`,
+    );
+  }
   console.log(`results in ${path.relative(root, file)}`);
   process.exitCode = Object.values(targets).every(Boolean) ? 0 : 1;
 } finally {

@@ -40,10 +40,21 @@ export function startSimulator(service, args, env = {}) {
   });
 }
 
-/** Runs `node script …args` in its own process (so its memory is its own); resolves with its last JSON line. */
+/**
+ * Where a build of the core to compare with is (`BENCH_OLD_CORE`: the `dist` folder of another build of
+ * packages/core, whose dependencies resolve from beside it), or undefined: then the benchmarks measure this
+ * checkout's core alone. Make one from a commit with `node bench/core-swap/build-old.mjs <commit>`.
+ */
+export const oldCoreDist = process.env.BENCH_OLD_CORE || undefined;
+
+/**
+ * Runs `node script …args` in its own process (so its memory is its own); resolves with its last JSON line.
+ * With `env.BENCH_CORE_DIST` (a core build's `dist`), the script runs over that core instead (core-swap/).
+ */
 export function runJson(script, args, env = {}) {
+  const swap = env.BENCH_CORE_DIST ? ['--import', path.join(root, 'bench', 'core-swap', 'register.mjs')] : [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(process.execPath, [...swap, script, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...env },
     });
@@ -68,4 +79,32 @@ export function writeResult(name, data) {
 
 export function fmt(n, digits = 1) {
   return Number.isFinite(n) ? n.toFixed(digits) : String(n);
+}
+
+/** The median of numbers. */
+export function medianOf(values) {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/**
+ * This checkout's core (`ours`) beside the old core's runs of the same measurement: the median of each (time
+ * and peak RSS taken apart), and the ratios: throughput new/old (above 1: the new core is faster) and peak RSS
+ * new/old (above 1: it uses more memory).
+ */
+export function newVsOld(oursRuns, oldRuns) {
+  const summary = (runs) => ({
+    ms: medianOf(runs.map((r) => r.ms)),
+    bytes: runs[0].bytes,
+    peakRssMB: medianOf(runs.map((r) => r.peakRssMB)),
+    ...(runs[0].cpuMs === undefined ? {} : { cpuMs: medianOf(runs.map((r) => r.cpuMs)) }),
+    runs: runs.map((r) => Math.round(r.ms)),
+  });
+  const ours = summary(oursRuns);
+  const old = summary(oldRuns);
+  return {
+    ours,
+    old,
+    throughputRatio: ours.bytes / ours.ms / (old.bytes / old.ms),
+    peakRssRatio: ours.peakRssMB / old.peakRssMB,
+  };
 }
