@@ -7,6 +7,7 @@ import { HttpResponse, http } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError, IntegrityError, PermissionDeniedError } from '../src/errors.js';
 import { createHttpClient } from '../src/http/client.js';
+import { AtomicFile } from '../src/node/files/atomic.js';
 import { downloadToFile, partialPathFor, rangeHeader, sha256File } from '../src/node/files/download.js';
 
 const data = randomBytes(3 * 1024 * 1024 + 123);
@@ -203,5 +204,25 @@ describe('downloadToFile', () => {
     const p = path.join(dir, 'f');
     await writeFile(p, data);
     expect(await sha256File(p)).toBe(sha);
+  });
+});
+
+describe('AtomicFile vectored writes', () => {
+  it('writes chunks in order, synchronously or not, and counts their bytes', async () => {
+    const chunks = [
+      data.subarray(0, 10),
+      data.subarray(10, 70_000),
+      new Uint8Array(0),
+      data.subarray(70_000),
+    ];
+    for (const sync of [true, false]) {
+      const target = path.join(dir, `v-${sync}.bin`);
+      const file = await AtomicFile.create(target);
+      if (sync) file.writevSync(chunks);
+      else await file.writev(chunks);
+      expect(file.bytesWritten).toBe(data.length);
+      await file.commit();
+      expect((await readFile(target)).equals(data)).toBe(true);
+    }
   });
 });

@@ -72,6 +72,13 @@ async function drainRaw(response: Response): Promise<Buffer> {
   return Buffer.concat(pieces);
 }
 
+/** Announces the whole blob, sends 1000 bytes of it and closes the connection. */
+function cutShort(res: http.ServerResponse): void {
+  const socket = res.socket as Socket;
+  socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${blob.length}\r\n\r\n`);
+  socket.end(blob.subarray(0, 1000));
+}
+
 describe('nodeDownloadFetch', () => {
   it('reads a Content-Length body through the raw pipe and through the web stream alike', async () => {
     const { url, seen } = await serve((_req, res) => {
@@ -130,13 +137,11 @@ describe('nodeDownloadFetch', () => {
 
   it('reports a body cut short, and a connection that fails, as fetch does', async () => {
     const { url } = await serve((req, res) => {
-      const socket = res.socket as Socket;
       if (req.url === '/short') {
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${blob.length}\r\n\r\n`);
-        socket.end(blob.subarray(0, 1000));
+        cutShort(res);
         return;
       }
-      socket.destroy();
+      res.socket?.destroy();
     });
     const short = await nodeDownloadFetch(`${url}/short`);
     await expect(drainRaw(short)).rejects.toThrow(/cut short/);
@@ -233,10 +238,8 @@ describe('nodeDownloadFetch cleans up', () => {
 
   it('leaves no abort listener on the request or pipe signal, however the exchange ends', async () => {
     const { url } = await serve((req, res) => {
-      const socket = res.socket as Socket;
       if (req.url === '/short') {
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${blob.length}\r\n\r\n`);
-        socket.end(blob.subarray(0, 1000));
+        cutShort(res);
         return;
       }
       if (req.url === '/empty') {
@@ -297,10 +300,8 @@ describe('nodeDownloadFetch cleans up', () => {
 
   it('through the HTTP client, leaves no listener and no timer after a download or a failed one', async () => {
     const { url } = await serve((req, res) => {
-      const socket = res.socket as Socket;
       if (req.url === '/short') {
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${blob.length}\r\n\r\n`);
-        socket.end(blob.subarray(0, 1000));
+        cutShort(res);
         return;
       }
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-length': blob.length });

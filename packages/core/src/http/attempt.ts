@@ -5,7 +5,7 @@ import { ERROR_BODY_LIMIT, isLargeBinary, type PreparedBody, readAll } from './b
 import { type AttemptResult, type ClientContext, isAccepted } from './context.js';
 import { mapAttemptError } from './error-body.js';
 import { wrapStream } from './stream-body.js';
-import type { AuthResponseInfo, AuthStrategy, HttpRequestOptions } from './types.js';
+import type { AuthResponseInfo, AuthStrategy, HttpEvent, HttpRequestOptions } from './types.js';
 
 const MAX_REDIRECTS = 10;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -189,6 +189,22 @@ export async function attempt(
       }
 
       const ok = response.status >= 200 && response.status < 300;
+      const outcome = {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+        url: responseUrl,
+        generation,
+        authApplied,
+      };
+      const responded = (): HttpEvent & { type: 'response' } => ({
+        type: 'response',
+        method,
+        url: redactUrl(responseUrl),
+        status: response.status,
+        attempt,
+        durationMs: Date.now() - started,
+      });
       if (mode === 'stream' && (ok || isAccepted(response.status, options)) && response.body) {
         const stream = wrapStream(response, {
           service: c.settings.service,
@@ -202,23 +218,8 @@ export async function attempt(
           timeoutMs,
         });
         handedOff = true;
-        c.emit({
-          type: 'response',
-          method,
-          url: redactUrl(responseUrl),
-          status: response.status,
-          attempt,
-          durationMs: Date.now() - started,
-        });
-        return {
-          status: response.status,
-          statusText: response.statusText,
-          headers: response.headers,
-          url: responseUrl,
-          stream,
-          generation,
-          authApplied,
-        };
+        c.emit(responded());
+        return { ...outcome, stream };
       }
 
       const wanted = ok || isAccepted(response.status, options);
@@ -232,24 +233,8 @@ export async function attempt(
               { method, url, service: c.settings.service },
               wanted ? options.bufferPool : undefined,
             );
-      c.emit({
-        type: 'response',
-        method,
-        url: redactUrl(responseUrl),
-        status: response.status,
-        attempt,
-        durationMs: Date.now() - started,
-        bytes: bytes.byteLength,
-      });
-      return {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-        url: responseUrl,
-        bytes,
-        generation,
-        authApplied,
-      };
+      c.emit({ ...responded(), bytes: bytes.byteLength });
+      return { ...outcome, bytes };
     }
   } catch (error) {
     const mapped = mapAttemptError(error, {

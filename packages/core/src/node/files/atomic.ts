@@ -192,20 +192,11 @@ export class AtomicFile {
   writevSync(chunks: readonly Uint8Array[]): void {
     if (!this.handle) throw new Error('AtomicFile is closed');
     const fd = this.handle.fd;
-    let total = 0;
-    for (const c of chunks) total += c.byteLength;
-    let skip = writevSync(fd, chunks as Uint8Array[]);
-    if (skip < total) {
-      // A short vectored write (rare): write what is left chunk by chunk.
-      for (const c of chunks) {
-        if (skip >= c.byteLength) {
-          skip -= c.byteLength;
-          continue;
-        }
-        let offset = skip;
-        skip = 0;
-        while (offset < c.byteLength) offset += writeSync(fd, c, offset, c.byteLength - offset);
-      }
+    const total = byteLength(chunks);
+    const written = writevSync(fd, chunks as Uint8Array[]);
+    for (const part of unwritten(chunks, written, total)) {
+      let offset = 0;
+      while (offset < part.byteLength) offset += writeSync(fd, part, offset, part.byteLength - offset);
     }
     this.bytesWritten += total;
   }
@@ -213,23 +204,13 @@ export class AtomicFile {
   /** Writes several chunks in one call (`writev`), without joining them first. */
   async writev(chunks: readonly Uint8Array[]): Promise<void> {
     if (!this.handle) throw new Error('AtomicFile is closed');
-    let total = 0;
-    for (const c of chunks) total += c.byteLength;
+    const total = byteLength(chunks);
     const { bytesWritten } = await this.handle.writev(chunks as Uint8Array[]);
-    if (bytesWritten < total) {
-      // A short vectored write (rare): write what is left chunk by chunk.
-      let skip = bytesWritten;
-      for (const c of chunks) {
-        if (skip >= c.byteLength) {
-          skip -= c.byteLength;
-          continue;
-        }
-        let offset = skip;
-        skip = 0;
-        while (offset < c.byteLength) {
-          const r = await this.handle.write(c, offset, c.byteLength - offset);
-          offset += r.bytesWritten;
-        }
+    for (const part of unwritten(chunks, bytesWritten, total)) {
+      let offset = 0;
+      while (offset < part.byteLength) {
+        const r = await this.handle.write(part, offset, part.byteLength - offset);
+        offset += r.bytesWritten;
       }
     }
     this.bytesWritten += total;
@@ -279,4 +260,27 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await h?.close().catch(() => undefined);
   }
+}
+
+function byteLength(chunks: readonly Uint8Array[]): number {
+  let total = 0;
+  for (const c of chunks) total += c.byteLength;
+  return total;
+}
+
+/** What a vectored write of `written` bytes (of `total`) left to write: the rest of each chunk, in order. */
+function unwritten(chunks: readonly Uint8Array[], written: number, total: number): Uint8Array[] {
+  if (written >= total) return [];
+  const rest: Uint8Array[] = [];
+  let skip = written;
+  for (const c of chunks) {
+    if (skip >= c.byteLength) {
+      skip -= c.byteLength;
+      continue;
+    }
+    // A short vectored write (rare): what is left is written chunk by chunk.
+    rest.push(skip === 0 ? c : c.subarray(skip));
+    skip = 0;
+  }
+  return rest;
 }
