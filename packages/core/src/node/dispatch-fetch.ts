@@ -295,7 +295,7 @@ function toHeaders(raw: Record<string, string | string[] | undefined>): Headers 
 }
 
 /** A decoder for a `Content-Encoding` fetch would decode (gzip, deflate, br), or undefined. */
-export function decoderFor(encoding: string | undefined): Duplex | undefined {
+function decoderFor(encoding: string | undefined): Duplex | undefined {
   switch (encoding?.trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':

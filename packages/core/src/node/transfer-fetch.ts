@@ -9,5 +9,3 @@ import { dispatchFetch } from './dispatch-fetch.js';
  * `createHttpClient({ transferFetch: nodeTransferFetch })`.
  */
 export const nodeTransferFetch: typeof globalThis.fetch = dispatchFetch(false);
-
-export { decoderFor } from './dispatch-fetch.js';
