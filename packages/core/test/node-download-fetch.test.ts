@@ -398,6 +398,48 @@ describe('downloads through the HTTP client over nodeDownloadFetch', () => {
     expect((await readFile(target)).equals(bytes)).toBe(true);
   });
 
+  it('keeps concurrent downloads apart while it reads into the same memory again', async () => {
+    // The transport reads into a few regions it reuses once a raw consumer is done with their bytes, while web
+    // streams keep theirs: three files at once, two raw and one through the web stream, must arrive intact.
+    const files = [
+      randomBytes(6 * 1024 * 1024 + 3),
+      randomBytes(5 * 1024 * 1024 + 11),
+      randomBytes(4 * 1024 * 1024),
+    ];
+    const { url } = await serve((req, res) => {
+      const bytes = files[Number(req.url?.slice(1))] as Buffer;
+      res.writeHead(200, { 'content-length': bytes.length });
+      let at = 0;
+      const next = () => {
+        if (at >= bytes.length) return res.end();
+        // Uneven pieces, so that reads of the three responses interleave at different sizes.
+        const size = 20_000 + ((at * 7919) % 700_000);
+        const ok = res.write(bytes.subarray(at, at + size));
+        at += size;
+        if (ok) setImmediate(next);
+        else res.once('drain', next);
+      };
+      next();
+    });
+    const http = client(url);
+    const [a, b, c] = await Promise.all([
+      downloadToFile(() => http.stream('/0'), path.join(dir, '0.bin'), { sha256: sha(files[0] as Buffer) }),
+      downloadToFile(() => http.stream('/1'), path.join(dir, '1.bin'), { sha256: sha(files[1] as Buffer) }),
+      (async () => {
+        const response = await nodeDownloadFetch(`${url}/2`);
+        const kept: Uint8Array[] = [];
+        for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) kept.push(piece);
+        return Buffer.concat(kept);
+      })(),
+    ]);
+    expect(a.bytes).toBe(files[0]?.length);
+    expect(b.bytes).toBe(files[1]?.length);
+    expect((await readFile(path.join(dir, '0.bin'))).equals(files[0] as Buffer)).toBe(true);
+    expect((await readFile(path.join(dir, '1.bin'))).equals(files[1] as Buffer)).toBe(true);
+    // The web stream's pieces were kept until the end, untouched by the raw downloads' reuse of memory.
+    expect(c.equals(files[2] as Buffer)).toBe(true);
+  });
+
   it('maps statuses, idle timeouts and aborts to the usual errors, leaving no file behind', async () => {
     const { url, seen } = await serve((req, res) => {
       if (req.url === '/missing') {

@@ -1,15 +1,10 @@
 /**
  * A response body readable without a copy (from `nodeDownloadFetch` on Node): `pipe(sink)` hands the sink each
- * piece as the transport received it, valid only during the call unless `stable` says otherwise (write it or
- * hash it; keep it only when stable). A body is read once, either through `pipe` or through the response's web
- * stream.
+ * piece as the transport received it, valid only during the call (write it or hash it, never keep it: the
+ * transport reads into that memory again once the sink returns). A body is read once, either through `pipe` or
+ * through the response's web stream.
  */
 export interface RawBody {
-  /**
-   * True when the transport never reuses the memory of a piece it handed over (undici parses each piece out of
-   * a buffer of its own): a sink may then keep pieces after the call instead of copying them.
-   */
-  readonly stable?: boolean | undefined;
   /** Resolves when the body has ended (all of it, by its framing); rejects when it is cut short or aborted. */
   pipe(sink: (chunk: Uint8Array) => void, options?: { signal?: AbortSignal | undefined }): Promise<void>;
 }

@@ -116,7 +116,7 @@ export function wrapStream(
     headers: response.headers,
     url: response.url || ctx.url.href,
     body,
-    ...(raw ? { raw: { pipe, ...(raw.stable ? { stable: true } : {}) } } : {}),
+    ...(raw ? { raw: { pipe } } : {}),
     cancel: async (reason?: unknown) => {
       await body.cancel(reason).catch(() => undefined);
     },

@@ -3,7 +3,7 @@ import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { RAW_BODY, type RawBody } from '../http/raw-body.js';
-import { intercepted, proxyDispatcher, transferDispatcher } from './dispatcher.js';
+import { intercepted, proxyDispatcher, releasePiece, transferDispatcher } from './dispatcher.js';
 
 /** A connection that failed or a body cut short: reported like fetch's network errors (a `TypeError`). */
 export class TransportError extends TypeError {
@@ -146,6 +146,9 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
       if (sink) {
         try {
           sink(chunk);
+          // The sink is done with it (a raw body's pieces are valid only during the call): its memory may be
+          // read into again.
+          releasePiece(chunk);
         } catch (error) {
           fail(error, true);
         }
@@ -233,7 +236,6 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
 
     function rawBody(): RawBody {
       return {
-        stable: true,
         pipe(fn, options = {}) {
           if (sink || stream) return Promise.reject(new Error('the body is already being read'));
           return new Promise<void>((done, failed) => {

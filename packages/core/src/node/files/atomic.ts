@@ -1,13 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants as fsConstants,
-  openSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-  writevSync,
-} from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AbortError } from '../../errors.js';
@@ -186,19 +178,6 @@ export class AtomicFile {
     let offset = 0;
     while (offset < chunk.byteLength) offset += writeSync(fd, chunk, offset, chunk.byteLength - offset);
     this.bytesWritten += chunk.byteLength;
-  }
-
-  /** Writes several chunks synchronously in one call (`writev`), without joining them first. */
-  writevSync(chunks: readonly Uint8Array[]): void {
-    if (!this.handle) throw new Error('AtomicFile is closed');
-    const fd = this.handle.fd;
-    const total = byteLength(chunks);
-    const written = writevSync(fd, chunks as Uint8Array[]);
-    for (const part of unwritten(chunks, written, total)) {
-      let offset = 0;
-      while (offset < part.byteLength) offset += writeSync(fd, part, offset, part.byteLength - offset);
-    }
-    this.bytesWritten += total;
   }
 
   /** Writes several chunks in one call (`writev`), without joining them first. */

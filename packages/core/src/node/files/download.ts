@@ -405,15 +405,13 @@ async function pumpRaw(
   let sinkError: { error: unknown } | undefined;
   // Small pieces (a server that writes a few KiB at a time) are gathered into one buffer first: a write per
   // piece costs a system call each, which for 16 KiB pieces took four times the hashing's time.
-  // Pieces the transport never reuses (`stable`) are gathered as they are and written with one `writev`.
-  const staging = raw.stable ? undefined : Buffer.allocUnsafe(WRITE_BATCH);
+  // Pieces are valid only during the sink's call (the transport reads into their memory again): large ones are
+  // written at once, small ones copied into the staging buffer.
+  const staging = Buffer.allocUnsafe(WRITE_BATCH);
   let staged = 0;
-  let kept: Uint8Array[] = [];
   const flushStaged = () => {
     if (staged === 0) return;
-    if (staging) file.writeSync(staging.subarray(0, staged));
-    else file.writevSync(kept);
-    kept = [];
+    file.writeSync(staging.subarray(0, staged));
     staged = 0;
     onBytes(file.bytesWritten);
   };
@@ -422,11 +420,7 @@ async function pumpRaw(
       (chunk) => {
         try {
           hash?.update(chunk);
-          if (!staging) {
-            kept.push(chunk);
-            staged += chunk.byteLength;
-            if (staged >= WRITE_BATCH) flushStaged();
-          } else if (chunk.byteLength >= WRITE_BATCH / 4) {
+          if (chunk.byteLength >= WRITE_BATCH / 4) {
             // A large piece goes out at once, after whatever was gathered before it.
             flushStaged();
             file.writeSync(chunk);
