@@ -1,5 +1,6 @@
 import pMap, { pMapIterable } from 'p-map';
-import { AbortError, UsageError } from './errors.js';
+import { throwIfAborted } from './async.js';
+import { UsageError } from './errors.js';
 
 /**
  * Bounded concurrency, on p-map (sindresorhus/p-map: small, dependency-free, maintained, and it already
@@ -42,7 +43,7 @@ export function mapConcurrent<T, R>(
   const inner = pMapIterable(
     input,
     async (item: T, index: number) => {
-      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      throwIfAborted(signal);
       return fn(item, { index, signal });
     },
     {
@@ -54,7 +55,7 @@ export function mapConcurrent<T, R>(
   return {
     async *[Symbol.asyncIterator]() {
       for await (const value of inner) {
-        if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+        throwIfAborted(signal);
         yield value;
       }
     },
@@ -74,7 +75,7 @@ export async function mapConcurrentAll<T, R>(
       ...(signal ? { signal } : {}),
     });
   } catch (error) {
-    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    throwIfAborted(signal);
     throw error;
   }
 }

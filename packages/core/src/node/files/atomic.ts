@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { AbortError } from '../../errors.js';
+import { throwIfAborted } from '../../async.js';
 
 export interface AtomicWriteOptions {
   /** File mode of the result (default 0o644; credentials use 0o600). */
@@ -40,7 +40,7 @@ export async function writeFileAtomic(
       await writer.write(data);
     } else {
       for await (const chunk of data) {
-        if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+        throwIfAborted(options.signal);
         await writer.write(chunk);
       }
     }
@@ -71,7 +71,7 @@ export async function writeSmallFilesAtomic(
   for (const file of files) {
     if (n > 0 && n % slice === 0) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+      throwIfAborted(options.signal);
     }
     n += 1;
     const slash = file.path.lastIndexOf(path.sep);

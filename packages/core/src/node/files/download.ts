@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { throwIfAborted } from '../../async.js';
 import {
   AbortError,
   ConnectionError,
@@ -172,7 +173,7 @@ export async function downloadToFile(
 
   try {
     for (;;) {
-      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      throwIfAborted(signal);
       let response: DownloadResponse;
       if (firstResponse) {
         response = firstResponse;
@@ -353,7 +354,7 @@ async function pump(
   };
   try {
     for (;;) {
-      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      throwIfAborted(signal);
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
@@ -365,7 +366,7 @@ async function pump(
       }
       const { done, value } = chunk;
       // A cancelled reader (abort) ends like a finished body: tell them apart.
-      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      throwIfAborted(signal);
       if (done) break;
       hash?.update(value);
       batch.push(value);
@@ -374,7 +375,7 @@ async function pump(
     }
     await flush();
     await writing;
-    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    throwIfAborted(signal);
   } catch (error) {
     await reader.cancel().catch(() => undefined);
     // What arrived (and was hashed) goes to disk, so that a resume continues from the right offset.
@@ -401,7 +402,7 @@ async function pumpRaw(
   signal: AbortSignal | undefined,
   onBytes: (bytes: number) => void,
 ): Promise<void> {
-  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+  throwIfAborted(signal);
   let sinkError: { error: unknown } | undefined;
   // Small pieces (a server that writes a few KiB at a time) are gathered into one buffer first: a write per
   // piece costs a system call each, which for 16 KiB pieces took four times the hashing's time.
@@ -449,11 +450,11 @@ async function pumpRaw(
     }
     // A write that failed (a full disk) is not a transfer to resume.
     if (sinkError) throw sinkError.error;
-    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    throwIfAborted(signal);
     if (SciportError.isInstance(error)) throw error;
     throw new ConnectionError(`the transfer was cut short (${(error as Error).message})`, { cause: error });
   }
-  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+  throwIfAborted(signal);
 }
 
 async function errorFromResponse(response: DownloadResponse, service: string): Promise<SciportError> {
@@ -504,7 +505,7 @@ export async function hashFile(file: string, signal?: AbortSignal): Promise<Hash
   try {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     for (;;) {
-      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      throwIfAborted(signal);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
-import { AbortError } from '../../errors.js';
+import { abortError } from '../../async.js';
 import type { ExtractOptions } from './extract.js';
 import { account, type Budget, READ_CHUNK, type Stage, toArchiveError } from './extract-stage.js';
 
@@ -30,7 +30,7 @@ export async function extractTar(
       parser.abort(error instanceof Error ? error : new Error(String(error)));
       reject(error);
     };
-    const onAbort = () => fail(new AbortError(undefined, { cause: options.signal?.reason }));
+    const onAbort = () => fail(abortError(options.signal));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     parser.on('entry', (entry: ReadEntry) => {
       if (failed) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type yauzl from 'yauzl';
+import { abortError } from '../../async.js';
 import { AbortError, UnsafeArchiveError } from '../../errors.js';
 import type { ExtractOptions } from './extract.js';
 import { account, type Budget, READ_CHUNK, type Stage, toArchiveError } from './extract-stage.js';
@@ -111,7 +112,7 @@ export async function extractZip(
         if (error) reject(error);
         else resolve();
       };
-      const onAbort = () => finish(new AbortError(undefined, { cause: options.signal?.reason }));
+      const onAbort = () => finish(abortError(options.signal));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       zip.on('entry', (entry: ZipEntry) => {
         zipEntry(zip, entry, stage, budget, options).then(

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AbortError, UnsafeArchiveError, UsageError } from '../../errors.js';
+import { throwIfAborted } from '../../async.js';
+import { UnsafeArchiveError, UsageError } from '../../errors.js';
 import { type Budget, Stage } from './extract-stage.js';
 import { extractTar } from './extract-tar.js';
 import { extractZip } from './extract-zip.js';
@@ -127,7 +128,7 @@ export async function extractArchive(
     if (format === 'zip') await extractZip(archive, stage, budget, options);
     else await extractTar(archive, stage, budget, options);
     await stage.verifyLinks();
-    if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+    throwIfAborted(options.signal);
     await moveIntoPlace(stageRoot, destination);
   } catch (error) {
     await rm(stageRoot, { recursive: true, force: true }).catch(() => undefined);
