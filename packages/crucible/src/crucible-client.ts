@@ -7,6 +7,7 @@ import {
   MissingCredentialsError,
   readSetting,
   registerSecret,
+  type Transport,
   UsageError,
 } from '@sciport/core';
 import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from './credentials.js';
@@ -43,16 +44,6 @@ export interface CrucibleClientOptions extends ClientOptions {
   onEvent?: ((event: CrucibleEvent) => void) | undefined;
 }
 
-/** How requests reach the network: the Node entry passes `nodeTransport(options.fetch)`. */
-export interface CrucibleTransport {
-  /** API calls. */
-  fetch?: typeof globalThis.fetch | undefined;
-  /** Bulk request bodies (upload chunks). */
-  transferFetch?: typeof globalThis.fetch | undefined;
-  /** Downloads. */
-  downloadFetch?: typeof globalThis.fetch | undefined;
-}
-
 /** The API version an URL implies, if it says. */
 export function versionFromUrl(baseUrl: string): ApiVersion | undefined {
   const path = new URL(baseUrl).pathname.replace(/\/+$/, '');
@@ -84,7 +75,7 @@ export class CrucibleClient {
   protected readonly ctx: Context;
   readonly #events = new EventEmitter<CrucibleEvent>();
 
-  constructor(options: CrucibleClientOptions = {}, transport: CrucibleTransport = {}) {
+  constructor(options: CrucibleClientOptions = {}, transport: Transport = {}) {
     this.baseUrl = (
       options.baseUrl ??
       readSetting(CRUCIBLE_SETTINGS.baseUrl) ??
@@ -107,12 +98,11 @@ export class CrucibleClient {
     if (options.onEvent) this.#events.on(options.onEvent);
     if (options.logger) this.#events.on(logEvents(options.logger));
     const maxRetries = Math.max(0, options.maxRetries ?? 3);
-    const fetch = transport.fetch ?? options.fetch;
     const common = {
       maxRetries,
       client: { name: '@sciport/crucible', version: CRUCIBLE_VERSION },
       onEvent: (event: CrucibleEvent) => this.#events.emit(event),
-      ...(fetch ? { fetch } : {}),
+      fetch: transport.fetch ?? options.fetch,
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     };
     const http = createHttpClient({
@@ -129,8 +119,8 @@ export class CrucibleClient {
       ...common,
       baseUrl: 'https://storage.invalid',
       service: 'storage',
-      ...(transport.transferFetch ? { transferFetch: transport.transferFetch } : {}),
-      ...(transport.downloadFetch ? { downloadFetch: transport.downloadFetch } : {}),
+      transferFetch: transport.transferFetch,
+      downloadFetch: transport.downloadFetch,
       timeout: options.timeout ?? 10 * 60_000,
     });
     this.ctx = {

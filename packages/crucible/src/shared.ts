@@ -3,7 +3,6 @@ export { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from './credentials.js';
 export {
   CRUCIBLE_VERSION,
   type CrucibleClientOptions,
-  type CrucibleTransport,
   versionFromUrl,
 } from './crucible-client.js';
 export { type CrucibleError, RequestFailedError, RequestTimeoutError } from './crucible-error.js';

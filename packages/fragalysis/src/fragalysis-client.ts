@@ -8,6 +8,7 @@ import {
   readSetting,
   registerSecret,
   registerSecretName,
+  type Transport,
   UsageError,
 } from '@sciport/core';
 import { FRAGALYSIS_SETTINGS, resolveStack, stackUrl } from './credentials.js';
@@ -67,16 +68,6 @@ export interface FragalysisClientOptions extends ClientOptions {
   onEvent?: ((event: FragalysisEvent) => void) | undefined;
 }
 
-/** How requests reach the network: the Node entry passes `nodeTransport(options.fetch)`. */
-export interface FragalysisTransport {
-  /** API calls. */
-  fetch?: typeof globalThis.fetch | undefined;
-  /** Bulk request bodies. */
-  transferFetch?: typeof globalThis.fetch | undefined;
-  /** Archive downloads. */
-  downloadFetch?: typeof globalThis.fetch | undefined;
-}
-
 /** The base URL the options name: `baseUrl`, or `stack`, or `FRAGALYSIS_STACK`, or production. */
 function baseUrlOf(options: FragalysisClientOptions): string {
   const fromStack = options.stack !== undefined ? resolveStack(options.stack) : undefined;
@@ -110,7 +101,7 @@ export class FragalysisClient {
   protected readonly ctx: Context;
   readonly #events = new EventEmitter<FragalysisEvent>();
 
-  constructor(options: FragalysisClientOptions = {}, transport: FragalysisTransport = {}) {
+  constructor(options: FragalysisClientOptions = {}, transport: Transport = {}) {
     this.baseUrl = baseUrlOf(options);
     // Pasted tokens come with stray whitespace, or as the whole `sessionid=…` cookie pair.
     const token =
@@ -121,7 +112,6 @@ export class FragalysisClient {
     registerSecretName('file_url');
     if (options.onEvent) this.#events.on(options.onEvent);
     if (options.logger) this.#events.on(logEvents(options.logger));
-    const fetch = transport.fetch ?? options.fetch;
     const http = createHttpClient({
       baseUrl: this.baseUrl,
       service: 'fragalysis',
@@ -136,9 +126,8 @@ export class FragalysisClient {
       onEvent: (event) => this.#events.emit(event),
       ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
       maxRetries: Math.max(0, options.maxRetries ?? 3),
-      ...(fetch ? { fetch } : {}),
-      ...(transport.transferFetch ? { transferFetch: transport.transferFetch } : {}),
-      ...(transport.downloadFetch ? { downloadFetch: transport.downloadFetch } : {}),
+      fetch: options.fetch,
+      ...transport,
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     });
     this.ctx = {

@@ -7,7 +7,6 @@ export {
   FRAGALYSIS_VERSION,
   type FragalysisClientOptions,
   type FragalysisEvent,
-  type FragalysisTransport,
   type TaskPhase,
   type WarningEvent,
 } from './fragalysis-client.js';

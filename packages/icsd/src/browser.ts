@@ -4,7 +4,7 @@
  */
 
 export { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
-export { IcsdClient, type IcsdClientOptions, type IcsdEvent, type IcsdTransport } from './icsd-client.js';
+export { IcsdClient, type IcsdClientOptions, type IcsdEvent } from './icsd-client.js';
 export { type IcsdError, IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
 export type { CifBatch } from './internal/cif-batch.js';
 export type { HistoryEntry } from './internal/history.js';

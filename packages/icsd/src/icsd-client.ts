@@ -4,12 +4,12 @@ import {
   createHttpClient,
   EventEmitter,
   type HttpClient,
-  type HttpClientOptions,
   type HttpEvent,
   logEvents,
   type RequestOptions,
   readSetting,
   registerSecret,
+  type Transport,
   UsageError,
 } from '@sciport/core';
 import { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
@@ -52,14 +52,6 @@ export interface IcsdClientOptions extends ClientOptions {
   historySize?: number | undefined;
 }
 
-/**
- * How requests reach the network, when not through `fetch`: the Node entry point's client passes core's
- * `nodeTransport()` (the environment's proxy, bulk transports).
- */
-export type IcsdTransport = {
-  [K in 'fetch' | 'transferFetch' | 'downloadFetch']?: HttpClientOptions[K] | undefined;
-};
-
 /** What an ICSD client reports: HTTP requests and auth steps, session rotations and quota, warnings. */
 export type IcsdEvent = HttpEvent | SessionEvent | { type: 'warning'; message: string };
 
@@ -82,8 +74,8 @@ export class IcsdClient implements AsyncDisposable {
   readonly #http: HttpClient;
   readonly #history: RequestHistory;
 
-  /** `transport` is for the Node entry point's client (see `IcsdTransport`). */
-  constructor(options: IcsdClientOptions = {}, transport: IcsdTransport = {}) {
+  /** `transport` is for the Node entry point's client: core's `nodeTransport()`. */
+  constructor(options: IcsdClientOptions = {}, transport: Transport = {}) {
     this.baseUrl = options.baseUrl ?? readSetting(ICSD_SETTINGS.baseUrl) ?? DEFAULT_ICSD_BASE_URL;
     const username = options.username ?? readSetting(ICSD_SETTINGS.username);
     const password = options.password ?? readSetting(ICSD_SETTINGS.password);
@@ -106,7 +98,6 @@ export class IcsdClient implements AsyncDisposable {
       lifetimeMs,
       warn: (message) => events.emit({ type: 'warning', message }),
     });
-    const fetch = transport.fetch ?? options.fetch;
     this.#http = createHttpClient({
       baseUrl: this.baseUrl,
       service: 'icsd',
@@ -118,9 +109,8 @@ export class IcsdClient implements AsyncDisposable {
         this.#history.record(event);
         events.emit(event);
       },
-      ...(fetch ? { fetch } : {}),
-      ...(transport.transferFetch ? { transferFetch: transport.transferFetch } : {}),
-      ...(transport.downloadFetch ? { downloadFetch: transport.downloadFetch } : {}),
+      fetch: options.fetch,
+      ...transport,
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     });
     const wait = options.waitOnQuota;

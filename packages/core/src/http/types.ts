@@ -162,6 +162,18 @@ export interface AuthStrategy {
   dispose?(ctx: AuthContext): Promise<void>;
 }
 
+/**
+ * How a client's requests reach the network: `fetch` for API calls, `transferFetch` for bulk request bodies
+ * (upload chunks), `downloadFetch` for downloads; each defaults to the one before it, then to the global `fetch`.
+ * On Node, `nodeTransport()` from `@sciport/core/node` gives all three (the environment's proxy, undici for bulk
+ * transfers); every client's Node entry point passes it.
+ */
+export interface Transport {
+  fetch?: typeof globalThis.fetch | undefined;
+  transferFetch?: typeof globalThis.fetch | undefined;
+  downloadFetch?: typeof globalThis.fetch | undefined;
+}
+
 export interface HttpClientOptions {
   /** The service's base URL, path prefix included (`https://icsd.fiz-karlsruhe.de/ws`). */
   baseUrl: string;
@@ -176,20 +188,20 @@ export interface HttpClientOptions {
   maxRetries?: number;
   retry?: RetryOptions;
   /** A `fetch` implementation (proxies, tests). Default: the global one. */
-  fetch?: typeof globalThis.fetch;
+  fetch?: typeof globalThis.fetch | undefined;
   /**
    * The `fetch` for bulk request bodies: 64 KiB or more of bytes (upload chunks). Default: `fetch`. On Node,
    * `nodeTransferFetch` from `@sciport/core/node` sends them with `node:http`, which keeps memory flat where the
    * global fetch holds extra copies of each body until the collector runs (bench/crucible-transfer.mjs).
    */
-  transferFetch?: typeof globalThis.fetch;
+  transferFetch?: typeof globalThis.fetch | undefined;
   /**
    * The `fetch` for `stream()` requests without a body (downloads). Default: `fetch`. On Node,
    * `nodeDownloadFetch` from `@sciport/core/node` reads the socket into one reused buffer and hands
    * `downloadToFile` the bytes without copies: curl's pace and flat memory, where the global fetch takes about
    * twice as long (bench/download-floor.mjs).
    */
-  downloadFetch?: typeof globalThis.fetch;
+  downloadFetch?: typeof globalThis.fetch | undefined;
   /** Replaces the default user agent (`<package>/<version> @sciport/core/<version> node/<version>`). */
   userAgent?: string;
   /** Name and version of the package making the calls, for the user agent. */

@@ -1,18 +1,11 @@
+import type { Transport } from '../http/types.js';
 import { proxyDispatcher } from './dispatcher.js';
 import { nodeDownloadFetch } from './download-fetch.js';
 import { nodeTransferFetch } from './transfer-fetch.js';
 
 export { proxyDispatcher } from './dispatcher.js';
 
-/**
- * How a client's requests reach the network on Node: `fetch` for API calls, `transferFetch` for bulk request
- * bodies (upload chunks) and `downloadFetch` for downloads. Give it to `createHttpClient`.
- */
-export interface Transport {
-  fetch?: typeof globalThis.fetch | undefined;
-  transferFetch?: typeof globalThis.fetch | undefined;
-  downloadFetch?: typeof globalThis.fetch | undefined;
-}
+export type { Transport } from '../http/types.js';
 
 /**
  * The transport of every client's Node entry point. API calls use the global `fetch` (so that msw and other
