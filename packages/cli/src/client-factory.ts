@@ -68,6 +68,31 @@ export function disposeOnExit<C extends { dispose(): Promise<void> }>(ctx: CliCo
   return client;
 }
 
+/** What a service's commands say about building their client. */
+export interface ClientRecipe<C, K extends string, E extends ClientEventLike> {
+  /** The service's settings table (`ICSD_SETTINGS`, …). */
+  readonly settings: Readonly<Record<K, SettingSpec>>;
+  /** The settings this command needs, with their flags. */
+  readonly requests: Partial<Record<K, SettingRequest>>;
+  /** Builds the client from the settings found and the event printer. */
+  create(settings: Partial<Record<K, string>>, onEvent: (event: E) => void): C;
+  /** Prints the service's own events; returns true for those it printed (the others print as `printEvents` does). */
+  printEvent?: (event: E) => boolean;
+}
+
+/**
+ * The one way every command gets its client: settings resolved (flag > environment > config file), the client
+ * built with its events printed on stderr, and disposed however the command ends.
+ */
+export async function createClient<
+  C extends { dispose(): Promise<void> },
+  K extends string,
+  E extends ClientEventLike,
+>(ctx: CliContext, recipe: ClientRecipe<C, K, E>): Promise<C> {
+  const settings = await resolveSettings(ctx, recipe.settings, recipe.requests);
+  return disposeOnExit(ctx, recipe.create(settings, printEvents(ctx, recipe.printEvent)));
+}
+
 /** A `--timeout <seconds>` value in milliseconds. */
 export function timeoutMs(value: string | undefined, flag = '--timeout'): number | undefined {
   if (value === undefined) return undefined;

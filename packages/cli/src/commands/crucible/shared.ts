@@ -11,7 +11,7 @@ import {
   RequestFailedError,
 } from '@sciport/crucible';
 import { type Command, Option } from 'commander';
-import { disposeOnExit, printEvents, resolveSettings } from '../../client-factory.js';
+import { createClient } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
 import { debug, info, printJson } from '../../output.js';
 
@@ -33,22 +33,22 @@ export function apiOptions(command: Command): Command {
     );
 }
 
-export async function makeClient(ctx: CliContext, options: ApiOptions): Promise<CrucibleClient> {
-  const settings = await resolveSettings(ctx, CRUCIBLE_SETTINGS, {
-    baseUrl: { flag: options.apiUrl, flagName: '--api-url' },
-    apiKey: { required: true },
-  });
-  const client = new CrucibleClient({
-    ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
-    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
-    ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}),
-    onEvent: printEvents<CrucibleEvent>(ctx, (event) => {
+export function makeClient(ctx: CliContext, options: ApiOptions): Promise<CrucibleClient> {
+  return createClient(ctx, {
+    settings: CRUCIBLE_SETTINGS,
+    requests: { baseUrl: { flag: options.apiUrl, flagName: '--api-url' }, apiKey: { required: true } },
+    create: (settings, onEvent: (event: CrucibleEvent) => void) =>
+      new CrucibleClient({
+        ...settings,
+        ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}),
+        onEvent,
+      }),
+    printEvent: (event) => {
       if (event.type !== 'request-status') return false;
       debug(ctx, `request ${event.id}: ${event.status}`);
       return true;
-    }),
+    },
   });
-  return disposeOnExit(ctx, client);
 }
 
 export function datasetRow(d: CrucibleDataset) {

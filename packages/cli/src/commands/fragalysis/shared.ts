@@ -7,7 +7,7 @@ import {
   type FragalysisEvent,
 } from '@sciport/fragalysis';
 import type { Command } from 'commander';
-import { disposeOnExit, printEvents, resolveSettings } from '../../client-factory.js';
+import { createClient } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
 import { debug, info } from '../../output.js';
 
@@ -18,15 +18,15 @@ export interface StackOptions {
 }
 
 /** The client, from `--stack` > `FRAGALYSIS_STACK` > config, and the token from the environment or config. */
-export async function makeClient(ctx: CliContext, options: StackOptions): Promise<FragalysisClient> {
-  const settings = await resolveSettings(ctx, FRAGALYSIS_SETTINGS, {
-    stack: { flag: options.stack, flagName: '--stack' },
-    token: {},
-  });
-  if (!settings.token) debug(ctx, 'no FRAGALYSIS_TOKEN: anonymous, public proposals only');
-  const client = new FragalysisClient({
-    ...settings,
-    onEvent: printEvents<FragalysisEvent>(ctx, (event) => {
+export function makeClient(ctx: CliContext, options: StackOptions): Promise<FragalysisClient> {
+  return createClient(ctx, {
+    settings: FRAGALYSIS_SETTINGS,
+    requests: { stack: { flag: options.stack, flagName: '--stack' }, token: {} },
+    create: (settings, onEvent: (event: FragalysisEvent) => void) => {
+      if (!settings.token) debug(ctx, 'no FRAGALYSIS_TOKEN: anonymous, public proposals only');
+      return new FragalysisClient({ ...settings, onEvent });
+    },
+    printEvent: (event) => {
       if (event.type !== 'archive') return false;
       if (event.phase === 'queued') {
         info(
@@ -35,9 +35,8 @@ export async function makeClient(ctx: CliContext, options: StackOptions): Promis
         );
       } else if (event.phase === 'running' && event.message) debug(ctx, `build: ${event.message}`);
       return true;
-    }),
+    },
   });
-  return disposeOnExit(ctx, client);
 }
 
 export function stackOption(command: Command): Command {

@@ -9,7 +9,7 @@ import {
   type IcsdEvent,
 } from '@sciport/icsd';
 import type { Command } from 'commander';
-import { disposeOnExit, printEvents, resolveSettings } from '../../client-factory.js';
+import { createClient } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
 import { ExitCode, ExitError } from '../../exit-codes.js';
 import { debug, info, printJson, warn } from '../../output.js';
@@ -79,22 +79,28 @@ export function contentTypes(values: string[] | undefined): ContentType[] | unde
  * The client of a command: settings from flags > environment > config file (through `ICSD_SETTINGS`), its
  * events on stderr, logged out however the command ends.
  */
-export async function makeClient(
+export function makeClient(
   ctx: CliContext,
   options: ConnectionOptions,
   needsCredentials = true,
 ): Promise<IcsdClient> {
-  const settings = await resolveSettings(ctx, ICSD_SETTINGS, {
-    baseUrl: { flag: options.baseUrl },
-    ...(needsCredentials ? { username: { required: true }, password: { required: true } } : {}),
-  });
   const timeout = positiveInt('--timeout', options.timeout);
-  const client = new IcsdClient({
-    ...settings,
-    ...(timeout ? { timeout: timeout * 1000 } : {}),
-    concurrency: positiveInt('--concurrency', options.concurrency, 4) as number,
-    ...(options.waitOnQuota ? { waitOnQuota: true } : {}),
-    onEvent: printEvents<IcsdEvent>(ctx, (event) => {
+  const concurrency = positiveInt('--concurrency', options.concurrency, 4) as number;
+  return createClient(ctx, {
+    settings: ICSD_SETTINGS,
+    requests: {
+      baseUrl: { flag: options.baseUrl },
+      ...(needsCredentials ? { username: { required: true }, password: { required: true } } : {}),
+    },
+    create: (settings, onEvent: (event: IcsdEvent) => void) =>
+      new IcsdClient({
+        ...settings,
+        ...(timeout ? { timeout: timeout * 1000 } : {}),
+        concurrency,
+        ...(options.waitOnQuota ? { waitOnQuota: true } : {}),
+        onEvent,
+      }),
+    printEvent: (event) => {
       if (event.type === 'session') debug(ctx, `new ICSD session (${event.reason})`);
       else if (event.type === 'quota' && event.action === 'wait')
         warn(
@@ -105,9 +111,8 @@ export async function makeClient(
         debug(ctx, `ICSD serves at most ${event.cifsPerSession} CIFs a session; using smaller batches`);
       else return false;
       return true;
-    }),
+    },
   });
-  return disposeOnExit(ctx, client);
 }
 
 /** The counts of a download or mirror that the commands print. */
