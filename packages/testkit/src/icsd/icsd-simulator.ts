@@ -109,12 +109,13 @@ const ROUTES: readonly IcsdRoutes[] = [authRoutes, searchRoutes, csvRoutes, cifR
  * @example
  * ```ts
  * const sim = createIcsdSimulator({ seed: 7, entries: 500, cifsPerSession: 100 });
- * await using server = await startTestServer({ handlers: sim.handlers });
+ * const server = await startTestServer({ handlers: sim.handlers });
  * const login = await fetch(`${server.url}/ws/auth/login`, {
  *   method: 'POST',
  *   body: new URLSearchParams({ loginid: 'demo', password: 'demo-password' }),
  * });
  * const token = login.headers.get('icsd-auth-token');
+ * await server.close();
  * ```
  */
 export function createIcsdSimulator(options: IcsdSimulatorOptions = {}): IcsdSimulator {
