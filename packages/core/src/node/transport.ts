@@ -3,9 +3,8 @@ import { proxyDispatcher } from './dispatcher.js';
 import { nodeDownloadFetch } from './download-fetch.js';
 import { nodeTransferFetch } from './transfer-fetch.js';
 
-export { proxyDispatcher } from './dispatcher.js';
-
 export type { Transport } from '../http/types.js';
+export { proxyDispatcher } from './dispatcher.js';
 
 /**
  * The transport of every client's Node entry point. API calls use the global `fetch` (so that msw and other
