@@ -1,3 +1,4 @@
+import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from '@sciport/crucible';
 import type { CommandModule } from '../../program.js';
 import { registerDatasets } from './datasets.js';
 import { registerDownload } from './download.js';
@@ -20,10 +21,11 @@ import { registerWhoami } from './whoami.js';
  * command group a file; what they share is in `shared.ts`.
  */
 export const register: CommandModule['register'] = (command, api) => {
+  const { apiKey, baseUrl } = CRUCIBLE_SETTINGS;
   command.addHelpText(
     'after',
-    '\nKey: CRUCIBLE_API_KEY or `sciport config set crucible.apiKey`. URL: CRUCIBLE_API_URL or --api-url\n' +
-      '(the full base: https://crucible.lbl.gov/api/v2, or …/api/v1 for older deployments).',
+    `\nKey: ${apiKey.env} or \`sciport config set ${apiKey.configKey}\`. URL: ${baseUrl.env} or --api-url\n` +
+      `(the full base: ${DEFAULT_CRUCIBLE_BASE_URL}, or …/api/v1 for older deployments).`,
   );
   registerWhoami(command, api);
   registerDatasets(command, api);

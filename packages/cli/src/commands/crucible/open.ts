@@ -1,4 +1,4 @@
-import { MissingCredentialsError, UsageError } from '@sciport/core';
+import { envNames, MissingCredentialsError, UsageError } from '@sciport/core';
 import { CRUCIBLE_SETTINGS, type CrucibleClient, DEFAULT_CRUCIBLE_BASE_URL } from '@sciport/crucible';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -14,7 +14,10 @@ export function registerOpen(command: Command, { action }: CommandApi): void {
       .description('print (or open in a browser) the explorer page of a dataset or sample')
       .argument('<id>', 'dataset or sample id')
       .option('--print', 'only print the URL (default when not on a terminal)')
-      .option('--project <id>', 'its project (default: looked up, else CRUCIBLE_CURRENT_PROJECT)')
+      .option(
+        '--project <id>',
+        `its project (default: looked up, else ${CRUCIBLE_SETTINGS.currentProject.env})`,
+      )
       .addOption(
         new Option('--type <type>', 'the page: dataset, sample (graph) or main (default: looked up)').choices(
           ['dataset', 'sample', 'main'],
@@ -22,7 +25,7 @@ export function registerOpen(command: Command, { action }: CommandApi): void {
       )
       .option(
         '--explorer-url <url>',
-        'the explorer (default CRUCIBLE_GRAPH_EXPLORER_URL or CRUCIBLE_EXPLORER_URL, config crucible.explorerUrl, or <API origin>/explore)',
+        `the explorer (default ${envNames(CRUCIBLE_SETTINGS.explorerUrl).join(' or ')}, config ${CRUCIBLE_SETTINGS.explorerUrl.configKey}, or <API origin>/explore)`,
       ),
   ).action(
     action(

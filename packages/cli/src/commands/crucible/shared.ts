@@ -8,6 +8,7 @@ import {
   type CrucibleEvent,
   type CrucibleRequest,
   type DatasetInput,
+  DEFAULT_CRUCIBLE_BASE_URL,
   RequestFailedError,
 } from '@sciport/crucible';
 import { type Command, Option } from 'commander';
@@ -26,7 +27,7 @@ export function apiOptions(command: Command): Command {
   return command
     .option(
       '--api-url <url>',
-      'API base URL with its prefix (default CRUCIBLE_API_URL, or https://crucible.lbl.gov/api/v2)',
+      `API base URL with its prefix (default ${CRUCIBLE_SETTINGS.baseUrl.env}, or ${DEFAULT_CRUCIBLE_BASE_URL})`,
     )
     .addOption(
       new Option('--api-version <v>', 'API version, when the URL does not say').choices(['v1', 'v2']),

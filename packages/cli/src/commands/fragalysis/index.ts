@@ -1,3 +1,4 @@
+import { FRAGALYSIS_SETTINGS } from '@sciport/fragalysis';
 import type { CommandModule } from '../../program.js';
 import { registerDownload } from './download.js';
 import { registerSmiles } from './smiles.js';
@@ -15,10 +16,11 @@ import { registerWhoami } from './whoami.js';
  * `shared.ts`.
  */
 export const register: CommandModule['register'] = (command, api) => {
+  const { stack, token } = FRAGALYSIS_SETTINGS;
   command.addHelpText(
     'after',
-    '\nToken: FRAGALYSIS_TOKEN or `sciport config set fragalysis.token` (from <stack>/api/token/ while logged in);\n' +
-      'without it, public proposals only. Stack: --stack, FRAGALYSIS_STACK or fragalysis.stack.',
+    `\nToken: ${token.env} or \`sciport config set ${token.configKey}\` (from <stack>/api/token/ while logged in);\n` +
+      `without it, public proposals only. Stack: --stack, ${stack.env} or ${stack.configKey}.`,
   );
   registerWhoami(command, api);
   registerTargets(command, api);

@@ -23,7 +23,8 @@ export function makeClient(ctx: CliContext, options: StackOptions): Promise<Frag
     settings: FRAGALYSIS_SETTINGS,
     requests: { stack: { flag: options.stack, flagName: '--stack' }, token: {} },
     create: (settings, onEvent: (event: FragalysisEvent) => void) => {
-      if (!settings.token) debug(ctx, 'no FRAGALYSIS_TOKEN: anonymous, public proposals only');
+      if (!settings.token)
+        debug(ctx, `no ${FRAGALYSIS_SETTINGS.token.env}: anonymous, public proposals only`);
       return new FragalysisClient({ ...settings, onEvent });
     },
     printEvent: (event) => {
