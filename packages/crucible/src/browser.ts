@@ -1,4 +1,35 @@
 /** @sciport/crucible for browsers and workers: the client without uploads, downloads and local parsers. */
 
-export { CrucibleClient } from './crucible-client.js';
-export * from './shared.js';
+export { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from './credentials.js';
+export {
+  CRUCIBLE_VERSION,
+  CrucibleClient,
+  type CrucibleClientOptions,
+  versionFromUrl,
+} from './crucible-client.js';
+export { type CrucibleError, RequestFailedError, RequestTimeoutError } from './crucible-error.js';
+export type { ApiVersion, CrucibleEvent } from './internal/context.js';
+export { Access } from './resources/access.js';
+export {
+  type DatasetFilters,
+  type DatasetGetOptions,
+  type DatasetInput,
+  type DatasetListOptions,
+  Datasets,
+  datasetBody,
+} from './resources/datasets.js';
+export { type FileRecordInput, Files } from './resources/files.js';
+export { type InstrumentInput, Instruments } from './resources/instruments.js';
+export { Keywords } from './resources/keywords.js';
+export { type ProjectInput, Projects } from './resources/projects.js';
+export {
+  type RequestLookup,
+  type RequestOutcome,
+  Requests,
+  type WaitForRequestOptions,
+} from './resources/requests.js';
+export { type ResourceInfo, Resources } from './resources/resources.js';
+export { type SampleInput, type SampleListOptions, Samples } from './resources/samples.js';
+export { Thumbnails } from './resources/thumbnails.js';
+export { type UserInput, Users } from './resources/users.js';
+export * from './schemas/index.js';

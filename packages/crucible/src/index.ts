@@ -4,6 +4,9 @@
  * them.
  */
 
+// The browser entry's exports, but for `CrucibleClient`: the Node client below takes its place (a name exported
+// here explicitly wins over the same name from `export *`).
+export * from './browser.js';
 export { CrucibleClient } from './node/crucible-client.js';
 export {
   type CreatedDataset,
@@ -23,14 +26,6 @@ export {
   type UploadFileResult,
 } from './node/files.js';
 export {
-  CHUNK_QUANTUM,
-  persistedFrom,
-  type UploadOptions,
-  type UploadProgress,
-  type UploadResult,
-  V1_UPLOAD_LIMIT,
-} from './node/upload.js';
-export {
   type DatasetParser,
   genericParser,
   getParser,
@@ -39,5 +34,12 @@ export {
   parseLammps,
   parserNames,
   registerParser,
-} from './parsers/parsers.js';
-export * from './shared.js';
+} from './node/parsers.js';
+export {
+  CHUNK_QUANTUM,
+  persistedFrom,
+  type UploadOptions,
+  type UploadProgress,
+  type UploadResult,
+  V1_UPLOAD_LIMIT,
+} from './node/upload.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '@sciport/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getParser, parseLammps, parserNames } from '../src/parsers/parsers.js';
+import { getParser, parseLammps, parserNames } from '../src/node/parsers.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -1,4 +1,32 @@
 /** @sciport/fragalysis for browsers and workers: the client without the parts that write files. */
 
-export { FragalysisClient } from './fragalysis-client.js';
-export * from './shared.js';
+export { FRAGALYSIS_SETTINGS, resolveStack, STACKS, type StackName } from './credentials.js';
+export {
+  type ArchiveEvent,
+  FRAGALYSIS_VERSION,
+  FragalysisClient,
+  type FragalysisClientOptions,
+  type FragalysisEvent,
+  type TaskPhase,
+  type WarningEvent,
+} from './fragalysis-client.js';
+export {
+  type FragalysisError,
+  FragalysisTaskError,
+  type FragalysisTaskFailure,
+  FragalysisTaskTimeoutError,
+} from './fragalysis-error.js';
+export type {
+  ArchiveLocation,
+  ArchiveRequestOptions,
+  Archives,
+  ArchiveWaitOptions,
+} from './resources/archives.js';
+export type { CompoundSetListOptions, CompoundSets } from './resources/compound-sets.js';
+export type { Observations } from './resources/observations.js';
+export type { Projects } from './resources/projects.js';
+export type { TargetListOptions, Targets } from './resources/targets.js';
+export { targetKey, type Uploads } from './resources/uploads.js';
+export type { Users } from './resources/users.js';
+export * from './schemas/download-options.js';
+export * from './schemas/index.js';

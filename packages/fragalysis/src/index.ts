@@ -3,6 +3,9 @@
  * client has `archives.download` and `archives.sync`; bundlers for the browser get the same client without them.
  */
 
+// The browser entry's exports, but for `FragalysisClient`: the Node client below takes its place (a name exported
+// here explicitly wins over the same name from `export *`).
+export * from './browser.js';
 export {
   type ArchiveFormat,
   targetFolderName,
@@ -16,4 +19,3 @@ export type {
 } from './node/archives.js';
 export { FragalysisClient } from './node/fragalysis-client.js';
 export { SYNC_STATE_FILE } from './node/sync-state.js';
-export * from './shared.js';

@@ -1,8 +1,8 @@
 import { UsageError } from '@sciport/core';
 import { describe, expect, it } from 'vitest';
 import { resolveStack, STACKS } from '../src/credentials.js';
-import { ARCHIVE_FLAGS, archiveRequestBody, legacyFieldNames } from '../src/download-options.js';
 import { FragalysisClient } from '../src/index.js';
+import { ARCHIVE_FLAGS, archiveRequestBody, legacyFieldNames } from '../src/schemas/download-options.js';
 
 describe('archiveRequestBody', () => {
   it("sends every field, with the web dialog's defaults", () => {

@@ -1,5 +1,4 @@
 import type { RequestOptions } from '@sciport/core';
-import { type DatasetParser, getParser, type ParsedDataset } from '../parsers/parsers.js';
 import { type DatasetInput, Datasets } from '../resources/datasets.js';
 import { Files } from '../resources/files.js';
 import { Keywords } from '../resources/keywords.js';
@@ -7,6 +6,7 @@ import { type RequestOutcome, Requests } from '../resources/requests.js';
 import type { CrucibleDataset } from '../schemas/datasets.js';
 import { type DownloadedFile, type DownloadOptions, downloadDataset } from './download.js';
 import { basename, type IngestOptions, type UploadFileResult, uploadFile, waitWith } from './files.js';
+import { type DatasetParser, getParser, type ParsedDataset } from './parsers.js';
 
 export interface CreateFromFilesOptions extends RequestOptions, IngestOptions {
   /** A parser name (`lammps`) or object; default: upload the files as they are. */

@@ -3,10 +3,9 @@ import path from 'node:path';
 import { AbortError, requestOptions, UsageError } from '@sciport/core';
 import { extractArchive } from '@sciport/core/extract';
 import { type DownloadProgress, safeJoin, writeFileAtomic } from '@sciport/core/node';
-import type { ArchiveOptions } from '../download-options.js';
-
 import { type ArchiveLocation, type ArchiveRequestOptions, Archives } from '../resources/archives.js';
 import { targetKey, Uploads } from '../resources/uploads.js';
+import type { ArchiveOptions } from '../schemas/download-options.js';
 import type { UploadStats } from '../schemas/uploads.js';
 import {
   type ArchiveFormat,

@@ -9,7 +9,6 @@ import {
   waitFor,
 } from '@sciport/core';
 import { STACKS } from '../credentials.js';
-import { type ArchiveOptions, archiveRequestBody, legacyFieldNames } from '../download-options.js';
 import { FragalysisTaskError, FragalysisTaskTimeoutError } from '../fragalysis-error.js';
 import { type Context, explain, getJson, onStack } from '../internal/context.js';
 import {
@@ -21,6 +20,7 @@ import {
   WAITING_STATES,
 } from '../internal/task.js';
 import { downloadResponseSchema, type TaskStatus, taskStatusRecordSchema } from '../schemas/archives.js';
+import { type ArchiveOptions, archiveRequestBody, legacyFieldNames } from '../schemas/download-options.js';
 
 /**
  * `Accept` of the archive fetch: the archive comes as `application/zip` whatever its format, and the errors of
