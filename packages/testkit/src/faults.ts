@@ -187,7 +187,7 @@ function prepareRule(rule: FaultRule, index: number): RuleState {
   };
 }
 
-function matches(match: FaultMatch | undefined, method: string, path: string): boolean {
+export function matches(match: FaultMatch | undefined, method: string, path: string): boolean {
   if (match === undefined) return true;
   if (match.method !== undefined && match.method.toUpperCase() !== method.toUpperCase()) return false;
   const pattern = match.path;

@@ -4,7 +4,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { type DefaultBodyType, getResponse, RequestHandler, type StrictRequest } from 'msw';
-import { createFaultInjector, type FaultRule, faultResponse, sleep } from './faults.js';
+import {
+  createFaultInjector,
+  type FaultMatch,
+  type FaultRule,
+  faultResponse,
+  matches,
+  sleep,
+} from './faults.js';
 import { fileBodyOf } from './file-body.js';
 import { createLogEntry, type RequestLogEntry } from './request-log.js';
 
@@ -22,6 +29,11 @@ export interface TestServerOptions {
    * server's URL) or use a wildcard origin (`'*\/ws/search'`, which also works in-process with `setupServer`).
    */
   handlers: readonly RequestHandler[];
+  /**
+   * Routes answered on the raw socket before msw handlers and faults (see {@link RawRoute}): the hostile
+   * servers of `@sciport/testkit/hostile`, next to a simulator that answers everything else.
+   */
+  raw?: readonly RawRoute[];
   /** Fault rules applied to every request (see {@link FaultRule}); replace them later with `setFaults`. */
   faults?: FaultRule | readonly FaultRule[];
   /** Seed of the generator behind every fault decision. Defaults to 1. */
@@ -64,8 +76,10 @@ export interface TestServer extends AsyncDisposable {
   setFaults(faults: FaultRule | readonly FaultRule[] | undefined): void;
   /** Prepends runtime handlers, tried before the earlier ones (like msw's `server.use`). */
   use(...handlers: RequestHandler[]): void;
-  /** Drops the handlers added with {@link TestServer.use}, keeping the initial ones. */
+  /** Drops the handlers (and raw routes) added at runtime, keeping the initial ones. */
   resetHandlers(): void;
+  /** Prepends raw routes, tried before the earlier ones and before every msw handler. */
+  useRaw(...routes: RawRoute[]): void;
   /**
    * Stops listening and destroys every open connection (requests in flight fail on the client side).
    * Idempotent: later calls return the same promise.
@@ -73,6 +87,20 @@ export interface TestServer extends AsyncDisposable {
   close(): Promise<void>;
   /** Same as {@link TestServer.close}, for `await using server = await startTestServer(…)`. */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A route answered on the raw Node response: what a fetch `Response` cannot express (a stall after the
+ * headers, a length that lies, a body that never ends). Its requests are logged like any other; faults do not
+ * apply to them. `signal` aborts when the client goes away or the server closes.
+ */
+export interface RawRoute {
+  match: FaultMatch;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: { url: URL; signal: AbortSignal },
+  ): void | Promise<void>;
 }
 
 /** `RequestInit` with the streaming option that the DOM typings lack. */
@@ -402,6 +430,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const injector = createFaultInjector(faults, { seed });
   const initialHandlers: RequestHandler[] = [...handlers];
   let runtimeHandlers: RequestHandler[] = [];
+  const initialRaw: RawRoute[] = [...(options.raw ?? [])];
+  let runtimeRaw: RawRoute[] = [];
   const requests: RequestLogEntry[] = [];
   const sockets = new Set<Socket>();
   let nextId = 1;
@@ -427,6 +457,13 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       entry.bodyBytes += count;
     });
     const head = method === 'HEAD';
+
+    const raw = [...runtimeRaw, ...initialRaw].find((route) => matches(route.match, method, url.pathname));
+    if (raw) {
+      delete entry.fault;
+      await raw.handle(req, res, { url, signal: abort.signal });
+      return;
+    }
 
     if (decision.kind === 'reset') {
       await sleep(decision.latencyMs, abort.signal, unref);
@@ -553,7 +590,11 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     use(...next) {
       runtimeHandlers = [...next, ...runtimeHandlers];
     },
+    useRaw(...next) {
+      runtimeRaw = [...next, ...runtimeRaw];
+    },
     resetHandlers() {
+      runtimeRaw = [];
       runtimeHandlers = [];
     },
     close,

@@ -50,7 +50,12 @@ export {
   writeArchiveZip,
   writeTarGz,
 } from './fragalysis/index.js';
-export { startTestServer, type TestServer, type TestServerOptions } from './http-server.js';
+export {
+  type RawRoute,
+  startTestServer,
+  type TestServer,
+  type TestServerOptions,
+} from './http-server.js';
 export {
   createIcsdSimulator,
   ICSD_CONTENT_TYPE_ALIASES,
