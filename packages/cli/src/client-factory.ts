@@ -1,3 +1,6 @@
+import type { Stats } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { type ClientEventLike, describeEvent, type SettingSpec, UsageError } from '@sciport/core';
 import { requireCredential, resolveCredential } from '@sciport/core/node';
 import type { CliContext } from './context.js';
@@ -93,11 +96,51 @@ export async function createClient<
   return disposeOnExit(ctx, recipe.create(settings, printEvents(ctx, recipe.printEvent)));
 }
 
-/** A `--timeout <seconds>` value in milliseconds. */
+/** The longest timer Node keeps (2^31 − 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMEOUT_SECONDS = Math.floor(2_147_483_647 / 1000);
+
+/** A `--timeout <seconds>` value in milliseconds: positive, and no longer than a timer can wait. */
 export function timeoutMs(value: string | undefined, flag = '--timeout'): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) {
     throw new UsageError(`${flag} must be a number of seconds, got ${JSON.stringify(value)}`);
   }
-  return Math.round(Number(value) * 1000);
+  if (Number(value) > MAX_TIMEOUT_SECONDS) {
+    throw new UsageError(
+      `${flag} must be at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days), got ${JSON.stringify(value)}`,
+    );
+  }
+  return Math.max(1, Math.round(Number(value) * 1000));
+}
+
+/**
+ * The folder an `--out` flag names: made if missing (with its parents), refused with a usage error (exit 2)
+ * when it is a file or cannot be made, instead of a raw EEXIST/ENOTDIR from deep inside a download.
+ */
+export async function outFolder(value: string, flag = '--out'): Promise<string> {
+  const resolved = path.resolve(value);
+  let info: Stats | undefined;
+  try {
+    info = await stat(resolved);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new UsageError(`${flag} ${value}: ${(error as Error).message}`);
+    }
+  }
+  if (info && !info.isDirectory()) {
+    throw new UsageError(`${flag} ${value} is a file, not a folder`, {
+      hint: `Name a folder (it is made if missing)`,
+    });
+  }
+  if (!info) {
+    try {
+      await mkdir(resolved, { recursive: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of that path is a file' : (error as Error).message;
+      throw new UsageError(`${flag} ${value} cannot be made: ${why}`);
+    }
+  }
+  return resolved;
 }

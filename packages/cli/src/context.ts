@@ -1,6 +1,7 @@
 import { AbortError } from '@sciport/core';
 import { ConfigStore, type Environment } from '@sciport/core/node';
 import { writeMessage } from './output.js';
+import { escapeJsonText, escapeTerminalKeepColor } from './terminal.js';
 
 /**
  * The context every command receives. Created (and `@sciport/core` loaded) only when a command runs, never for
@@ -83,10 +84,16 @@ export function useColor(flag: boolean | undefined, env: Environment, isTTY: boo
   return isTTY;
 }
 
-export function createWriter(stream: OutputStream, color: boolean): Writer {
+/**
+ * A writer over `stream`. Everything written passes a last guard against server text reaching the terminal
+ * raw (see terminal.ts): in JSON mode the characters JSON leaves raw are escaped; otherwise every control
+ * character but newline and tab is made visible, except colour codes. Tables and messages escape server text
+ * fully (colour codes too) before it gets here.
+ */
+export function createWriter(stream: OutputStream, color: boolean, json = false): Writer {
   return {
     write: (text) => {
-      stream.write(text);
+      stream.write(json ? escapeJsonText(text) : escapeTerminalKeepColor(text));
     },
     isTTY: stream.isTTY === true,
     color,
@@ -111,14 +118,14 @@ export class Session {
     const outColor = useColor(globals.color, io.env, io.stdout.isTTY === true);
     const errColor = useColor(globals.color, io.env, io.stderr.isTTY === true);
     const json = globals.json === true;
-    const err = createWriter(io.stderr, errColor);
+    const err = createWriter(io.stderr, errColor, json);
     this.context = {
       json,
       quiet: globals.quiet === true,
       verbose: globals.verbose === true,
       color: outColor,
       signal: this.controller.signal,
-      out: createWriter(io.stdout, outColor),
+      out: createWriter(io.stdout, outColor, json),
       err,
       stdin: io.stdin,
       env: io.env,

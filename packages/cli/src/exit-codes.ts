@@ -13,6 +13,7 @@ import {
 } from '@sciport/core';
 import type { OutputStream } from './context.js';
 import { type CommanderLikeError, isCommanderError } from './program.js';
+import { escapeJsonText, escapeTerminal } from './terminal.js';
 
 /**
  * The one place that turns an error into an exit code and a message. Commands just throw.
@@ -100,14 +101,14 @@ export function reportError(error: unknown, options: ReportOptions): number {
   if (options.json) {
     const body = shown.toJSON();
     if (options.verbose && shown.stack) body.stack = redactText(shown.stack);
-    options.err.write(`${JSON.stringify(body)}\n`);
+    options.err.write(`${escapeJsonText(JSON.stringify(body))}\n`);
     return code;
   }
   const known = SciportError.isInstance(error) || isCommanderError(error) || error instanceof ExitError;
   const message = oneLine(shown.message) || shown.name;
   const more = !known && !options.verbose ? ' (run with --verbose for details)' : '';
-  options.err.write(`sciport: ${message}${more}\n`);
-  if (options.verbose && !isCommanderError(error)) options.err.write(stackOf(error));
+  options.err.write(`sciport: ${escapeTerminal(message, { inline: true })}${more}\n`);
+  if (options.verbose && !isCommanderError(error)) options.err.write(escapeTerminal(stackOf(error)));
   return code;
 }
 

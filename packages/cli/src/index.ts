@@ -1,3 +1,4 @@
+import { redactText } from '@sciport/core';
 import type { Command } from 'commander';
 import type { CliContext, CliIo, GlobalOptions, Session } from './context.js';
 import {
@@ -11,6 +12,7 @@ import {
   scanGlobalFlags,
   throwParseErrors,
 } from './program.js';
+import { escapeTerminal } from './terminal.js';
 
 export type {
   Cleanup,
@@ -81,7 +83,10 @@ export async function main(
   if (session) {
     const ctx: CliContext = session.context;
     await session.close((error) => {
-      if (ctx.verbose) streams.stderr.write(`sciport: cleanup failed: ${String(error)}\n`);
+      if (ctx.verbose)
+        streams.stderr.write(
+          `sciport: cleanup failed: ${escapeTerminal(redactText(String(error)), { inline: true })}\n`,
+        );
     });
   }
   return code;

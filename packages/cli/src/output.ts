@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { CliContext, Writer } from './context.js';
+import { escapeTerminal } from './terminal.js';
 
 /**
  * Output helpers. Rules: stdout carries the result only (with `--json`, only JSON: one document, or NDJSON for
@@ -74,7 +75,9 @@ export function formatTable<Row>(
   const cells = rows.map((row) =>
     columns.map((column) => {
       const raw = typeof column.value === 'function' ? column.value(row) : row[column.value];
-      return raw === undefined || raw === null ? '' : String(raw).replace(/[\r\n\t]+/g, ' ');
+      return raw === undefined || raw === null
+        ? ''
+        : escapeTerminal(String(raw).replace(/[\r\n\t]+/g, ' '), { inline: true });
     }),
   );
   const showHeader = options.header !== false;
@@ -115,7 +118,7 @@ export function writeMessage(err: Writer, json: boolean, level: Level, message: 
     err.write(`${JSON.stringify({ level, message })}\n`);
     return;
   }
-  const text = message.replace(/\n+$/, '');
+  const text = escapeTerminal(message.replace(/\n+$/, ''));
   if (level === 'warning') err.write(`${style.yellow('warning:', err.color)} ${text}\n`);
   else if (level === 'debug') err.write(`${style.dim(`debug: ${text}`, err.color)}\n`);
   else err.write(`${text}\n`);

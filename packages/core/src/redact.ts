@@ -30,53 +30,115 @@ const SECRET_HEADERS = new Set([
 
 /** Minimum length of a registered secret value; shorter values would redact ordinary words. */
 const MIN_SECRET_LENGTH = 4;
-const MAX_SECRETS = 2048;
+/** How many values that servers handed out (cookies, upload URLs) are remembered, newest kept. */
+const MAX_TRANSIENT = 2048;
 
 interface SecretRegistry {
+  /** The user's own credentials and the tokens they buy: never evicted. */
   values: Set<string>;
+  /** Values servers handed out: the newest {@link MAX_TRANSIENT} are kept. */
+  transient: Set<string>;
   names: Set<string>;
+  /** Every value, longest first (so that a secret containing another is replaced whole); rebuilt on change. */
+  sorted: string[] | undefined;
 }
 
-const REGISTRY_KEY = Symbol.for('@sciport/core.secrets');
+const REGISTRY_KEY = Symbol.for('@sciport/core.secrets.v2');
 
 function registry(): SecretRegistry {
   const g = globalThis as typeof globalThis & { [REGISTRY_KEY]?: SecretRegistry };
   let r = g[REGISTRY_KEY];
   if (!r) {
-    r = { values: new Set(), names: new Set() };
+    r = { values: new Set(), transient: new Set(), names: new Set(), sorted: undefined };
     g[REGISTRY_KEY] = r;
   }
   return r;
 }
 
+function sortedSecrets(r: SecretRegistry): string[] {
+  if (!r.sorted) r.sorted = [...r.values, ...r.transient].sort((a, b) => b.length - a.length);
+  return r.sorted;
+}
+
+/** Options of {@link registerSecret}. */
+export interface RegisterSecretOptions {
+  /**
+   * A value a server handed out (a cookie it set, a signed upload URL), rather than the user's credential or a
+   * token bought with it. Such values are kept in a bounded set, newest first, so that a server sending
+   * thousands of them cannot grow memory without end; the user's own secrets are never evicted by them.
+   */
+  transient?: boolean;
+}
+
 /**
- * Registers a secret value so that it is redacted from every string core produces from now on.
- * Also registers its URL-encoded form. Values shorter than 4 characters are ignored.
+ * Every form `value` takes on the wire, so that a server echoing it back (a login page repeating the form, an
+ * error quoting a header or a JSON body) is still caught: as is, percent-encoded (`encodeURIComponent`, and the
+ * form encoding of `URLSearchParams`, which differs for `!'()*~` and spaces; with upper- and lower-case hex),
+ * JSON-escaped, HTML-escaped and Base64 (a Basic credential, a cookie).
  */
-export function registerSecret(value: string | undefined | null): void {
+export function secretEncodings(value: string): Set<string> {
+  const out = new Set<string>([value]);
+  const uri = encodeURIComponent(value);
+  const form = new URLSearchParams({ v: value }).toString().slice(2);
+  for (const encoded of [uri, uri.replace(/%20/g, '+'), form, encodeURI(value)]) {
+    out.add(encoded);
+    out.add(encoded.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+  }
+  out.add(JSON.stringify(value).slice(1, -1));
+  // HTML escapes as template engines write them: quotes left alone, or as `&quot;`/`&#34;` and `&#39;`/`&#x27;`.
+  const html = value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  for (const dq of ['"', '&quot;', '&#34;']) {
+    for (const sq of ["'", '&#39;', '&#x27;']) out.add(html.replace(/"/g, dq).replace(/'/g, sq));
+  }
+  const base64 = toBase64(value);
+  if (base64 !== undefined && base64.length >= 8) out.add(base64.replace(/=+$/, ''));
+  for (const v of out) if (v.length < MIN_SECRET_LENGTH) out.delete(v);
+  return out;
+}
+
+function toBase64(value: string): string | undefined {
+  const bytes = new TextEncoder().encode(value);
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return typeof btoa === 'function' ? btoa(binary) : undefined;
+}
+
+/**
+ * Registers a secret value so that it is redacted, in every encoding it may be sent in (see
+ * {@link secretEncodings}), from every string core produces from now on. Values shorter than 4 characters are
+ * ignored. The user's own secrets are kept for the life of the process; `transient` ones (set by servers) in a
+ * bounded set.
+ */
+export function registerSecret(value: string | undefined | null, options: RegisterSecretOptions = {}): void {
   if (!value || value.length < MIN_SECRET_LENGTH) return;
   const r = registry();
-  for (const v of new Set([value, encodeURIComponent(value), formEncode(value)])) {
-    if (r.values.has(v)) {
-      // refresh insertion order so that recent secrets survive eviction
-      r.values.delete(v);
+  const encodings = secretEncodings(value);
+  if (!options.transient) {
+    for (const v of encodings) {
+      if (r.values.has(v)) continue;
+      r.values.add(v);
+      r.transient.delete(v);
+      r.sorted = undefined;
     }
-    r.values.add(v);
+    return;
   }
-  while (r.values.size > MAX_SECRETS) {
-    const oldest = r.values.values().next().value;
+  for (const v of encodings) {
+    if (r.values.has(v)) continue;
+    // Refresh insertion order so that recent values survive eviction.
+    r.transient.delete(v);
+    r.transient.add(v);
+    r.sorted = undefined;
+  }
+  while (r.transient.size > MAX_TRANSIENT) {
+    const oldest = r.transient.values().next().value;
     if (oldest === undefined) break;
-    r.values.delete(oldest);
+    r.transient.delete(oldest);
   }
 }
 
 /** Registers extra query-parameter or header names to treat as secret (for example a capability parameter). */
 export function registerSecretName(name: string): void {
   registry().names.add(name.toLowerCase());
-}
-
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
 /** True when a query-parameter or header name looks like it carries a secret. */
@@ -87,12 +149,11 @@ export function isSecretName(name: string): boolean {
 
 /** Replaces every registered secret value in `text`. */
 export function redactText(text: string): string {
-  const { values } = registry();
-  if (values.size === 0 || text.length === 0) return redactInlineCredentials(text);
+  const r = registry();
+  if ((r.values.size === 0 && r.transient.size === 0) || text.length === 0)
+    return redactInlineCredentials(text);
   let out = text;
-  // Longest first, so that a secret containing another is replaced whole.
-  const sorted = [...values].sort((a, b) => b.length - a.length);
-  for (const secret of sorted) {
+  for (const secret of sortedSecrets(r)) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return redactInlineCredentials(out);
@@ -149,7 +210,7 @@ function mayHoldSecret(raw: string): boolean {
       if (name !== '' && isSecretName(safeDecode(name))) return true;
     }
   }
-  for (const secret of registry().values) if (raw.includes(secret)) return true;
+  for (const secret of sortedSecrets(registry())) if (raw.includes(secret)) return true;
   return INLINE_CREDENTIAL.test(raw);
 }
 

@@ -190,7 +190,8 @@ async function prompt(ctx: CliContext, question: string, hidden: boolean): Promi
   let muted = false;
   const output = new Writable({
     write(chunk: Buffer | string, _encoding, callback) {
-      if (!muted) ctx.err.write(chunk.toString());
+      // Straight to the terminal: readline draws with cursor sequences that the writer's guard would escape.
+      if (!muted) ctx.err.stream.write(chunk.toString());
       callback();
     },
   });
@@ -206,6 +207,6 @@ async function prompt(ctx: CliContext, question: string, hidden: boolean): Promi
   } finally {
     muted = false;
     rl.close();
-    if (hidden) ctx.err.write('\n');
+    if (hidden) ctx.err.stream.write('\n');
   }
 }

@@ -60,21 +60,32 @@ export function cookieCsrfAuth(options: CookieCsrfAuthOptions = {}): AuthStrateg
   cookies(): ReadonlyMap<string, string>;
 } {
   const jar = new Map<string, string>(Object.entries(options.cookies ?? {}));
+  // The user's own cookies (a session copied from the browser) are credentials: never forgotten.
   for (const v of jar.values()) registerSecret(v);
+  const own = new Set(jar.keys());
   const csrf = options.csrf;
   const csrfCookie = csrf?.cookieName ?? 'csrftoken';
+  const sessionCookie = csrf?.sessionCookie;
   const csrfHeader = csrf?.headerName ?? 'X-CSRFToken';
   let bootstrapping: Promise<void> | undefined;
 
   const capture = (headers: Headers) => {
-    for (const line of headers.getSetCookie()) {
+    const lines = headers.getSetCookie();
+    for (const line of lines.length > MAX_SET_COOKIE_LINES ? lines.slice(0, MAX_SET_COOKIE_LINES) : lines) {
+      if (line.length > MAX_COOKIE_BYTES) continue;
       const parsed = parseSetCookie(line);
       if (!parsed) continue;
-      if (parsed.expired) jar.delete(parsed.name);
-      else {
-        registerSecret(parsed.value);
-        jar.set(parsed.name, parsed.value);
+      if (parsed.expired) {
+        jar.delete(parsed.name);
+        continue;
       }
+      // A bounded jar: new names beyond the limit are dropped, never the cookies already held (a flood of
+      // cookies must not push out the session).
+      if (!jar.has(parsed.name) && jar.size >= MAX_COOKIES) continue;
+      // The session and CSRF cookies carry the user's rights; anything else the server sets is transient.
+      const kept = own.has(parsed.name) || parsed.name === csrfCookie || parsed.name === sessionCookie;
+      registerSecret(parsed.value, { transient: !kept });
+      jar.set(parsed.name, parsed.value);
     }
   };
 
@@ -126,6 +137,13 @@ export function cookieCsrfAuth(options: CookieCsrfAuthOptions = {}): AuthStrateg
     },
   };
 }
+
+/** At most this many cookies are held per client (RFC 6265 asks for at least 50 per domain). */
+export const MAX_COOKIES = 50;
+/** A Set-Cookie line longer than this is ignored (RFC 6265 asks for at least 4096 bytes per cookie). */
+export const MAX_COOKIE_BYTES = 4096;
+/** Set-Cookie lines past this many in one response are ignored. */
+const MAX_SET_COOKIE_LINES = 200;
 
 function cookieHeader(jar: ReadonlyMap<string, string>): string {
   return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');

@@ -12,7 +12,7 @@ import {
   RequestFailedError,
 } from '@sciport/crucible';
 import { type Command, Option } from 'commander';
-import { createClient } from '../../client-factory.js';
+import { createClient, timeoutMs } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
 import { debug, info, printJson } from '../../output.js';
 
@@ -21,6 +21,7 @@ import { debug, info, printJson } from '../../output.js';
 export interface ApiOptions {
   apiUrl?: string;
   apiVersion?: ApiVersion;
+  timeout?: string;
 }
 
 export function apiOptions(command: Command): Command {
@@ -31,10 +32,12 @@ export function apiOptions(command: Command): Command {
     )
     .addOption(
       new Option('--api-version <v>', 'API version, when the URL does not say').choices(['v1', 'v2']),
-    );
+    )
+    .option('--timeout <seconds>', 'per-request timeout in seconds, the body included (default 60)');
 }
 
 export function makeClient(ctx: CliContext, options: ApiOptions): Promise<CrucibleClient> {
+  const timeout = timeoutMs(options.timeout);
   return createClient(ctx, {
     settings: CRUCIBLE_SETTINGS,
     requests: { baseUrl: { flag: options.apiUrl, flagName: '--api-url' }, apiKey: { required: true } },
@@ -42,6 +45,7 @@ export function makeClient(ctx: CliContext, options: ApiOptions): Promise<Crucib
       new CrucibleClient({
         ...settings,
         ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}),
+        ...(timeout ? { timeout } : {}),
         onEvent,
       }),
     printEvent: (event) => {

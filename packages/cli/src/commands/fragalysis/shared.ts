@@ -7,7 +7,7 @@ import {
   type FragalysisEvent,
 } from '@sciport/fragalysis';
 import type { Command } from 'commander';
-import { createClient } from '../../client-factory.js';
+import { createClient, timeoutMs } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
 import { debug, info } from '../../output.js';
 
@@ -15,6 +15,7 @@ import { debug, info } from '../../output.js';
 
 export interface StackOptions {
   stack?: string;
+  timeout?: string;
 }
 
 /** The client, from `--stack` > `FRAGALYSIS_STACK` > config, and the token from the environment or config. */
@@ -25,7 +26,8 @@ export function makeClient(ctx: CliContext, options: StackOptions): Promise<Frag
     create: (settings, onEvent: (event: FragalysisEvent) => void) => {
       if (!settings.token)
         debug(ctx, `no ${FRAGALYSIS_SETTINGS.token.env}: anonymous, public proposals only`);
-      return new FragalysisClient({ ...settings, onEvent });
+      const timeout = timeoutMs(options.timeout);
+      return new FragalysisClient({ ...settings, ...(timeout ? { timeout } : {}), onEvent });
     },
     printEvent: (event) => {
       if (event.type !== 'archive') return false;
@@ -41,7 +43,9 @@ export function makeClient(ctx: CliContext, options: StackOptions): Promise<Frag
 }
 
 export function stackOption(command: Command): Command {
-  return command.option('--stack <name|url>', 'production (default), staging, legacy, or a URL');
+  return command
+    .option('--stack <name|url>', 'production (default), staging, legacy, or a URL')
+    .option('--timeout <seconds>', 'per-request timeout in seconds, the body included (default 60)');
 }
 
 function kebab(wire: string): string {

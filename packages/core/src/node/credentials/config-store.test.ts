@@ -198,6 +198,35 @@ describe('ConfigStore', () => {
     expect(warnings[0]).toContain('0644');
   });
 
+  it.runIf(posix)(
+    'warns when config.json or its folder can be changed by others (it decides where keys go)',
+    async () => {
+      await mkdir(dir, { recursive: true });
+      await chmod(dir, 0o700);
+      const file = path.join(dir, 'config.json');
+      await writeFile(file, '{"crucible":{"baseUrl":"https://elsewhere.example"}}');
+      await chmod(file, 0o666);
+      const s = store();
+      await s.get('crucible.baseUrl');
+      await s.list();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`chmod 644 ${file}`);
+      expect(warnings[0]).toContain('0666');
+
+      await chmod(file, 0o644);
+      await chmod(dir, 0o777);
+      warnings = [];
+      await store().get('crucible.baseUrl');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`chmod 700 ${dir}`);
+
+      await chmod(dir, 0o755);
+      warnings = [];
+      expect(await store().get('crucible.baseUrl')).toBe('https://elsewhere.example');
+      expect(warnings).toEqual([]);
+    },
+  );
+
   it.runIf(posix)('does not warn about a 0600 credentials file', async () => {
     const s = store();
     await s.set('icsd.password', 'pw-private');

@@ -1,4 +1,4 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SciportError, type SciportErrorOptions, UsageError } from '../../errors.js';
 import { isSecretName, maskSecret, registerSecret } from '../../redact.js';
@@ -180,7 +180,9 @@ export class ConfigStore {
     try {
       const handle = await open(file, 'r');
       try {
+        await this.checkFolder();
         if (kind === 'credentials') this.checkMode(file, (await handle.stat()).mode);
+        else this.checkWritable(file, (await handle.stat()).mode, 'file', CONFIG_MODE);
         text = await handle.readFile('utf8');
       } finally {
         await handle.close();
@@ -206,6 +208,30 @@ export class ConfigStore {
     this.onWarning(
       `${file} can be read by other users (mode ${octal}); restrict it with \`chmod 600 ${quoteShell(file)}\``,
     );
+  }
+
+  /**
+   * Settings decide where credentials are sent (a base URL): a config file, or the folder holding it, that
+   * other users can change is as dangerous as a credentials file they can read.
+   */
+  private checkWritable(target: string, mode: number, what: 'file' | 'folder', fix: number): void {
+    if (process.platform === 'win32' || (mode & 0o022) === 0 || this.warned.has(target)) return;
+    this.warned.add(target);
+    const octal = (mode & 0o777).toString(8).padStart(4, '0');
+    const wanted = (fix & 0o777).toString(8);
+    this.onWarning(
+      `${target} can be changed by other users (${what} mode ${octal}), who could send your credentials elsewhere; ` +
+        `restrict it with \`chmod ${wanted} ${quoteShell(target)}\``,
+    );
+  }
+
+  private async checkFolder(): Promise<void> {
+    if (process.platform === 'win32' || this.warned.has(this.path.dir)) return;
+    try {
+      this.checkWritable(this.path.dir, (await stat(this.path.dir)).mode, 'folder', CONFIG_DIR_MODE);
+    } catch {
+      // The folder's own errors surface where it is read or written.
+    }
   }
 
   private async write(kind: FileKind, entries: Map<string, Leaf>): Promise<void> {
