@@ -11,3 +11,7 @@ const code = await main();
 // After Ctrl-C, do not wait for work that ignored the abort signal.
 if (code >= 128) process.exit(code);
 process.exitCode = code;
+// Everything the command started has ended by now, its cleanups (logouts) included. Whatever still holds the
+// event loop (a connection a server keeps open, a timer a library left armed) must not keep the process alive
+// after its result or error is printed: a second's grace for pending output, then exit.
+setTimeout(() => process.exit(code), 1000).unref();

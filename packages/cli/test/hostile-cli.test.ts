@@ -129,6 +129,35 @@ describe('a login error that echoes the password (icsd)', () => {
   });
 });
 
+describe('the process ends with the command', () => {
+  it('exits within a second of printing its error even when something still holds the event loop', async () => {
+    // A timer that never ends, loaded before the CLI: what a leaked response timer or socket would do.
+    const leak = path.join(root, 'leak.mjs');
+    await writeFile(leak, 'setInterval(() => {}, 60_000);\n');
+    const started = Date.now();
+    let printedAt = 0;
+    const r = await runCli(['crucible', 'whoami', '--timeout', '5'], {
+      nodeArgs: ['--import', leak],
+      env: {
+        SCIPORT_CONFIG_DIR: dir,
+        HOME: root,
+        CRUCIBLE_API_URL: 'http://127.0.0.1:9/api/v2',
+        CRUCIBLE_API_KEY: 'k-0123456789',
+      },
+      onSpawn: (child) => {
+        child.stderr?.on('data', () => {
+          printedAt = Date.now();
+        });
+      },
+    });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/^sciport: /m);
+    // Budget: the one-second grace, plus generous room for a loaded machine.
+    expect(Date.now() - printedAt).toBeLessThan(8_000);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+});
+
 describe('flags at their limits', () => {
   const env = () => ({
     SCIPORT_CONFIG_DIR: dir,
