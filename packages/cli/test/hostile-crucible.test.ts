@@ -27,7 +27,7 @@ import { type RunResult, runCli, tempConfigDir } from './helpers.js';
  */
 
 const BUDGET_MS = 30_000;
-const MAX_PUSHED = 256 * 1024 * 1024;
+const MAX_PUSHED = 64 * 1024 * 1024;
 
 let sim: CrucibleSimulator;
 let server: TestServer;
