@@ -7,7 +7,14 @@ export {
   type CrucibleClientOptions,
   versionFromUrl,
 } from './crucible-client.js';
-export { type CrucibleError, RequestFailedError, RequestTimeoutError } from './crucible-error.js';
+export {
+  type CrucibleError,
+  DatasetDownloadError,
+  type DownloadFailure,
+  RequestFailedError,
+  RequestTimeoutError,
+  UploadStalledError,
+} from './crucible-error.js';
 export type { ApiVersion, CrucibleEvent } from './internal/context.js';
 export { Access } from './resources/access.js';
 export {

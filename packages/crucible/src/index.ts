@@ -13,11 +13,7 @@ export {
   type CreateFromFilesOptions,
   NodeDatasets,
 } from './node/datasets.js';
-export {
-  type DownloadedFile,
-  type DownloadOptions,
-  localName,
-} from './node/download.js';
+export type { DownloadedFile, DownloadOptions } from './node/download.js';
 export {
   DEFAULT_INGESTION_CLASS,
   type FileUploadOptions,
@@ -25,6 +21,7 @@ export {
   NodeFiles,
   type UploadFileResult,
 } from './node/files.js';
+export { fitSegment, localName, MAX_SEGMENT_BYTES } from './node/local-names.js';
 export {
   type DatasetParser,
   genericParser,

@@ -1,47 +1,61 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ApiError, type RequestOptions, registerSecret, requestOptions, SciportError } from '@sciport/core';
-import { downloadToFile, rangeHeader, safeJoin, sha256File } from '@sciport/core/node';
+import {
+  ApiError,
+  AuthenticationError,
+  IntegrityError,
+  isAbortLike,
+  PermissionDeniedError,
+  type RequestOptions,
+  registerSecret,
+  requestOptions,
+  SciportError,
+  type StreamResponse,
+  throwIfAborted,
+  toSciportError,
+} from '@sciport/core';
+import {
+  downloadToFile,
+  partialPathFor,
+  rangeHeader,
+  removePartial,
+  safeJoin,
+  sha256File,
+} from '@sciport/core/node';
 import { z } from 'zod';
+import { DatasetDownloadError, type DownloadFailure } from '../crucible-error.js';
 import { type Context, getRecord, id } from '../internal/context.js';
 import { type Files, listFiles } from '../resources/files.js';
 import type { CrucibleFile } from '../schemas/files.js';
+import {
+  clashKey,
+  foldsCase,
+  localName,
+  MAX_SEGMENT_BYTES,
+  sanitiseName,
+  unwritableReason,
+} from './local-names.js';
+
+export { localName, sanitiseName } from './local-names.js';
 
 export interface DownloadOptions extends RequestOptions {
   /** Which files: a predicate on the local relative name (default: all). */
   include?: (name: string) => boolean;
   onProgress?: (progress: { file: string; bytes: number; total: number | undefined }) => void;
+  /** Called for each file that fails, as it fails (the others go on; the call then throws `DatasetDownloadError`). */
+  onFailure?: (failure: DownloadFailure) => void;
 }
 
 export interface DownloadedFile {
+  /** The local name, relative to the output folder. */
   name: string;
   path: string;
   bytes: number;
   sha256: string;
   /** Already complete on disk (same size and SHA-256): not fetched. */
   skipped: boolean;
-}
-
-/** Where a file lands locally: its path inside the dataset folder of the production bucket, else its basename. */
-export function localName(file: CrucibleFile, datasetId: string): string {
-  const prefix = `mf-storage-prod/${datasetId}/`;
-  const fallback = path.posix.basename(file.filename.replace(/\\/g, '/'));
-  if (file.storagePath?.startsWith(prefix))
-    return sanitiseName(file.storagePath.slice(prefix.length), fallback);
-  return sanitiseName(fallback, file.mfid ?? 'file');
-}
-
-/**
- * A server-given relative name made safe to join below the output folder: `..`, `.`, empty and drive
- * components dropped, separators unified, control characters removed. Empty after that: `fallback`.
- */
-export function sanitiseName(name: string, fallback: string): string {
-  const parts = name
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-    .replace(/[\u0000-\u001f]/g, '')
-    .split(/[\\/]+/)
-    .filter((p) => p !== '' && p !== '.' && p !== '..' && !/^[a-zA-Z]:$/.test(p));
-  return parts.length > 0 ? parts.join('/') : fallback === name ? 'file' : sanitiseName(fallback, 'file');
+  /** The server's name, when it was too long for a file system and `name` is a shortened one. */
+  shortenedFrom?: string;
 }
 
 /**
@@ -49,6 +63,10 @@ export function sanitiseName(name: string, fallback: string): string {
  * carries the API key: streamed to a temporary file, checked against the record's size and SHA-256, renamed
  * into place; an error page (an expired or refused link) is never saved; an expired link is renewed once; a
  * transfer cut short resumes with `Range`; files already complete on disk are not fetched again.
+ *
+ * A file that fails (wrong size or hash, an error page, a name that clashes with another file's) is reported
+ * (`onFailure`) and the others still download; the call then throws a `DatasetDownloadError` listing the
+ * failures. An interruption (`signal`), a refused API key or a full or read-only disk stops at once.
  */
 export async function downloadDataset(
   ctx: Context,
@@ -60,7 +78,7 @@ export async function downloadDataset(
   const signal = options.signal;
   const call = requestOptions(options);
   const records = await listFiles(ctx, datasetId, call);
-  let links = await files.links(datasetId, call);
+  const links = await files.links(datasetId, call);
   if (Object.keys(links).length === 0) {
     // No links: a dataset with nothing ingested yet, or (some servers answer alike) no dataset at all.
     await getRecord(
@@ -72,77 +90,200 @@ export async function downloadDataset(
     );
   }
   const root = path.resolve(dir);
-  const jobs: Array<{ name: string; record: CrucibleFile | undefined; key: string }> = [];
+  const { jobs, refused } = await planJobs(ctx, records, links, datasetId, root, options);
+  const out: DownloadedFile[] = [];
+  const failures: DownloadFailure[] = [];
+  const fail = (failure: DownloadFailure) => {
+    failures.push(failure);
+    options.onFailure?.(failure);
+  };
+  for (const failure of refused) fail(failure);
+  for (const job of jobs) {
+    throwIfAborted(signal);
+    try {
+      out.push(await downloadOne(ctx, files, datasetId, root, job, links, options));
+    } catch (error) {
+      if (stopsAll(error) || signal?.aborted) throw error;
+      fail({
+        name: job.name,
+        serverName: job.serverName,
+        mfid: job.record?.mfid ?? undefined,
+        error: toSciportError(error),
+      });
+    }
+  }
+  if (failures.length > 0) throw new DatasetDownloadError(datasetId, failures, out);
+  return out;
+}
+
+interface Job {
+  name: string;
+  serverName: string;
+  record: CrucibleFile | undefined;
+  key: string;
+}
+
+/**
+ * The files to fetch, with their local names; the files refused before any transfer (a local name that
+ * cannot be written, or that another file of the dataset already takes).
+ */
+async function planJobs(
+  ctx: Context,
+  records: readonly CrucibleFile[],
+  links: Record<string, string>,
+  datasetId: string,
+  root: string,
+  options: DownloadOptions,
+): Promise<{ jobs: Job[]; refused: DownloadFailure[] }> {
+  const candidates: Job[] = [];
   for (const key of Object.keys(links)) {
     let record: CrucibleFile | undefined;
     let name: string;
+    let serverName: string;
     if (ctx.version === 'v2') {
       record = records.find((r) => r.mfid === key);
       name = record ? localName(record, datasetId) : sanitiseName(key, 'file');
+      serverName = record?.storagePath ?? record?.filename ?? key;
     } else {
       // v1 keys are `<dataset id>/<path>`; records are matched by basename.
-      name = sanitiseName(key.startsWith(`${datasetId}/`) ? key.slice(datasetId.length + 1) : key, key);
+      serverName = key.startsWith(`${datasetId}/`) ? key.slice(datasetId.length + 1) : key;
+      name = sanitiseName(serverName, key);
       const base = path.posix.basename(name);
       record = records.find((r) => path.posix.basename(r.filename.replace(/\\/g, '/')) === base);
     }
     if (options.include && !options.include(name)) continue;
-    jobs.push({ name, record, key });
+    candidates.push({ name, serverName, record, key });
   }
-  const out: DownloadedFile[] = [];
-  for (const job of jobs) {
-    const target = safeJoin(root, job.name);
-    const expectedSize = typeof job.record?.size === 'number' ? job.record.size : undefined;
-    const expectedSha = job.record?.sha256Hash?.toLowerCase() || undefined;
-    if (expectedSha && (await isComplete(target, expectedSize, expectedSha, signal))) {
-      out.push({
-        name: job.name,
-        path: target,
-        bytes: expectedSize ?? 0,
-        sha256: expectedSha,
-        skipped: true,
-      });
+  const jobs: Job[] = [];
+  const refused: DownloadFailure[] = [];
+  const refuse = (job: Job, message: string, hint?: string) =>
+    refused.push({
+      name: job.name,
+      serverName: job.serverName,
+      mfid: job.record?.mfid ?? undefined,
+      error: new SciportError(message, hint ? { hint } : {}),
+    });
+  // Names that differ only in case are one file where the file system folds case (macOS, Windows).
+  const folded = candidates.length > 1 && (await foldsCase(root));
+  const taken = new Map<string, Job>();
+  for (const job of candidates) {
+    const unwritable = unwritableReason(job.name);
+    if (unwritable) {
+      refuse(job, `Not downloading ${job.serverName}: ${unwritable}`);
       continue;
     }
-    let url = links[job.key] as string;
-    registerSecret(signedPart(url));
-    let renewed = false;
-    const fetchAt = async ({ offset, signal: s }: { offset: number; signal: AbortSignal | undefined }) => {
-      for (;;) {
-        try {
-          return await ctx.storage.stream(url, {
-            headers: { range: rangeHeader(offset) },
-            auth: false,
-            timeout: options.timeout,
-            signal: s,
-          });
-        } catch (error) {
-          const refused =
-            ApiError.isInstance(error) &&
-            (error.status === 400 || error.status === 401 || error.status === 403);
-          if (!refused) throw error;
-          if (renewed) {
-            // Still refused with a fresh link: say so plainly (the error page is never saved).
-            throw new SciportError(
-              `Storage refused the download of ${job.name} (${error.status}${error.detail ? `: ${error.detail}` : ''}), also with a freshly issued link`,
-              {
-                cause: error,
-                hint: 'The link may have expired on the way or the file may have moved; try again later',
-              },
-            );
-          }
-          // An expired or refused signed URL: ask once for a fresh one.
-          renewed = true;
-          if (ctx.version === 'v2' && job.record?.mfid)
-            url = (await files.link(job.record.mfid, { ...call, signal: s })).url;
-          else {
-            links = await files.links(datasetId, { ...call, signal: s });
-            url = links[job.key] ?? url;
-          }
-          registerSecret(signedPart(url));
-        }
+    const key = clashKey(job.name, folded);
+    const first = taken.get(key);
+    if (first) {
+      const same = first.record?.storagePath != null && first.record.storagePath === job.record?.storagePath;
+      if (same) {
+        // Two records of one stored object (spec §17.1: a re-upload under the same name): fetched once.
+        ctx.events.emit({
+          type: 'warning',
+          message: `${job.serverName}: another record (${job.record?.mfid ?? job.key}) of the same stored file; downloaded once`,
+        });
+        continue;
       }
+      refuse(
+        job,
+        `Not downloading ${job.serverName}: its local name ${job.name} is taken by ${first.serverName}${folded && first.name !== job.name ? ' (this file system ignores case)' : ''}`,
+        'Download it on its own into another folder (with --include) or rename one of the files on the server',
+      );
+      continue;
+    }
+    taken.set(key, job);
+    if (isShortened(job)) {
+      ctx.events.emit({
+        type: 'warning',
+        message: `${job.serverName.slice(0, 60)}…: the name is too long for a file system; saved as ${job.name}`,
+      });
+    }
+    jobs.push(job);
+  }
+  return { jobs, refused };
+}
+/** Errors after which no other file can do better: an interruption, a refused key, a full or read-only disk. */
+function stopsAll(error: unknown): boolean {
+  if (isAbortLike(error) || AuthenticationError.isInstance(error) || PermissionDeniedError.isInstance(error))
+    return true;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && DISK_ERRORS.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE']);
+
+/** One file: skipped when complete on disk, else fetched (resumed from a kept partial file), verified, renamed. */
+async function downloadOne(
+  ctx: Context,
+  files: Pick<Files, 'links' | 'link'>,
+  datasetId: string,
+  root: string,
+  job: Job,
+  links: Record<string, string>,
+  options: DownloadOptions,
+): Promise<DownloadedFile> {
+  const signal = options.signal;
+  const call = requestOptions(options);
+  const target = safeJoin(root, job.name);
+  const expectedSize = typeof job.record?.size === 'number' ? job.record.size : undefined;
+  const expectedSha = job.record?.sha256Hash?.toLowerCase() || undefined;
+  const shortened = isShortened(job) ? { shortenedFrom: job.serverName } : {};
+  if (expectedSha && (await isComplete(target, expectedSize, expectedSha, signal))) {
+    return {
+      name: job.name,
+      path: target,
+      bytes: expectedSize ?? 0,
+      sha256: expectedSha,
+      skipped: true,
+      ...shortened,
     };
-    const saved = await downloadToFile(fetchAt, target, {
+  }
+  let url = links[job.key] as string;
+  registerSecret(signedPart(url));
+  let renewed = false;
+  // Every response handed to `downloadToFile`, released after it (an error path must not leave one open).
+  const responses: StreamResponse[] = [];
+  const fetchAt = async ({ offset, signal: s }: { offset: number; signal: AbortSignal | undefined }) => {
+    for (;;) {
+      try {
+        const response = await ctx.storage.stream(url, {
+          headers: { range: rangeHeader(offset) },
+          auth: false,
+          timeout: options.timeout,
+          signal: s,
+        });
+        responses.push(response);
+        return response;
+      } catch (error) {
+        const refused =
+          ApiError.isInstance(error) &&
+          (error.status === 400 || error.status === 401 || error.status === 403);
+        if (!refused) throw error;
+        if (renewed) {
+          // Still refused with a fresh link: say so plainly (the error page is never saved).
+          throw new SciportError(
+            `Storage refused the download of ${job.name} (${error.status}${error.detail ? `: ${error.detail}` : ''}), also with a freshly issued link`,
+            {
+              cause: error,
+              hint: 'The link may have expired on the way or the file may have moved; try again later',
+            },
+          );
+        }
+        // An expired or refused signed URL: ask once for a fresh one.
+        renewed = true;
+        if (ctx.version === 'v2' && job.record?.mfid)
+          url = (await files.link(job.record.mfid, { ...call, signal: s })).url;
+        else url = (await files.links(datasetId, { ...call, signal: s }))[job.key] ?? url;
+        registerSecret(signedPart(url));
+      }
+    }
+  };
+  const save = () =>
+    downloadToFile(fetchAt, target, {
       ...(expectedSize !== undefined ? { expectedSize } : {}),
       ...(expectedSha ? { sha256: expectedSha } : {}),
       keepPartial: true,
@@ -152,9 +293,55 @@ export async function downloadDataset(
         ? { onProgress: (p) => options.onProgress?.({ file: job.name, bytes: p.bytes, total: p.total }) }
         : {}),
     });
-    out.push({ name: job.name, path: target, bytes: saved.bytes, sha256: saved.sha256, skipped: false });
+  const release = async () => {
+    for (const response of responses.splice(0)) await response.cancel().catch(() => undefined);
+  };
+  // A partial file longer than the file cannot be the beginning of it.
+  const kept = await dropOversizedPartial(target, expectedSize);
+  try {
+    let saved: Awaited<ReturnType<typeof save>>;
+    try {
+      saved = await save();
+    } catch (error) {
+      // A kept partial file of other bytes (the file changed on the server) fails the check: once from zero.
+      if (kept === 0 || !IntegrityError.isInstance(error) || signal?.aborted) throw error;
+      await release();
+      await removePartial(target);
+      saved = await save();
+    }
+    return {
+      name: job.name,
+      path: target,
+      bytes: saved.bytes,
+      sha256: saved.sha256,
+      skipped: false,
+      ...shortened,
+    };
+  } catch (error) {
+    // An interruption keeps its partial file for the next run to resume, unless it already holds too much.
+    if (isAbortLike(error)) await dropOversizedPartial(target, expectedSize);
+    throw error;
+  } finally {
+    await release();
   }
-  return out;
+}
+
+/** Removes the kept partial file of `target` when it is longer than `size`; returns the size kept. */
+async function dropOversizedPartial(target: string, size: number | undefined): Promise<number> {
+  const kept = await stat(partialPathFor(target)).then(
+    (s) => (s.isFile() ? s.size : 0),
+    () => 0,
+  );
+  if (size !== undefined && kept > size) {
+    await removePartial(target);
+    return 0;
+  }
+  return kept;
+}
+
+/** Whether a segment of the server's name was too long and the local name is a shortened one. */
+function isShortened(job: Job): boolean {
+  return job.serverName.split(/[\\/]+/).some((segment) => Buffer.byteLength(segment) > MAX_SEGMENT_BYTES);
 }
 
 async function isComplete(

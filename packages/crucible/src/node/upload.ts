@@ -6,18 +6,21 @@ import path from 'node:path';
 import {
   AbortError,
   ApiError,
+  backoffDelay,
   ConnectionError,
   type HttpClient,
   IntegrityError,
   type RequestOptions,
   registerSecret,
   requestOptions,
+  resolveRetryOptions,
   SciportError,
   sleep,
   UsageError,
 } from '@sciport/core';
 import { sha256File, writeFileAtomic } from '@sciport/core/node';
 import { z } from 'zod';
+import { UploadStalledError } from '../crucible-error.js';
 import { type Context, call, id } from '../internal/context.js';
 import { listFiles } from '../resources/files.js';
 import { type CrucibleFile, fileSchema, initiateUploadSchema } from '../schemas/files.js';
@@ -26,6 +29,10 @@ import { type CrucibleFile, fileSchema, initiateUploadSchema } from '../schemas/
 export const CHUNK_QUANTUM = 256 * 1024;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
 const MAX_CHUNK = 32 * 1024 * 1024;
+/** Rounds in a row that storage may answer 308 without persisting anything new before the upload stops. */
+export const MAX_STALLED_ROUNDS = 5;
+/** The waits between such rounds: full jitter up to 250 ms, 500 ms, 1 s, 2 s (core's backoff). */
+const STALL_BACKOFF = resolveRetryOptions({ baseDelayMs: 250, maxDelayMs: 4000 });
 /** The v1 direct upload's practical ceiling (the reference switches path at 1e8 bytes). */
 export const V1_UPLOAD_LIMIT = 100_000_000;
 
@@ -254,6 +261,9 @@ async function sendChunks(
   }
   const buffer = Buffer.allocUnsafe(Math.min(session.chunkSize, Math.max(size, 1)));
   let failures = 0;
+  // Rounds in a row in which storage answered 308 without persisting more than before: bounded, with backoff.
+  let best = offset;
+  let stalled = 0;
   while (offset < size || size === 0) {
     const length = Math.min(session.chunkSize, size - offset);
     let read = 0;
@@ -283,6 +293,21 @@ async function sendChunks(
       if (response.status === 308) {
         offset = persistedFrom(response.headers.get('range'));
         options.onProgress?.({ file: session.file, bytes: offset, total: size });
+        if (offset > best) {
+          best = offset;
+          stalled = 0;
+        } else {
+          stalled += 1;
+          if (stalled >= MAX_STALLED_ROUNDS) {
+            throw new UploadStalledError({
+              file: path.basename(session.file),
+              persisted: offset,
+              size,
+              rounds: stalled,
+            });
+          }
+          await sleep(backoffDelay(stalled - 1, STALL_BACKOFF), signal);
+        }
         continue;
       }
       options.onProgress?.({ file: session.file, bytes: size, total: size });

@@ -29,9 +29,8 @@ export class Users {
 
   /** The caller's account (`GET /account`): the cheapest check that the key works. */
   async me(options: RequestOptions = {}): Promise<CrucibleAccount> {
-    const account = await call(this.ctx, 'account', accountSchema.nullable(), requestOptions(options));
-    if (!account) throw new UsageError('The server answered the account request with nothing');
-    return account;
+    // An empty answer (`null`) or one that names no user is a ResponseValidationError: not an account.
+    return call(this.ctx, 'account', accountSchema, requestOptions(options));
   }
 
   /** A user by ORCID (admin). */

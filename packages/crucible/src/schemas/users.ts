@@ -20,17 +20,40 @@ export const userWireSchema = z
 export const userSchema = apiRecord(userWireSchema);
 export type CrucibleUser = z.output<typeof userSchema>;
 
-/** The caller's account (`GET /account`). */
+const named = (value: unknown): boolean => typeof value === 'string' && value.trim() !== '';
+
+/**
+ * The caller's account (`GET /account`, spec §2, §15.4). It must say whose it is: v2's `user_unique_id`, v1's
+ * `access_group_name` (the personal group, named by the ORCID), or a `user_info` with a `unique_id` or `orcid`
+ * (keys not tied to a user have `user_info: null` and still name their group). An empty object, or the
+ * answer of another service, is not an account.
+ */
 export const accountSchema = apiRecord(
-  z.looseObject({
-    user_unique_id: str,
-    access_group_name: str,
-    access_group_ids: z
-      .array(z.union([z.number(), z.string()]))
-      .nullable()
-      .optional(),
-    user_info: userSchema.nullable().optional(),
-  }),
+  z
+    .looseObject({
+      user_unique_id: str,
+      access_group_name: str,
+      access_group_ids: z
+        .array(z.union([z.number(), z.string()]))
+        .nullable()
+        .optional(),
+      user_info: userSchema.nullable().optional(),
+    })
+    .superRefine((account, ctx) => {
+      const user = account.user_info;
+      if (
+        named(account.user_unique_id) ||
+        named(account.access_group_name) ||
+        named(user?.uniqueId) ||
+        named(user?.orcid)
+      )
+        return;
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'not an account: it names no user (none of user_unique_id, access_group_name, user_info.unique_id, user_info.orcid)',
+      });
+    }),
 );
 export type CrucibleAccount = z.output<typeof accountSchema>;
 

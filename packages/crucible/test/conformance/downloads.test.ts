@@ -4,6 +4,7 @@ import path from 'node:path';
 import { IntegrityError, NotFoundError, SciportError } from '@sciport/core';
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
+import { DatasetDownloadError } from '../../src/index.js';
 import {
   client,
   DSID,
@@ -158,7 +159,11 @@ describe('downloads (§7, §17.3)', () => {
     const wrong = await client()
       .datasets.download(DSID, out)
       .catch((e: unknown) => e);
-    expect(IntegrityError.isInstance(wrong)).toBe(true);
+    // One failure among the dataset's files: the download goes on with the others, then lists it.
+    expect(DatasetDownloadError.isInstance(wrong)).toBe(true);
+    const failures = (wrong as DatasetDownloadError).failures;
+    expect(failures.map((f) => f.name)).toEqual(['raw/run5.h5']);
+    expect(IntegrityError.isInstance(failures[0]?.error)).toBe(true);
     const after = await readdir(out, { recursive: true }).catch(() => [] as string[]);
     expect(after.filter((n) => n.endsWith('run5.h5'))).toEqual([]);
   });

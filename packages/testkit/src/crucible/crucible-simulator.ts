@@ -153,6 +153,11 @@ export interface AddFileOptions {
   size?: number;
   /** Whether the file is already in production storage (downloadable). Default true. */
   ingested?: boolean;
+  /**
+   * Its path in the dataset once ingested (`storage_path` = `mf-storage-prod/<dsid>/<datasetPath>`), which may
+   * contain `/` (ingestors copy folders) or anything a server might send. Default: the basename of `filename`.
+   */
+  datasetPath?: string;
 }
 
 export interface CrucibleSimulator {
@@ -349,6 +354,12 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
       });
       if (opts.ingested ?? true) {
         sim.ingestFile(ds, f);
+        if (opts.datasetPath !== undefined && f.storagePath !== null) {
+          const storagePath = `mf-storage-prod/${ds.uniqueId}/${opts.datasetPath}`;
+          state.production.delete(f.storagePath);
+          sim.putBlob(state.production, storagePath, blob);
+          f.storagePath = storagePath;
+        }
         sim.recomputeSize(ds);
       }
       return f;

@@ -16,5 +16,6 @@
  * ```
  */
 
+export * from './crucible.js';
 export * from './echo.js';
 export * from './scenarios.js';

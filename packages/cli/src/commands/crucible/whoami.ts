@@ -23,9 +23,11 @@ export function registerWhoami(command: Command, { action }: CommandApi): void {
           accessGroupIds: account.accessGroupIds ?? [],
         });
       } else {
+        // The client refuses an account that names no user: one of these ids is there.
+        const who = account.userUniqueId || account.accessGroupName || user?.uniqueId || user?.orcid;
+        const name = user ? [user.firstName, user.lastName].filter(Boolean).join(' ') : '';
         ctx.out.write(
-          `${user ? [user.firstName, user.lastName].filter(Boolean).join(' ') || (user.uniqueId ?? '') : 'a key without a user'} ` +
-            `(${account.userUniqueId ?? account.accessGroupName ?? user?.uniqueId ?? user?.orcid ?? ''}) on ${client.baseUrl} [${client.apiVersion}]\n`,
+          `${name || (user ? 'a user without a name' : 'a key without a user record')} (${who}) on ${client.baseUrl} [${client.apiVersion}]\n`,
         );
       }
     }),
