@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type ClientEventLike, describeEvent, type SettingSpec, UsageError } from '@sciport/core';
 import { requireCredential, resolveCredential } from '@sciport/core/node';
@@ -114,33 +114,26 @@ export function timeoutMs(value: string | undefined, flag = '--timeout'): number
 }
 
 /**
- * The folder an `--out` flag names: made if missing (with its parents), refused with a usage error (exit 2)
- * when it is a file or cannot be made, instead of a raw EEXIST/ENOTDIR from deep inside a download.
+ * Checks the folder an `--out` flag names before any work starts: a file there (or a file as one of its
+ * parents) is a usage error (exit 2) that says so, instead of a raw EEXIST/ENOTDIR from deep inside a download.
+ * A folder that does not exist yet is fine: the command makes it.
  */
-export async function outFolder(value: string, flag = '--out'): Promise<string> {
+export async function checkOutFolder(value: string, flag = '--out'): Promise<string> {
   const resolved = path.resolve(value);
-  let info: Stats | undefined;
+  let info: Stats;
   try {
     info = await stat(resolved);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new UsageError(`${flag} ${value}: ${(error as Error).message}`);
-    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return resolved;
+    if (code === 'ENOTDIR')
+      throw new UsageError(`${flag} ${value}: a part of that path is a file, not a folder`);
+    throw new UsageError(`${flag} ${value}: ${(error as Error).message}`);
   }
-  if (info && !info.isDirectory()) {
+  if (!info.isDirectory()) {
     throw new UsageError(`${flag} ${value} is a file, not a folder`, {
-      hint: `Name a folder (it is made if missing)`,
+      hint: 'Name a folder (it is made if missing)',
     });
-  }
-  if (!info) {
-    try {
-      await mkdir(resolved, { recursive: true });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of that path is a file' : (error as Error).message;
-      throw new UsageError(`${flag} ${value} cannot be made: ${why}`);
-    }
   }
   return resolved;
 }

@@ -1,5 +1,6 @@
 import { DatasetDownloadError, type DownloadedFile } from '@sciport/crucible';
 import type { Command } from 'commander';
+import { checkOutFolder } from '../../client-factory.js';
 import { createProgress, info, printJson, warn } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import { type ApiOptions, apiOptions, makeClient } from './shared.js';
@@ -15,6 +16,7 @@ export function registerDownload(command: Command, { action }: CommandApi): void
       .option('--include <text>', 'only files whose name contains this text'),
   ).action(
     action(async (ctx, dsid: string, o: ApiOptions & { out?: string; include?: string }) => {
+      const folder = await checkOutFolder(o.out ?? dsid);
       const client = await makeClient(ctx, o);
       let progress: ReturnType<typeof createProgress> | undefined;
       const report = (done: readonly DownloadedFile[]) => {
@@ -25,7 +27,7 @@ export function registerDownload(command: Command, { action }: CommandApi): void
       };
       let done: DownloadedFile[];
       try {
-        done = await client.datasets.download(dsid, o.out ?? dsid, {
+        done = await client.datasets.download(dsid, folder, {
           signal: ctx.signal,
           ...(o.include ? { include: (name: string) => name.includes(o.include as string) } : {}),
           onProgress: (p) => {
