@@ -2,13 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestServer, type TestServer } from '@sciport/testkit';
-import {
-  endlessBody,
-  fixedAnswer,
-  gzipBomb,
-  type HostileRoute,
-  stallAfterHeaders,
-} from '@sciport/testkit/hostile';
+import { endlessBody, gzipBomb, type HostileRoute, stallAfterHeaders } from '@sciport/testkit/hostile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {

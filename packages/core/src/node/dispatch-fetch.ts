@@ -293,7 +293,21 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
             }
             outer?.addEventListener('abort', onStop, { once: true });
             sink = fn;
-            for (const piece of pending.splice(0)) if (!ended) deliver(piece);
+            for (const piece of pending.splice(0)) {
+              if (failure) break;
+              if (!ended) {
+                deliver(piece);
+                continue;
+              }
+              // The whole body arrived before the pipe (a small one, or one whose last piece never pauses):
+              // hand it over, a failure of the sink being the pipe's.
+              try {
+                fn(piece);
+                releasePiece(piece);
+              } catch (error) {
+                failure = { error };
+              }
+            }
             if (ended) finishPipe?.(failure?.error);
             else control?.resume();
           });
