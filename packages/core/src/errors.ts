@@ -13,7 +13,9 @@ import { redactText, redactUrl, redactValue } from './redact.js';
  * ├── ConnectionError (network failures; status 0) └── TimeoutError
  * ├── AbortError
  * ├── ResponseValidationError {issues}
- * ├── IntegrityError (size or checksum mismatch, truncated data)
+ * ├── IntegrityError (size or checksum mismatch, truncated data, more bytes than announced)
+ * ├── ResponseTooLargeError {url, limit} (a buffered answer over `maxBodyBytes`)
+ * ├── FileWriteError {folder, path, errno} (a full disk, a quota, an I/O error while saving)
  * ├── UnsafeArchiveError (archive entries that escape, or limits exceeded)
  * ├── MissingCredentialsError
  * └── UsageError (bad arguments: the caller's mistake, never retried)
@@ -386,6 +388,134 @@ export class UnsafeArchiveError extends SciportError<'unsafe_archive'> {
     this.entry = init.entry;
     this.reason = init.reason;
   }
+}
+
+export interface ResponseTooLargeErrorInit extends SciportErrorOptions {
+  service: string;
+  method: string;
+  url: string | URL;
+  /** The largest body read into memory, in bytes (`maxBodyBytes`). */
+  limit: number;
+  /** What the server announced (`Content-Length`), when it did. */
+  declared?: number | undefined;
+}
+
+/**
+ * The server's answer was larger than the client reads into memory (`maxBodyBytes`, 256 MiB by default;
+ * decoded bytes count, so a compressed answer cannot slip past). Never retried.
+ */
+export class ResponseTooLargeError extends SciportError<'response_too_large'> {
+  static override readonly kind: string = 'ResponseTooLargeError';
+  override readonly code = 'response_too_large' as const;
+  readonly service: string;
+  readonly method: string;
+  /** The request URL, redacted. */
+  readonly url: string;
+  readonly limit: number;
+  readonly declared: number | undefined;
+
+  constructor(init: ResponseTooLargeErrorInit) {
+    const url = redactUrl(init.url);
+    const size =
+      init.declared === undefined ? `more than ${formatBytes(init.limit)}` : formatBytes(init.declared);
+    super(
+      `${init.service}: the server's answer to ${init.method} ${url} is too large (${size}; ` +
+        `the limit is ${formatBytes(init.limit)})`,
+      {
+        ...init,
+        retryable: false,
+        hint:
+          init.hint ??
+          'Raise the limit with the client option `maxBodyBytes` if this answer is expected, or ask for less at once',
+      },
+    );
+    this.service = init.service;
+    this.method = init.method;
+    this.url = url;
+    this.limit = init.limit;
+    this.declared = init.declared;
+  }
+}
+
+/** `1048576` → `1 MiB (1048576 bytes)`; small sizes in bytes only. */
+function formatBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = '';
+  for (const u of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = u;
+  }
+  if (unit === '') return `${bytes} bytes`;
+  const shown = Number.isInteger(value) ? String(value) : value.toFixed(1);
+  return `${shown} ${unit} (${bytes} bytes)`;
+}
+
+export interface FileWriteErrorInit extends SciportErrorOptions {
+  /** The file being written (a temporary file next to the target). */
+  path: string;
+  /** The system's error code (`ENOSPC`, `EDQUOT`, `EIO`, …), when there was one. */
+  errno?: string | undefined;
+}
+
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EROFS: 'read-only file system',
+  EFBIG: 'file too large for the file system',
+};
+
+/**
+ * Saving a file failed: the disk is full (`ENOSPC`), a quota is reached (`EDQUOT`), the device failed (`EIO`),
+ * …. The message names the folder; the temporary file is removed, nothing is left under the final name. Never
+ * retried.
+ */
+export class FileWriteError extends SciportError<'file_write_failed'> {
+  static override readonly kind: string = 'FileWriteError';
+  override readonly code = 'file_write_failed' as const;
+  /** The folder written into. */
+  readonly folder: string;
+  readonly path: string;
+  readonly errno: string | undefined;
+
+  constructor(init: FileWriteErrorInit) {
+    const folder = dirnameOf(init.path);
+    const what = (init.errno && WRITE_FAILURES[init.errno]) ?? 'the write failed';
+    const detail = init.errno && !WRITE_FAILURES[init.errno] ? ` (${init.errno})` : '';
+    const hint =
+      init.hint ??
+      (init.errno === 'ENOSPC' || init.errno === 'EDQUOT'
+        ? 'Free some space there or choose another folder, then run again'
+        : undefined);
+    super(`${what}${detail} while writing into ${folder}`, {
+      ...init,
+      retryable: false,
+      ...(hint === undefined ? {} : { hint }),
+    });
+    this.folder = folder;
+    this.path = init.path;
+    this.errno = init.errno;
+  }
+
+  /** The `FileWriteError` for a failed write of `file` (kept as it is when it is one already). */
+  static from(error: unknown, file: string): SciportError {
+    if (SciportError.isInstance(error)) return error;
+    const code = (error as { code?: unknown } | undefined)?.code;
+    return new FileWriteError({
+      path: file,
+      errno: typeof code === 'string' ? code : undefined,
+      cause: error,
+    });
+  }
+}
+
+/** The folder of a path, without `node:path` (this entry point runs in browsers too). */
+function dirnameOf(file: string): string {
+  const cut = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  if (cut < 0) return '.';
+  return cut === 0 ? file.slice(0, 1) : file.slice(0, cut);
 }
 
 /** No credentials were found in options, environment or config file. */

@@ -1,3 +1,4 @@
+import { UsageError } from './errors.js';
 import type { Logger } from './events.js';
 
 /**
@@ -56,4 +57,27 @@ export function requestOptions(options: RequestOptions = {}): RequestOptions {
   if (options.timeout !== undefined) picked.timeout = options.timeout;
   if (options.maxRetries !== undefined) picked.maxRetries = options.maxRetries;
   return picked;
+}
+
+/** The longest timeout a timer can wait (2^31 - 1 ms, about 24.8 days): a longer one would fire at once. */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * Checks a `timeout` option: a positive number of milliseconds up to `MAX_TIMEOUT_MS`, or `false` for none.
+ * Anything else is a `UsageError` (a larger value would silently become a 1 ms timer).
+ */
+export function checkTimeout<T extends number | false | undefined>(timeout: T, name = 'timeout'): T {
+  if (timeout === undefined || timeout === false) return timeout;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout <= 0) {
+    throw new UsageError(
+      `${name} must be a positive number of milliseconds, or false for none; got ${String(timeout)}`,
+    );
+  }
+  if (timeout > MAX_TIMEOUT_MS) {
+    throw new UsageError(
+      `${name} ${String(timeout)} ms is longer than the longest timer (${MAX_TIMEOUT_MS} ms, about 24.8 days); ` +
+        'use false for no timeout',
+    );
+  }
+  return timeout;
 }

@@ -231,7 +231,11 @@ export async function attempt(
               response,
               limit,
               { method, url, service: c.settings.service },
-              wanted ? options.bufferPool : undefined,
+              {
+                pool: wanted ? options.bufferPool : undefined,
+                signal: controller.signal,
+                truncate: !wanted,
+              },
             );
       c.emit({ ...responded(), bytes: bytes.byteLength });
       return { ...outcome, bytes };

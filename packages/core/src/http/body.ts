@@ -1,4 +1,10 @@
-import { ConnectionError, ResponseValidationError, SciportError } from '../errors.js';
+import {
+  ConnectionError,
+  IntegrityError,
+  ResponseTooLargeError,
+  ResponseValidationError,
+  SciportError,
+} from '../errors.js';
 import type { BufferPool } from './buffer-pool.js';
 import { BodyReadError } from './error-body.js';
 import type { HttpRequestOptions, HttpResponse, RequestBody } from './types.js';
@@ -66,19 +72,45 @@ export class BufferedResponse implements HttpResponse {
   }
 }
 
+/**
+ * Reads a whole body into memory, to `limit` bytes (decoded bytes: fetch has already decoded a compressed
+ * body). `truncate` (error bodies) keeps the first `limit` bytes and drops the rest; otherwise a larger body is
+ * a `ResponseTooLargeError`, refused before reading when its `Content-Length` says so already. A body longer
+ * than its `Content-Length` is refused at the first byte too many. `signal` (the attempt's own: its timeout
+ * and the caller's abort) cancels the read directly, whatever fetch does with the signal it was given (see
+ * `untilAborted` in attempt.ts): a body that stalls after its headers ends with the attempt's timeout.
+ */
 export async function readAll(
   response: Response,
   limit: number,
   ctx: { method: string; url: URL; service: string },
-  pool?: BufferPool,
+  options: { pool?: BufferPool | undefined; signal?: AbortSignal | undefined; truncate?: boolean } = {},
 ): Promise<Uint8Array> {
+  const { pool, signal } = options;
   if (!response.body) return new Uint8Array();
   const length = response.headers.get('content-length');
   const declared =
     length !== null && /^\d+$/.test(length) && !response.headers.get('content-encoding')
       ? Number(length)
       : undefined;
+  const tooLarge = (announced?: number) =>
+    new ResponseTooLargeError({
+      service: ctx.service,
+      method: ctx.method,
+      url: ctx.url,
+      limit,
+      declared: announced,
+    });
+  if (declared !== undefined && declared > limit && !options.truncate) {
+    await response.body.cancel().catch(() => undefined);
+    throw tooLarge(declared);
+  }
   const reader = response.body.getReader();
+  const onAbort = () => {
+    reader.cancel(signal?.reason).catch(() => undefined);
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   // With a declared length, one buffer is filled as chunks arrive (no list of chunks, no second copy).
   let out: Uint8Array | undefined =
     declared !== undefined && declared <= limit
@@ -90,14 +122,21 @@ export async function readAll(
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      // A cancelled read (timeout, abort) ends like a finished body: tell them apart.
+      if (signal?.aborted) throw signal.reason;
       if (done) break;
+      if (declared !== undefined && total + value.byteLength > declared) {
+        await reader.cancel().catch(() => undefined);
+        throw new IntegrityError(
+          `${ctx.service}: ${ctx.method} ${ctx.url.pathname}: the server sent more than the ${declared} bytes ` +
+            'it announced',
+          { expected: declared, actual: total + value.byteLength, retryable: false },
+        );
+      }
       if (total + value.byteLength > limit) {
-        if (limit !== ERROR_BODY_LIMIT) {
+        if (!options.truncate) {
           await reader.cancel().catch(() => undefined);
-          throw new SciportError(
-            `${ctx.service}: ${ctx.method} ${ctx.url.pathname}: the response is larger than ${limit} bytes; ` +
-              'stream it instead',
-          );
+          throw tooLarge();
         }
         chunks.push(value.subarray(0, limit - total));
         total = limit;
@@ -116,9 +155,12 @@ export async function readAll(
     }
   } catch (error) {
     if (out) pool?.release(out);
+    if (signal?.aborted) throw signal.reason;
     if (SciportError.isInstance(error)) throw error;
     // Reported by mapError as a cut-short body.
     throw new BodyReadError(error);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   if (!truncated && declared !== undefined && declared !== total) {
     if (out) pool?.release(out);

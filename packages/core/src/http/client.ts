@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { abortError, sleep } from '../async.js';
 import { type ApiError, ConnectionError, createApiError, SciportError } from '../errors.js';
+import { checkTimeout } from '../options.js';
 import { redactText, redactUrl } from '../redact.js';
 import { parseResponse } from '../schema.js';
 import { attempt as sendAttempt } from './attempt.js';
@@ -66,7 +67,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     service: options.service,
     auth: options.auth,
     headers: { ...options.headers },
-    timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+    timeout: checkTimeout(options.timeout) ?? DEFAULT_TIMEOUT_MS,
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     retry: resolveRetryOptions(options.retry),
     fetch: options.fetch,
@@ -163,7 +164,7 @@ class Client implements HttpClient, ClientContext {
     const next: ResolvedOptions = {
       ...this.o,
       ...(overrides.headers ? { headers: { ...this.o.headers, ...overrides.headers } } : {}),
-      ...(overrides.timeout !== undefined ? { timeout: overrides.timeout } : {}),
+      ...(overrides.timeout !== undefined ? { timeout: checkTimeout(overrides.timeout) } : {}),
       ...(overrides.maxRetries !== undefined ? { maxRetries: overrides.maxRetries } : {}),
       ...(overrides.retry ? { retry: resolveRetryOptions({ ...this.o.retry, ...overrides.retry }) } : {}),
       // A fetch given here also carries bulk transfers and downloads, unless their own fetch is given too.
@@ -251,6 +252,7 @@ class Client implements HttpClient, ClientContext {
     mode: 'buffer' | 'stream',
   ): Promise<HttpResponse | StreamResponse> {
     const method = (options.method ?? 'GET').toUpperCase();
+    checkTimeout(options.timeout);
     const url = this.url(path, options.query);
     const endpoint = options.endpoint ?? `${method} ${url.pathname}`;
     const maxRetries = Math.max(0, options.maxRetries ?? this.o.maxRetries);

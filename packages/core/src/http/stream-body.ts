@@ -29,15 +29,19 @@ export function wrapStream(
   const signal = ctx.controller.signal;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let piped = false;
-  const onAbort = () => {
-    // A raw pipe sees the signal itself.
-    if (!piped) (reader ?? inner).cancel(signal.reason).catch(() => undefined);
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
   const finish = () => {
     signal.removeEventListener('abort', onAbort);
     ctx.cleanup();
   };
+  const onAbort = () => {
+    // A raw pipe sees the signal itself (and finishes when it ends). A body nobody reads (or whose read is
+    // pending) is cancelled here: its connection and the attempt's listeners are released even if it is
+    // never read again.
+    if (piped) return;
+    (reader ?? inner).cancel(signal.reason).catch(() => undefined);
+    finish();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
   const mapError = (error: unknown) =>
     mapAttemptError(error, {
       service: ctx.service,

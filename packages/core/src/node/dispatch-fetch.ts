@@ -67,6 +67,9 @@ export function dispatchFetch(withRaw: boolean): typeof globalThis.fetch {
 
 const NOT_SENDABLE: unique symbol = Symbol('not sendable');
 
+/** The most of a body without a length (ended by the close) held unread: see `holdBack`. */
+const MAX_UNREAD = 32 * 1024 * 1024;
+
 /** The body as undici sends it without a copy, undefined for none, or NOT_SENDABLE for the global fetch. */
 function sendable(body: RequestInit['body']): string | Buffer | undefined | typeof NOT_SENDABLE {
   if (body === undefined || body === null) return undefined;
@@ -142,7 +145,35 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
       else if (stream && pending.length === 0) stream.close();
     }
 
+    // Backpressure (undici's `pause()`) with a way around undici#5360 (undici 7): a parser left paused when the
+    // server closes the connection throws an uncatchable assertion from the socket's `end` handler. That
+    // happens when the pause falls on the last piece of a response the close ends: so the piece that completes
+    // a declared length never pauses, and a body that only the close ends (no length, not chunked) is never
+    // paused either: it is held unread up to `MAX_UNREAD` bytes, beyond which the exchange fails (a server
+    // that sends faster than a consumer reads, without framing: retried or resumed like a cut-short body).
+    let declared: number | undefined;
+    let closeDelimited = false;
+    let received = 0;
+    let pendingBytes = 0;
+    function holdBack(unread: number) {
+      if (declared !== undefined && received >= declared) return;
+      if (!closeDelimited) {
+        control?.pause();
+        return;
+      }
+      if (unread > MAX_UNREAD) {
+        fail(
+          new TransportError(
+            `the response body was cut short: more than ${MAX_UNREAD} bytes arrived unread on a response ` +
+              'without a length',
+          ),
+          true,
+        );
+      }
+    }
+
     function deliver(chunk: Buffer) {
+      received += chunk.byteLength;
       if (sink) {
         try {
           sink(chunk);
@@ -157,11 +188,13 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
       if (stream) {
         // undici parsed the piece out of a buffer of its own, which it does not reuse: no copy needed.
         stream.enqueue(chunk);
-        if ((stream.desiredSize ?? 0) <= 0) control?.pause();
+        const desired = stream.desiredSize ?? 0;
+        if (desired <= 0) holdBack(-desired);
         return;
       }
       pending.push(chunk);
-      control?.pause();
+      pendingBytes += chunk.byteLength;
+      holdBack(pendingBytes);
     }
 
     const handler: Dispatcher.DispatchHandler = {
@@ -175,11 +208,16 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
         if (status < 200 || ended) return; // 1xx (undici refuses an unasked-for 100 Continue itself)
         const headers = toHeaders(rawHeaders);
         const nullBody = method === 'HEAD' || status === 204 || status === 304;
+        const length = headers.get('content-length');
+        declared = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+        closeDelimited =
+          !nullBody && declared === undefined && !/chunked/i.test(headers.get('transfer-encoding') ?? '');
         const decoder = nullBody ? undefined : decoderFor(headers.get('content-encoding') ?? undefined);
         const web = new ReadableStream<Uint8Array>(
           {
             pull(c) {
               stream = c;
+              pendingBytes = 0;
               for (const piece of pending.splice(0)) c.enqueue(piece);
               if (failure) c.error(failure.error);
               else if (ended) c.close();
@@ -189,7 +227,8 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
               fail(reason ?? new Error('the body was cancelled'), true);
             },
           },
-          { highWaterMark: 0 },
+          // Counted in bytes: `desiredSize` is minus the bytes queued unread.
+          new ByteLengthQueuingStrategy({ highWaterMark: 0 }),
         );
         let body: ReadableStream<Uint8Array> = web;
         if (decoder) {
@@ -254,7 +293,21 @@ function send(dispatcher: Dispatcher, request: PlainRequest): Promise<Response> 
             }
             outer?.addEventListener('abort', onStop, { once: true });
             sink = fn;
-            for (const piece of pending.splice(0)) if (!ended) deliver(piece);
+            for (const piece of pending.splice(0)) {
+              if (failure) break;
+              if (!ended) {
+                deliver(piece);
+                continue;
+              }
+              // The whole body arrived before the pipe (a small one, or one whose last piece never pauses):
+              // hand it over, a failure of the sink being the pipe's.
+              try {
+                fn(piece);
+                releasePiece(piece);
+              } catch (error) {
+                failure = { error };
+              }
+            }
             if (ended) finishPipe?.(failure?.error);
             else control?.resume();
           });

@@ -3,6 +3,8 @@ import { closeSync, constants as fsConstants, openSync, renameSync, unlinkSync, 
 import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { throwIfAborted } from '../../async.js';
+import { FileWriteError } from '../../errors.js';
+import { noteTempClosed, noteTempOpen, sweepStaleTemps } from './stale-temps.js';
 
 export interface AtomicWriteOptions {
   /** File mode of the result (default 0o644; credentials use 0o600). */
@@ -17,11 +19,23 @@ export interface AtomicWriteOptions {
   durable?: boolean;
 }
 
-/** A temporary name next to `target`, so that the final rename stays on one file system. */
+/**
+ * A temporary name next to `target`, so that the final rename stays on one file system:
+ * `.<name>.<pid>-<12 hex digits>.tmp`. The process id in it lets a later run tell a temporary file whose
+ * writer is gone (a killed run) from one still being written (see `AtomicFile.create`).
+ */
 export function tempPathFor(target: string): string {
   const dir = path.dirname(target);
   const base = path.basename(target);
-  return path.join(dir, `.${base}.${randomBytes(6).toString('hex')}.tmp`);
+  return path.join(dir, `.${base}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Errors of the file system that mean the data cannot be saved there (a full disk, a quota, a failed device). */
+const DISK_FAILURES = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EFBIG']);
+
+function isDiskFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && DISK_FAILURES.has(code);
 }
 
 /**
@@ -110,7 +124,7 @@ export class SmallFileWriter {
       } catch {
         // already gone
       }
-      throw error;
+      throw isDiskFailure(error) ? FileWriteError.from(error, temp) : error;
     }
     return data.byteLength;
   }
@@ -144,6 +158,9 @@ export class AtomicFile {
   ): Promise<AtomicFile> {
     const resolved = path.resolve(target);
     if (options.mkdirs !== false) await mkdir(path.dirname(resolved), { recursive: true });
+    // What a killed run left for the same target (a temporary file of our naming whose process is gone) goes
+    // first; a temporary file of a live process is never touched.
+    if (!options.tempPath) await sweepStaleTemps(resolved);
     const tempPath = options.tempPath ?? tempPathFor(resolved);
     const flags = options.append
       ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND
@@ -151,19 +168,29 @@ export class AtomicFile {
         fsConstants.O_CREAT |
         fsConstants.O_TRUNC |
         (options.tempPath ? 0 : fsConstants.O_EXCL);
-    const handle = await open(tempPath, flags, options.mode ?? 0o644);
+    let handle: FileHandle;
+    try {
+      handle = await open(tempPath, flags, options.mode ?? 0o644);
+    } catch (error) {
+      throw isDiskFailure(error) ? FileWriteError.from(error, tempPath) : error;
+    }
     const file = new AtomicFile(resolved, tempPath, handle);
+    noteTempOpen(tempPath);
     if (options.append) file.bytesWritten = (await handle.stat()).size;
     return file;
   }
 
   async write(chunk: Uint8Array | string): Promise<void> {
-    if (!this.handle) throw new Error('AtomicFile is closed');
+    const handle = this.open();
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    let offset = 0;
-    while (offset < buf.byteLength) {
-      const { bytesWritten } = await this.handle.write(buf, offset, buf.byteLength - offset);
-      offset += bytesWritten;
+    try {
+      let offset = 0;
+      while (offset < buf.byteLength) {
+        const { bytesWritten } = await handle.write(buf, offset, buf.byteLength - offset);
+        offset += bytesWritten;
+      }
+    } catch (error) {
+      throw FileWriteError.from(error, this.tempPath);
     }
     this.bytesWritten += buf.byteLength;
   }
@@ -173,35 +200,51 @@ export class AtomicFile {
    * (`RawBody.pipe`). On a local disk this is faster than a round trip through the thread pool.
    */
   writeSync(chunk: Uint8Array): void {
-    if (!this.handle) throw new Error('AtomicFile is closed');
-    const fd = this.handle.fd;
-    let offset = 0;
-    while (offset < chunk.byteLength) offset += writeSync(fd, chunk, offset, chunk.byteLength - offset);
+    const fd = this.open().fd;
+    try {
+      let offset = 0;
+      while (offset < chunk.byteLength) offset += writeSync(fd, chunk, offset, chunk.byteLength - offset);
+    } catch (error) {
+      throw FileWriteError.from(error, this.tempPath);
+    }
     this.bytesWritten += chunk.byteLength;
   }
 
   /** Writes several chunks in one call (`writev`), without joining them first. */
   async writev(chunks: readonly Uint8Array[]): Promise<void> {
-    if (!this.handle) throw new Error('AtomicFile is closed');
+    const handle = this.open();
     const total = byteLength(chunks);
-    const { bytesWritten } = await this.handle.writev(chunks as Uint8Array[]);
-    for (const part of unwritten(chunks, bytesWritten, total)) {
-      let offset = 0;
-      while (offset < part.byteLength) {
-        const r = await this.handle.write(part, offset, part.byteLength - offset);
-        offset += r.bytesWritten;
+    try {
+      const { bytesWritten } = await handle.writev(chunks as Uint8Array[]);
+      for (const part of unwritten(chunks, bytesWritten, total)) {
+        let offset = 0;
+        while (offset < part.byteLength) {
+          const r = await handle.write(part, offset, part.byteLength - offset);
+          offset += r.bytesWritten;
+        }
       }
+    } catch (error) {
+      throw FileWriteError.from(error, this.tempPath);
     }
     this.bytesWritten += total;
+  }
+
+  private open(): FileHandle {
+    if (!this.handle) throw new Error('AtomicFile is closed');
+    return this.handle;
   }
 
   /** Flushes (unless `durable: false`) and closes the temporary file without renaming it (it can be resumed later). */
   async close({ durable = true } = {}): Promise<void> {
     const h = this.handle;
     this.handle = undefined;
+    noteTempClosed(this.tempPath);
     if (h) {
       try {
+        // A full disk can surface only here (delayed allocation): a failed flush is a failed write.
         if (durable) await h.sync();
+      } catch (error) {
+        throw FileWriteError.from(error, this.tempPath);
       } finally {
         await h.close();
       }
@@ -223,6 +266,7 @@ export class AtomicFile {
     this.done = true;
     const h = this.handle;
     this.handle = undefined;
+    noteTempClosed(this.tempPath);
     await h?.close().catch(() => undefined);
     await unlink(this.tempPath).catch(() => undefined);
   }

@@ -8,11 +8,14 @@ import {
   createApiError,
   IntegrityError,
   SciportError,
+  TimeoutError,
   UsageError,
 } from '../../errors.js';
 import { extractDetail } from '../../http/error-body.js';
 import type { RawBody } from '../../http/raw-body.js';
+import { checkTimeout } from '../../options.js';
 import { AtomicFile } from './atomic.js';
+import { pump } from './download-pump.js';
 
 /** What `downloadToFile` reads: a sciport `StreamResponse`, a fetch `Response`, or anything shaped alike. */
 export interface DownloadResponse {
@@ -64,6 +67,12 @@ export interface DownloadOptions {
   mode?: number;
   /** Service name for errors (default `download`). */
   service?: string;
+  /**
+   * Milliseconds the body may go without a byte before the transfer counts as stalled: a `TimeoutError`,
+   * resumed like a cut-short transfer when a `DownloadSource` is given. Default none: a response of a sciport
+   * client (`http.stream()`) carries that client's `timeout` already; give one for a response from elsewhere.
+   */
+  timeout?: number | false | undefined;
 }
 
 export interface DownloadResult {
@@ -135,6 +144,7 @@ export async function downloadToFile(
     throw new UsageError('downloadToFile: a sha256 to check needs hashing (hash: false was given)');
   }
   const hashing = options.hash !== false;
+  const timeoutMs = checkTimeout(options.timeout, 'downloadToFile: timeout') || undefined;
   let offset = 0;
   let hash: Hash | undefined = hashing ? createHash('sha256') : undefined;
   if (partialPath && fetchAt) {
@@ -163,6 +173,57 @@ export async function downloadToFile(
     offset = 0;
   };
 
+  const tooLarge = (received: number, expected: number) =>
+    new IntegrityError(
+      `${service}: ${path.basename(resolved)} is larger than the ${expected} bytes expected: the server sent ` +
+        `at least ${received}`,
+      { path: resolved, expected, actual: received, retryable: false },
+    );
+
+  /** Reads a response's status and size headers: pump its body, stop (416 at the end), or fetch again. */
+  const checkResponse = async (response: DownloadResponse): Promise<'pump' | 'done' | 'again'> => {
+    const status = response.status;
+    if (offset > 0 && status === 416) {
+      // Nothing left to send: either the partial file is already complete, or it is wrong. Check below.
+      await release(response);
+      if (total === undefined || offset === total) return 'done';
+      restarts += 1;
+      await restartFromZero();
+      return 'again';
+    }
+    if (status < 200 || status >= 300) {
+      throw await errorFromResponse(response, service);
+    }
+    if (offset > 0) {
+      const range = status === 206 ? parseContentRange(response.headers.get('content-range')) : undefined;
+      if (status === 206 && range && range.start === offset) {
+        resumes += 1;
+        if (range.total !== undefined) total = checkTotal(total, range.total, resolved);
+        return 'pump';
+      }
+      // The server ignored the Range header (or answered another range): start over.
+      if (status === 206) await release(response);
+      restarts += 1;
+      await restartFromZero();
+      if (status === 206) return 'again';
+      total = totalFromHeaders(response, total, resolved);
+      return 'pump';
+    }
+    if (status === 206) {
+      const range = parseContentRange(response.headers.get('content-range'));
+      if (range?.start !== 0) {
+        throw new IntegrityError(`${service}: the server sent a partial range starting at ${range?.start}`, {
+          path: resolved,
+          retryable: false,
+        });
+      }
+      if (range.total !== undefined) total = checkTotal(total, range.total, resolved);
+    } else {
+      total = totalFromHeaders(response, total, resolved);
+    }
+    return 'pump';
+  };
+
   const fail = async (error: unknown): Promise<never> => {
     // Only an interruption leaves a partial file to resume; wrong data is never kept.
     const interrupted = ConnectionError.isInstance(error) || AbortError.isInstance(error);
@@ -184,64 +245,50 @@ export async function downloadToFile(
         throw new SciportError('downloadToFile: nothing to download');
       }
 
-      const status = response.status;
-      if (offset > 0 && status === 416) {
-        // Nothing left to send: either the partial file is already complete, or it is wrong. Check below.
-        await response.body?.cancel().catch(() => undefined);
-        if (total === undefined || offset === total) break;
-        restarts += 1;
-        await restartFromZero();
-        continue;
-      }
-      if (status < 200 || status >= 300) {
-        throw await errorFromResponse(response, service);
-      }
-      if (offset > 0) {
-        const range = status === 206 ? parseContentRange(response.headers.get('content-range')) : undefined;
-        if (status === 206 && range && range.start === offset) {
-          resumes += 1;
-          if (range.total !== undefined) total = checkTotal(total, range.total, resolved);
-        } else {
-          // The server ignored the Range header (or answered another range): start over.
-          if (status === 206) await response.body?.cancel().catch(() => undefined);
-          restarts += 1;
-          await restartFromZero();
-          if (status === 206) continue;
-          total = totalFromHeaders(response, total, resolved);
-        }
-      } else {
-        if (status === 206) {
-          const range = parseContentRange(response.headers.get('content-range'));
-          if (range?.start !== 0) {
-            await response.body?.cancel().catch(() => undefined);
-            throw new IntegrityError(
-              `${service}: the server sent a partial range starting at ${range?.start}`,
-              {
-                path: resolved,
-                retryable: false,
-              },
-            );
-          }
-          if (range.total !== undefined) total = checkTotal(total, range.total, resolved);
-        } else {
-          total = totalFromHeaders(response, total, resolved);
-        }
-      }
-
+      let next: 'pump' | 'done' | 'again';
       try {
-        await pump(response, file, hash, signal, (bytes) => {
-          offset = bytes;
-          options.onProgress?.({ bytes, total });
-        });
+        next = await checkResponse(response);
       } catch (error) {
-        if (AbortError.isInstance(error) || signal?.aborted)
+        // Whatever the reason (a wrong size, an error page), the response is released: no connection or
+        // timer of it outlives the error.
+        await release(response);
+        throw error;
+      }
+      if (next === 'done') break;
+      if (next === 'again') continue;
+
+      const watch = timeoutMs === undefined ? undefined : new IdleWatch(timeoutMs, signal);
+      try {
+        await pump(response, file, {
+          hash,
+          signal: watch?.signal ?? signal,
+          onBytes: (bytes) => {
+            offset = bytes;
+            options.onProgress?.({ bytes, total });
+          },
+          limit: total,
+          tooLarge: (received) => tooLarge(received, total as number),
+          onPiece: watch?.touch,
+        });
+      } catch (caught) {
+        let error = caught;
+        if (watch?.timedOut && !signal?.aborted) {
+          error = new TimeoutError(
+            `${service}: no data for ${timeoutMs} ms while downloading ${path.basename(resolved)}`,
+            { service, ...(timeoutMs === undefined ? {} : { timeoutMs }), cause: caught },
+          );
+        } else if (AbortError.isInstance(error) || signal?.aborted) {
           throw new AbortError(undefined, { cause: error });
+        }
+        await release(response);
         if (ConnectionError.isInstance(error) && fetchAt && failures < maxResumes) {
           failures += 1;
           offset = file.bytesWritten;
           continue;
         }
         throw error;
+      } finally {
+        watch?.dispose();
       }
       offset = file.bytesWritten;
       if (total !== undefined && offset < total) {
@@ -315,146 +362,51 @@ export function parseContentRange(
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
 }
 
-/** Bytes gathered before one write: a write per network chunk (about 64 KiB) halves the throughput. */
-const WRITE_BATCH = 1024 * 1024;
-
-/**
- * Copies a body into `file`: chunks are hashed as they arrive and gathered into 1 MiB writes, each running
- * while the next megabyte is read (at most two in memory). Whatever arrived is on disk when this returns or
- * throws, so `file.bytesWritten` is the offset to resume from.
- */
-async function pump(
-  response: DownloadResponse,
-  file: AtomicFile,
-  hash: Hash | undefined,
-  signal: AbortSignal | undefined,
-  onBytes: (bytes: number) => void,
-): Promise<void> {
-  if (response.raw && !response.body?.locked) {
-    await pumpRaw(response.raw, file, hash, signal, onBytes);
+/** Releases a response that will not be read (further): its connection, and its client's timer. */
+async function release(response: DownloadResponse): Promise<void> {
+  const cancel = (response as { cancel?: unknown }).cancel;
+  if (typeof cancel === 'function') {
+    await Promise.resolve(cancel.call(response)).catch(() => undefined);
     return;
   }
-  if (!response.body) return;
-  const reader = response.body.getReader();
-  const onAbort = () => {
-    reader.cancel(signal?.reason).catch(() => undefined);
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let batch: Uint8Array[] = [];
-  let batched = 0;
-  let writing: Promise<void> | undefined;
-  const flush = async () => {
-    await writing;
-    writing = undefined;
-    if (batched === 0) return;
-    const chunks = batch;
-    batch = [];
-    batched = 0;
-    writing = file.writev(chunks).then(() => onBytes(file.bytesWritten));
-  };
-  try {
-    for (;;) {
-      throwIfAborted(signal);
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        if (signal?.aborted || SciportError.isInstance(error)) throw error;
-        throw new ConnectionError(`the transfer was cut short (${(error as Error).message})`, {
-          cause: error,
-        });
-      }
-      const { done, value } = chunk;
-      // A cancelled reader (abort) ends like a finished body: tell them apart.
-      throwIfAborted(signal);
-      if (done) break;
-      hash?.update(value);
-      batch.push(value);
-      batched += value.byteLength;
-      if (batched >= WRITE_BATCH) await flush();
-    }
-    await flush();
-    await writing;
-    throwIfAborted(signal);
-  } catch (error) {
-    await reader.cancel().catch(() => undefined);
-    // What arrived (and was hashed) goes to disk, so that a resume continues from the right offset.
-    if (!signal?.aborted) {
-      await flush().catch(() => undefined);
-      await writing?.catch(() => undefined);
-    }
-    throw error;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    reader.releaseLock();
-  }
+  if (response.body && !response.body.locked) await response.body.cancel().catch(() => undefined);
 }
 
 /**
- * Copies a body handed over without copies: each piece is hashed and written at once (synchronously: it lives
- * in the transport's read buffer only until the sink returns). Whatever arrived is on disk when this returns
- * or throws.
+ * An idle timer over a body: `touch` for every piece re-arms it (a refresh, no new timer); when it fires, its
+ * `signal` aborts (so does it when `outer` does).
  */
-async function pumpRaw(
-  raw: RawBody,
-  file: AtomicFile,
-  hash: Hash | undefined,
-  signal: AbortSignal | undefined,
-  onBytes: (bytes: number) => void,
-): Promise<void> {
-  throwIfAborted(signal);
-  let sinkError: { error: unknown } | undefined;
-  // Small pieces (a server that writes a few KiB at a time) are gathered into one buffer first: a write per
-  // piece costs a system call each, which for 16 KiB pieces took four times the hashing's time.
-  // Pieces are valid only during the sink's call (the transport reads into their memory again): large ones are
-  // written at once, small ones copied into the staging buffer.
-  const staging = Buffer.allocUnsafe(WRITE_BATCH);
-  let staged = 0;
-  const flushStaged = () => {
-    if (staged === 0) return;
-    file.writeSync(staging.subarray(0, staged));
-    staged = 0;
-    onBytes(file.bytesWritten);
-  };
-  try {
-    await raw.pipe(
-      (chunk) => {
-        try {
-          hash?.update(chunk);
-          if (chunk.byteLength >= WRITE_BATCH / 4) {
-            // A large piece goes out at once, after whatever was gathered before it.
-            flushStaged();
-            file.writeSync(chunk);
-            onBytes(file.bytesWritten);
-          } else {
-            if (staged + chunk.byteLength > WRITE_BATCH) flushStaged();
-            staging.set(chunk, staged);
-            staged += chunk.byteLength;
-          }
-        } catch (error) {
-          sinkError = { error };
-          throw error;
-        }
-      },
-      { signal },
-    );
-    flushStaged();
-  } catch (error) {
-    // What arrived (and was hashed) goes to disk, so that a resume continues from the right offset.
-    if (!sinkError) {
-      try {
-        flushStaged();
-      } catch {
-        // the disk failed as well: the resume starts from what is on it
-      }
-    }
-    // A write that failed (a full disk) is not a transfer to resume.
-    if (sinkError) throw sinkError.error;
-    throwIfAborted(signal);
-    if (SciportError.isInstance(error)) throw error;
-    throw new ConnectionError(`the transfer was cut short (${(error as Error).message})`, { cause: error });
+class IdleWatch {
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+  timedOut = false;
+
+  constructor(
+    ms: number,
+    private readonly outer: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new Error(`no data for ${ms} ms`));
+    }, ms);
+    if (outer?.aborted) this.onOuter();
+    else outer?.addEventListener('abort', this.onOuter, { once: true });
   }
-  throwIfAborted(signal);
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private readonly onOuter = () => this.controller.abort(this.outer?.reason);
+
+  readonly touch = () => {
+    this.timer.refresh();
+  };
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.outer?.removeEventListener('abort', this.onOuter);
+  }
 }
 
 async function errorFromResponse(response: DownloadResponse, service: string): Promise<SciportError> {
