@@ -16,3 +16,4 @@
  * ```
  */
 export * from './scenarios.js';
+export * from './icsd.js';
