@@ -9,7 +9,7 @@ import {
   startTestServer,
   type TestServer,
 } from '@sciport/testkit';
-import { endlessBody, icsdCifsWithCodes, icsdSearchWith } from '@sciport/testkit/hostile';
+import { endlessBody, fixedAnswer, icsdCifsWithCodes, icsdSearchWith } from '@sciport/testkit/hostile';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IcsdClient, type IcsdClientOptions, type IcsdEvent, IcsdQuotaError } from '../src/index.js';
 import { LoginLimiter } from '../src/internal/login-limiter.js';
@@ -225,6 +225,33 @@ describe('collection codes and ids that are no entry numbers', () => {
     expect(ids).toEqual([12, 34]);
     const warning = events.find((e) => e.type === 'warning' && /not an id/.test(e.message));
     expect(warning).toBeDefined();
+  });
+
+  it('properties: a /csv row whose collection code is 1e30 is left out with a warning, the others kept', async () => {
+    const sim = createIcsdSimulator({ entries: 20, seed: 4 });
+    const [e0, e1] = [sim.entries[0]!, sim.entries[1]!];
+    const csv = fixedAnswer(
+      { path: '/ws/csv' },
+      {
+        status: 200,
+        headers: { 'content-type': 'application/csv;charset=UTF-8' },
+        body: `CollectionCode\tStructuredFormula\t\n${BIG}\tNa Cl\t\n${e0.collectionCode}\tCo O\t\n`,
+      },
+    );
+    server = await startTestServer({ handlers: sim.handlers, raw: [csv] });
+    const events: IcsdEvent[] = [];
+    const client = new IcsdClient({
+      baseUrl: `${server.url}/ws`,
+      username: 'demo',
+      password: 'demo-password',
+      onEvent: (e) => events.push(e),
+    });
+    clients.push(client);
+    const rows = await client.entries.properties([e0.id, e1.id], ['StructuredFormula']).toArray();
+    expect(rows.map((r) => [r.id, r.collectionCode])).toEqual([[e0.id, e0.collectionCode]]);
+    expect(
+      events.some((e) => e.type === 'warning' && e.message.includes(BIG) && /left out/.test(e.message)),
+    ).toBe(true);
   });
 
   it('cifFileName refuses what is not a positive safe integer', () => {
