@@ -16,6 +16,7 @@ import { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
 import { icsdAuth } from './internal/auth.js';
 import type { IcsdContext } from './internal/context.js';
 import { type HistoryEntry, RequestHistory } from './internal/history.js';
+import { LOGIN_WINDOW_MS, LOGINS_PER_WINDOW, LoginLimiter } from './internal/login-limiter.js';
 import { type SessionEvent, SessionManager } from './internal/session.js';
 import { Cifs } from './resources/cifs.js';
 import { Entries } from './resources/entries.js';
@@ -73,6 +74,7 @@ export class IcsdClient implements AsyncDisposable {
   protected readonly ctx: IcsdContext;
   readonly #http: HttpClient;
   readonly #history: RequestHistory;
+  #closed = false;
 
   /** `transport` is for the Node entry point's client: core's `nodeTransport()`. */
   constructor(options: IcsdClientOptions = {}, transport: Transport = {}) {
@@ -91,18 +93,29 @@ export class IcsdClient implements AsyncDisposable {
     if (options.logger) events.on(logEvents(options.logger));
     this.#history = new RequestHistory(options.historySize ?? 100);
 
+    const timeout = options.timeout ?? 120_000;
+    const warn = (message: string) => events.emit({ type: 'warning', message });
     const auth = icsdAuth({
       baseUrl: this.baseUrl,
       username,
       password,
       lifetimeMs,
-      warn: (message) => events.emit({ type: 'warning', message }),
+      warn,
+      limiter: new LoginLimiter({
+        onWait: (delayMs) =>
+          warn(
+            `${LOGINS_PER_WINDOW} ICSD logins in the last ${LOGIN_WINDOW_MS / 1000} s: waiting ` +
+              `${Math.ceil(delayMs / 1000)} s before the next one`,
+          ),
+      }),
+      isClosed: () => this.#closed,
+      logoutTimeoutMs: timeout === false ? 15_000 : Math.min(15_000, timeout),
     });
     this.#http = createHttpClient({
       baseUrl: this.baseUrl,
       service: 'icsd',
       auth,
-      timeout: options.timeout ?? 120_000,
+      timeout,
       maxRetries: options.maxRetries ?? 3,
       client: { name: '@sciport/icsd', version: ICSD_VERSION },
       onEvent: (event) => {
@@ -169,8 +182,12 @@ export class IcsdClient implements AsyncDisposable {
     await this.#http.dispose();
   }
 
-  /** Logs out. Safe to call more than once. */
+  /**
+   * Logs out, for good: the client makes no login afterwards (calls fail with a `UsageError`), so that a request
+   * still in flight cannot open a session behind the logout. Safe to call more than once.
+   */
   async dispose(): Promise<void> {
+    this.#closed = true;
     await this.logout();
   }
 

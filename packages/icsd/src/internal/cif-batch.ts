@@ -23,6 +23,14 @@ export interface CifBatch {
   bad: number[];
 }
 
+/**
+ * The most bytes read for a request of `n` CIFs: 1 MiB a CIF on average (ICSD's are a few kilobytes, the largest
+ * a few hundred) plus 8 MiB, at most core's 256 MiB. A body past it is refused as it arrives.
+ */
+export function cifBodyLimit(n: number): number {
+  return Math.min(256 * 1024 * 1024, (8 + n) * 1024 * 1024);
+}
+
 /** Statuses retried for CIF batches: not 500, which means "an id of this batch cannot be served" (spec §4.6). */
 const NO_500 = [408, 429, 502, 503, 504] as const;
 
@@ -50,7 +58,7 @@ export async function fetchCifBatch(
   if (ids.length > limit) return fetchInParts(ctx, ids, Math.ceil(ids.length / limit), cellType, options);
   try {
     const response = await ctx.session.run(ids.length, options.signal, () =>
-      ctx.http.request('cif/multiple', {
+      ctx.http.withOptions({ maxBodyBytes: cifBodyLimit(ids.length) }).request('cif/multiple', {
         query: { idnum: ids, celltype: cellType, windowsclient: 'false', filetype: 'cif' },
         headers: { accept: 'application/cif' },
         ...requestOptions(options),
@@ -61,7 +69,7 @@ export async function fetchCifBatch(
     // Split without decoding: the documents stay views of the bytes received.
     let pieces: CifPiece[];
     try {
-      pieces = findCifPieces(response.bytes, 'GET /cif/multiple');
+      pieces = findCifPieces(response.bytes, 'GET /cif/multiple', { invalidCodes: 'mark' });
     } catch (error) {
       response.release();
       throw error;
@@ -74,14 +82,14 @@ export async function fetchCifBatch(
         issues: [{ path: '', message: `asked for ${ids.length} CIFs, received ${pieces.length}` }],
       });
     }
-    if (new Set(pieces.map((p) => p.collectionCode)).size !== pieces.length) {
+    const batch = withoutInvalidCodes(ctx, ids, pieces, response.bytes, () => response.release());
+    if (
+      new Set(batch.parts[0]?.pieces.map((p) => p.collectionCode)).size !==
+      pieces.length - batch.bad.length
+    ) {
       warn(ctx, `a batch of ${ids.length} CIFs holds duplicate collection codes`);
     }
-    return {
-      parts: [{ body: response.bytes, pieces, release: () => response.release() }],
-      served: [...ids],
-      bad: [],
-    };
+    return batch;
   } catch (error) {
     // The session serves fewer CIFs than this batch: smaller requests.
     if (error instanceof QuotaSplit) return fetchCifBatch(ctx, ids, cellType, options);
@@ -126,7 +134,7 @@ export function requestOneCif(
   options: RequestOptions,
 ): Promise<HttpResponse> {
   return ctx.session.run(1, options.signal, () =>
-    ctx.http.request(`cif/${id}`, {
+    ctx.http.withOptions({ maxBodyBytes: cifBodyLimit(1) }).request(`cif/${id}`, {
       query: { celltype: cellType, windowsclient: 'false' },
       headers: { accept: 'application/cif' },
       ...requestOptions(options),
@@ -150,7 +158,7 @@ async function fetchOneAsBatch(
     }
     throw error;
   }
-  const pieces = findCifPieces(response.bytes, `GET /cif/${id}`);
+  const pieces = findCifPieces(response.bytes, `GET /cif/${id}`, { invalidCodes: 'mark' });
   if (pieces.length !== 1) {
     throw new ResponseValidationError({
       service: 'icsd',
@@ -158,5 +166,45 @@ async function fetchOneAsBatch(
       issues: [{ path: '', message: `${pieces.length} CIF documents where one was expected` }],
     });
   }
-  return { parts: [{ body: response.bytes, pieces, release: () => undefined }], served: [id], bad: [] };
+  return withoutInvalidCodes(ctx, [id], pieces, response.bytes, () => response.release());
+}
+
+/**
+ * A batch without its documents whose collection code is not a positive whole number (they would become file
+ * names such as `icsd_01e+30.cif`): each is refused with a warning, and the id asked for at its place (the
+ * order asked is the best evidence of which id it answers) is reported as one the server could not serve. The
+ * other documents are kept.
+ */
+function withoutInvalidCodes(
+  ctx: IcsdContext,
+  ids: readonly number[],
+  pieces: CifPiece[],
+  body: Uint8Array,
+  release: () => void,
+): CifBatch {
+  if (!pieces.some((p) => p.invalidCode !== undefined)) {
+    return { parts: [{ body, pieces, release }], served: [...ids], bad: [] };
+  }
+  const kept: CifPiece[] = [];
+  const served: number[] = [];
+  const bad: number[] = [];
+  for (const [i, piece] of pieces.entries()) {
+    const id = ids[i] as number;
+    if (piece.invalidCode === undefined) {
+      kept.push(piece);
+      served.push(id);
+      continue;
+    }
+    bad.push(id);
+    warn(
+      ctx,
+      `ICSD sent a CIF whose collection code "${piece.invalidCode}" is not a positive whole number ` +
+        `(the answer for id ${id}, by the order asked): not written, id ${id} reported as not served`,
+    );
+  }
+  if (kept.length === 0) {
+    release();
+    return { parts: [], served, bad };
+  }
+  return { parts: [{ body, pieces: kept, release }], served, bad };
 }

@@ -1,6 +1,6 @@
 import { ApiError, type RequestOptions, requestOptions, UsageError } from '@sciport/core';
 import { CONTENT_TYPES, type ContentType, type ContentTypeName } from '../schemas/fields.js';
-import { parseSearchBody } from '../schemas/search.js';
+import { parseSearchIds } from '../schemas/search.js';
 import { type IcsdContext, warn } from './context.js';
 import { decodeText } from './decode.js';
 
@@ -44,7 +44,16 @@ export function searchTargets(input: ContentType | readonly ContentType[] | unde
   return out;
 }
 
-/** One search request: the ids of the answer, JSON or XML, in the server's order. */
+/**
+ * The largest search answer read: ids only, about 12 bytes each, so room for several times the whole database
+ * (about 300,000 entries). A larger answer is refused at this size instead of filling memory.
+ */
+export const SEARCH_BODY_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * One search request: the ids of the answer, JSON or XML, in the server's order. Values that are no ids (`0`,
+ * or beyond the safe integers) are left out with a warning; the others are kept.
+ */
 export async function searchIds(
   ctx: IcsdContext,
   path: SearchPath,
@@ -53,13 +62,25 @@ export async function searchIds(
   options: RequestOptions,
 ): Promise<number[]> {
   const response = await ctx.session.run(0, options.signal, () =>
-    ctx.http.request(path, {
+    ctx.http.withOptions({ maxBodyBytes: SEARCH_BODY_LIMIT }).request(path, {
       query: { query, 'content type': contentType },
       headers: { accept: 'application/json' },
       ...requestOptions(options),
     }),
   );
-  return parseSearchBody(decodeText(response.bytes, response.headers.get('content-type')), `GET /${path}`);
+  const { ids, rejected } = parseSearchIds(
+    decodeText(response.bytes, response.headers.get('content-type')),
+    `GET /${path}`,
+  );
+  if (rejected.length > 0) {
+    warn(
+      ctx,
+      `the search answer held ${rejected.length} ${rejected.length === 1 ? 'value' : 'values'} that ` +
+        `${rejected.length === 1 ? 'is' : 'are'} not an id (a positive whole number), left out: ` +
+        `${rejected.slice(0, 5).join(', ')}${rejected.length > 5 ? ', …' : ''}`,
+    );
+  }
+  return ids;
 }
 
 /**

@@ -22,16 +22,31 @@ import { IcsdLoginRefusedError, IcsdQuotaError, QuotaSplit } from '../icsd-error
  * manager the server's real quota, which may be smaller than assumed:
  * - refused after the session served some CIFs: the quota is below what was served plus what was asked; the
  *   session is rotated and the request repeated;
- * - a batch refused by a fresh session: the quota may be smaller than the batch; the caller is told to split
- *   it (`QuotaSplit`), and the estimate halves;
+ * - a batch refused by a fresh session: the quota is smaller than the batch; the caller is told to split it
+ *   (`QuotaSplit`). The first such refusal sets the estimate just below the batch (a quota of 499 against
+ *   batches of 500 is the likely case), later ones in the same chain halve it. A refusal of a batch sent under
+ *   an older, larger estimate teaches nothing new and only splits it;
  * - a single CIF refused by a fresh session, twice in a row (one rotation in between): the account is
  *   throttled. Wait (minutes, growing) when allowed, otherwise fail with `IcsdQuotaError`. What that chain of
  *   refusals taught about the quota is forgotten: it was throttling, not the quota.
+ *
+ * Consecutive refusals (no CIF served in between) back off before the next try: 50 ms, doubling, at most 1 s
+ * (`refusalDelayMs`), and while they last CIF requests go one at a time. A chain is bounded: the estimate only shrinks, and a single CIF refused twice ends it. A
+ * rotation is never made for a request the fresh session could not serve either (that request is split
+ * instead), so no path logs in and out without sending a request in between; the login limiter (`auth.ts`)
+ * bounds logins per minute whatever happens.
  */
+
+/** The wait before retrying after the `n`-th consecutive quota refusal (n ≥ 1): none, then 50 ms doubling to 1 s. */
+export function refusalDelayMs(n: number): number {
+  return n <= 1 ? 0 : Math.min(1_000, 50 * 2 ** (n - 2));
+}
 
 export type SessionEvent =
   | { type: 'session'; action: 'rotate'; reason: 'quota' | 'expiry' | 'refused' }
   | { type: 'quota'; action: 'wait'; delayMs: number; cifsFetched: number }
+  /** Consecutive refusals: a short pause before the next try (`refusals` so far without a CIF served). */
+  | { type: 'quota'; action: 'backoff'; delayMs: number; refusals: number }
   /** The server refused CIFs below the assumed per-session quota: from now on at most this many a session. */
   | { type: 'quota'; action: 'lower'; cifsPerSession: number };
 
@@ -63,6 +78,8 @@ export class SessionManager {
   private used = 0;
   private reserved = 0;
   private inFlight = 0;
+  /** CIF requests in flight (leases of one unit or more). */
+  private cifsInFlight = 0;
   private generation = 0;
   private loginAt: number | undefined;
   private rotating: Promise<void> | undefined;
@@ -79,6 +96,10 @@ export class SessionManager {
   private quota: number | null;
   /** The estimate before a chain of batch splits began (restored when the chain turns out to be throttling). */
   private quotaBeforeSplit: number | null | undefined;
+  /** Quota refusals since a CIF was last served (for the back-off). */
+  private refusals = 0;
+  /** No CIF request starts before this time (the back-off after a refusal). */
+  private pauseUntil = 0;
   /** CIFs fetched in this client's life. */
   cifsFetched = 0;
   private readonly now: () => number;
@@ -109,7 +130,6 @@ export class SessionManager {
    * than a session is now known to serve.
    */
   async run<T>(units: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    if (units > this.maxUnits) throw new QuotaSplit(this.maxUnits);
     for (;;) {
       await this.acquire(units, signal);
       let result: T;
@@ -127,6 +147,7 @@ export class SessionManager {
       if (units > 0) {
         this.strikes = 0;
         this.waitedMs = 0;
+        this.refusals = 0;
         this.quotaBeforeSplit = undefined;
       }
       return result;
@@ -136,8 +157,20 @@ export class SessionManager {
   private async acquire(units: number, signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
       throwIfAborted(signal);
+      // Checked on every turn: the estimate may have dropped while this request waited.
+      if (units > this.maxUnits) throw new QuotaSplit(this.maxUnits);
       if (this.rotating) {
         await this.rotating;
+        continue;
+      }
+      if (units > 0 && this.pauseUntil > this.now()) {
+        await sleep(this.pauseUntil - this.now(), signal);
+        continue;
+      }
+      // While refusals go on (no CIF served since), one CIF request at a time: each refusal teaches the next
+      // size, and concurrent requests would only be refused alike.
+      if (units > 0 && this.refusals > 0 && this.cifsInFlight > 0) {
+        await this.nextRelease(signal);
         continue;
       }
       const reason = this.rotationReason(units);
@@ -157,6 +190,7 @@ export class SessionManager {
       }
       this.reserved += units;
       this.inFlight += 1;
+      if (units > 0) this.cifsInFlight += 1;
       return;
     }
   }
@@ -164,8 +198,12 @@ export class SessionManager {
   private rotationReason(units: number): 'quota' | 'expiry' | 'refused' | undefined {
     if (this.forceRotation) return this.forceRotation;
     const quota = this.quota;
-    // Reservations count even before the first login: they will all be served by that session.
-    if (quota !== null && units > 0 && this.used + this.reserved + units > quota) return 'quota';
+    // Reservations count even before the first login: they will all be served by that session. With nothing in
+    // flight, a session that served nothing is never rotated for the quota: `acquire` has checked that `units`
+    // fits the estimate, so a new session would not serve more.
+    if (quota !== null && units > 0 && this.used + this.reserved + units > quota) {
+      if (this.used > 0 || this.inFlight > 0) return 'quota';
+    }
     if (
       this.o.auth.loggedIn &&
       this.loginAt !== undefined &&
@@ -179,6 +217,7 @@ export class SessionManager {
   private release(units: number, ok: boolean): void {
     this.reserved -= units;
     this.inFlight -= 1;
+    if (units > 0) this.cifsInFlight -= 1;
     // Counted against the session current now: rotations drain first, so it is the one that served them.
     if (ok && units > 0) {
       this.cifsFetched += units;
@@ -225,6 +264,13 @@ export class SessionManager {
   ): Promise<void> {
     // Rotations drain the requests in flight first, so the session that refused this one is the current one.
     const generation = this.generation;
+    this.refusals += 1;
+    // Every CIF request waits this long (in `acquire`), the one refused included.
+    const delay = refusalDelayMs(this.refusals);
+    if (delay > 0) {
+      this.pauseUntil = this.now() + delay;
+      this.o.emit({ type: 'quota', action: 'backoff', delayMs: delay, refusals: this.refusals });
+    }
     if (this.used > 0) {
       // The session served CIFs, then refused: its quota is below what it served plus what was asked.
       this.lowerQuota(this.used + units - 1, false);
@@ -235,8 +281,12 @@ export class SessionManager {
       return;
     }
     if (units > 1) {
-      // A fresh session refused a batch: the quota may be smaller than the batch (nothing was counted).
-      this.lowerQuota(units / 2, true);
+      // A fresh session refused a batch: the quota is smaller than the batch (nothing was counted). A batch
+      // larger than the estimate now was sent under an older one: what it says is known already.
+      if (this.quota === null || units <= this.quota) {
+        const first = this.quotaBeforeSplit === undefined;
+        this.lowerQuota(first ? units - 1 : units / 2, true);
+      }
       throw new QuotaSplit(this.maxUnits);
     }
     // A fresh session refused a single CIF. Another request was already refused by this session: the new
@@ -254,8 +304,8 @@ export class SessionManager {
       this.quotaBeforeSplit = undefined;
     }
     const wait = this.o.quotaWait;
-    const delay = Math.min(wait.maxDelayMs, wait.initialDelayMs * 2 ** (this.strikes - 1));
-    if (!wait.enabled || this.waitedMs + delay > wait.maxTotalMs) {
+    const pause = Math.min(wait.maxDelayMs, wait.initialDelayMs * 2 ** (this.strikes - 1));
+    if (!wait.enabled || this.waitedMs + pause > wait.maxTotalMs) {
       throw new IcsdQuotaError(
         {
           status: 403,
@@ -274,9 +324,9 @@ export class SessionManager {
     }
     this.strikes += 1;
     this.strikeGeneration = generation;
-    this.waitedMs += delay;
-    this.o.emit({ type: 'quota', action: 'wait', delayMs: delay, cifsFetched: this.cifsFetched });
-    await sleep(delay, signal);
+    this.waitedMs += pause;
+    this.o.emit({ type: 'quota', action: 'wait', delayMs: pause, cifsFetched: this.cifsFetched });
+    await sleep(pause, signal);
     this.forceRotation = 'refused';
   }
 }

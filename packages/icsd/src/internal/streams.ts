@@ -9,16 +9,20 @@ export function checkIds(ids: Iterable<number>): void {
   }
 }
 
-/** The ids of `ids` (checked one by one as they come) in batches of `size`. */
+/**
+ * The ids of `ids` (checked one by one as they come) in batches of `size` (a function: read for each batch, so
+ * that a batch size lowered on the way, by a per-session quota, applies to the batches cut after).
+ */
 export async function* idBatches(
   ids: Iterable<number> | AsyncIterable<number>,
-  size: number,
+  size: number | (() => number),
 ): AsyncGenerator<number[]> {
+  const sizeNow = typeof size === 'number' ? () => size : size;
   let batch: number[] = [];
   for await (const id of ids) {
     checkIds([id]);
     batch.push(id);
-    if (batch.length >= size) {
+    if (batch.length >= sizeNow()) {
       yield batch;
       batch = [];
     }
@@ -46,7 +50,7 @@ export function pagesOf<T, E extends object>(
  */
 export function batchPages<T, E extends object>(
   ids: Iterable<number> | AsyncIterable<number>,
-  size: number,
+  size: number | (() => number),
   fetchPage: (batch: number[]) => Promise<T[]>,
   options: { concurrency: number; signal: AbortSignal | undefined },
   extra: E,

@@ -69,11 +69,18 @@ export class NodeCifs extends Cifs {
       throw new UsageError(`The collection-code range ${from}-${to} is not valid`);
     }
     const targets = searchTargets(options.contentType ?? CONTENT_TYPE_NAMES);
-    return transfer(this.ctx, path.resolve(dir), options, async (feed) => {
+    return transfer(this.ctx, path.resolve(dir), options, async (feed, signal) => {
       let searches = 0;
+      const searchOptions = { ...options, signal };
       const search = (lo: number, hi: number, contentType: string | undefined) => {
         searches += 1;
-        return searchIds(this.ctx, 'search/expert', `COLLECTIONCODE : ${lo}-${hi}`, contentType, options);
+        return searchIds(
+          this.ctx,
+          'search/expert',
+          `COLLECTIONCODE : ${lo}-${hi}`,
+          contentType,
+          searchOptions,
+        );
       };
       const walk = async (lo: number, hi: number, contentType: string | undefined): Promise<number[]> => {
         let found: number[];

@@ -9,6 +9,10 @@ import { IdSet } from './id-set.js';
  * completed batch, written after the batch's files are in place. Appending keeps each step cheap and
  * crash-safe (a torn last line is ignored on reading), so an interrupted mirror of hundreds of thousands of
  * entries resumes without fetching again what is complete.
+ *
+ * A batch line lists its ids, the collection codes written and (since 0.x) each file's size, the three in the
+ * same order: id `ids[i]` was answered by the file of `codes[i]`, `sizes[i]` bytes. A damaged file is then
+ * fetched again alone (`forget`), not with its whole batch.
  */
 
 export const JOURNAL_FILE = '.sciport-icsd.ndjson';
@@ -23,6 +27,8 @@ const batchLine = z.object({
   t: z.literal('batch'),
   ids: z.array(z.number().int()),
   codes: z.array(z.number().int()),
+  /** Each file's size, in the order of `codes` (absent in lines written by earlier versions). */
+  sizes: z.array(z.number().int().nonnegative()).optional(),
   bytes: z.number().int().nonnegative(),
   at: z.string(),
 });
@@ -39,12 +45,32 @@ export interface JournalState {
   badIds: IdSet;
   bytes: number;
   /** The completed batches, as recorded (compact: a mirror may hold hundreds of thousands of entries). */
-  batches: Array<{ ids: Int32Array | Float64Array; codes: Int32Array | Float64Array }>;
+  batches: JournalBatch[];
+}
+
+/** One completed batch: ids, codes and (when recorded) sizes, in the same order. */
+export interface JournalBatch {
+  ids: Int32Array | Float64Array;
+  codes: Int32Array | Float64Array;
+  sizes: Float64Array | undefined;
 }
 
 /** Packs numbers in the smallest typed array that holds them. */
 function pack(values: readonly number[]): Int32Array | Float64Array {
   return values.every((v) => v <= 0x7fffffff) ? Int32Array.from(values) : Float64Array.from(values);
+}
+
+function batchOf(
+  ids: readonly number[],
+  codes: readonly number[],
+  sizes: readonly number[] | undefined,
+): JournalBatch {
+  return {
+    ids: pack(ids),
+    codes: pack(codes),
+    // Sizes only when they pair with the codes.
+    sizes: sizes && sizes.length === codes.length ? Float64Array.from(sizes) : undefined,
+  };
 }
 
 export class Journal {
@@ -88,7 +114,7 @@ export class Journal {
         }
         for (const cc of parsed.codes) state.codes.add(cc);
         state.bytes += parsed.bytes;
-        state.batches.push({ ids: pack(parsed.ids), codes: pack(parsed.codes) });
+        state.batches.push(batchOf(parsed.ids, parsed.codes, parsed.sizes));
       } else {
         for (const id of parsed.ids) state.badIds.add(id);
       }
@@ -111,24 +137,61 @@ export class Journal {
     await appendFile(this.file, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', mode: 0o644 });
   }
 
-  async recordBatch(ids: readonly number[], codes: readonly number[], bytes: number): Promise<void> {
-    await this.append({ t: 'batch', ids: [...ids], codes: [...codes], bytes, at: new Date().toISOString() });
+  /** Records a batch whose files are in place: `ids[i]` answered by `codes[i]`, a file of `sizes[i]` bytes. */
+  async recordBatch(
+    ids: readonly number[],
+    codes: readonly number[],
+    sizes: readonly number[],
+  ): Promise<void> {
+    const bytes = sizes.reduce((a, b) => a + b, 0);
+    await this.append({
+      t: 'batch',
+      ids: [...ids],
+      codes: [...codes],
+      sizes: [...sizes],
+      bytes,
+      at: new Date().toISOString(),
+    });
     for (const id of ids) {
       this.state.doneIds.add(id);
       this.state.badIds.delete(id);
     }
     for (const cc of codes) this.state.codes.add(cc);
     this.state.bytes += bytes;
-    this.state.batches.push({ ids: pack(ids), codes: pack(codes) });
+    this.state.batches.push(batchOf(ids, codes, sizes));
   }
 
-  /** Marks the batches holding any of `codes` as not done (their files are missing or damaged). */
-  forget(codes: ReadonlySet<number>): void {
-    const keep = this.state.batches.filter((b) => !b.codes.some((cc) => codes.has(cc)));
-    this.state.batches = keep;
+  /**
+   * Marks the entries of `codes` as not done (their files are missing or damaged), so that only they are fetched
+   * again. The id of each is `idOf(code)` when known (a search by collection code), else the id at the code's
+   * place in its batch; a batch of an older journal whose ids and codes do not pair up is forgotten whole.
+   */
+  forget(codes: ReadonlySet<number>, idOf: ReadonlyMap<number, number> = new Map()): void {
+    const batches: JournalBatch[] = [];
+    for (const b of this.state.batches) {
+      if (!b.codes.some((cc) => codes.has(cc))) {
+        batches.push(b);
+        continue;
+      }
+      const paired = b.ids.length === b.codes.length;
+      if (!paired && ![...b.codes].every((cc) => !codes.has(cc) || idOf.has(cc))) continue;
+      const dropIds = new Set<number>();
+      b.codes.forEach((cc, i) => {
+        if (codes.has(cc)) dropIds.add(idOf.get(cc) ?? (b.ids[i] as number));
+      });
+      const keepCode = [...b.codes].map((cc) => !codes.has(cc));
+      batches.push(
+        batchOf(
+          [...b.ids].filter((id) => !dropIds.has(id)),
+          [...b.codes].filter((_, i) => keepCode[i]),
+          b.sizes ? [...b.sizes].filter((_, i) => keepCode[i]) : undefined,
+        ),
+      );
+    }
+    this.state.batches = batches;
     this.state.doneIds = new IdSet();
     this.state.codes = new IdSet();
-    for (const b of keep) {
+    for (const b of batches) {
       for (const id of b.ids) this.state.doneIds.add(id);
       for (const cc of b.codes) this.state.codes.add(cc);
     }

@@ -1,10 +1,11 @@
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createAsyncQueue, mapConcurrent, mapConcurrentAll } from '@sciport/core';
+import { AbortError, createAsyncQueue, mapConcurrent, mapConcurrentAll } from '@sciport/core';
 import { cifBatchSize, fetchCifBatch } from '../internal/cif-batch.js';
 import { type IcsdContext, warn } from '../internal/context.js';
-import { cifFileName } from '../schemas/cif.js';
-import type { CellType } from '../schemas/fields.js';
+import { idsForCodes } from '../internal/search.js';
+import { cifFileName, isEntryNumber } from '../schemas/cif.js';
+import { type CellType, MAX_IDS_PER_REQUEST } from '../schemas/fields.js';
 import { IdSet } from './id-set.js';
 import { Journal } from './journal.js';
 import { BatchWriter } from './writer.js';
@@ -73,13 +74,15 @@ export async function transfer(
   ctx: IcsdContext,
   dir: string,
   options: TransferOptions,
-  discover: (feed: (ids: readonly number[]) => void) => Promise<number>,
+  discover: (feed: (ids: readonly number[]) => void, signal: AbortSignal) => Promise<number>,
   listFiles = false,
 ): Promise<MirrorReport> {
   const started = Date.now();
   const signal = options.signal;
   const cellType: CellType = options.cellType ?? 'experimental';
-  const size = cifBatchSize(ctx, options.batchSize);
+  // Checked now, and read again for each batch cut (a per-session quota learnt on the way makes them smaller).
+  cifBatchSize(ctx, options.batchSize);
+  const size = () => cifBatchSize(ctx, options.batchSize);
   const concurrency = options.concurrency ?? ctx.concurrency;
   let requests = 0;
   const unsubscribe = ctx.events.on((e) => {
@@ -100,9 +103,17 @@ export async function transfer(
   };
   const files: string[] = [];
   const badIds: number[] = [];
+  // Every request of the transfer (searches, batches) stops with the first error or the caller's abort: none is
+  // left running behind the error, and none opens a session after it.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const inner = { ...options, signal: stop.signal };
+  let discovering: Promise<number> | undefined;
   try {
     const journal = await Journal.open(dir, cellType);
-    await verifyFolder(ctx, dir, journal);
+    await verifyFolder(ctx, dir, journal, inner);
 
     const queue = createAsyncQueue<number[]>();
     const seen = new IdSet();
@@ -119,14 +130,14 @@ export async function transfer(
         else carry.push(id);
       }
       let fresh = 0;
-      while (carry.length >= size) {
-        queue.push(carry.slice(0, size));
-        carry = carry.slice(size);
-        fresh += size;
+      for (let n = size(); carry.length >= n; n = size()) {
+        queue.push(carry.slice(0, n));
+        carry = carry.slice(n);
+        fresh += n;
       }
       report({ phase: 'discover', total: state.total + fresh, skipped: state.skipped + skipped });
     };
-    const discovering = discover(feed).then(
+    discovering = discover(feed, stop.signal).then(
       (searches) => {
         if (carry.length > 0) queue.push(carry);
         report({ phase: 'download', total: state.total + carry.length });
@@ -157,12 +168,27 @@ export async function transfer(
       2,
       listFiles,
     );
+    const running = new Set<Promise<void>>();
     try {
       // Fetching and writing overlap: a request slot frees as soon as its batch is handed to the writer.
       const fetched = mapConcurrent(
         queue,
-        async (chunk) => {
-          await writer.enqueue(await fetchCifBatch(ctx, chunk, cellType, options));
+        (chunk) => {
+          const task = (async () => {
+            const batch = await fetchCifBatch(ctx, chunk, cellType, inner);
+            try {
+              await writer.enqueue(batch);
+            } catch (error) {
+              for (const part of batch.parts) part.release();
+              throw error;
+            }
+          })();
+          running.add(task);
+          task.then(
+            () => running.delete(task),
+            () => running.delete(task),
+          );
+          return task;
         },
         { concurrency, signal, ordered: false },
       );
@@ -170,6 +196,8 @@ export async function transfer(
         // progress is reported by the writer
       }
     } finally {
+      stop.abort(signal?.aborted ? signal.reason : new AbortError('the transfer ended'));
+      await Promise.allSettled([...running]);
       // Whatever happened, batches already fetched are written and journalled (an abort keeps its work).
       await writer.flush().catch(() => undefined);
     }
@@ -188,34 +216,68 @@ export async function transfer(
       searches,
     };
   } finally {
+    if (!stop.signal.aborted) stop.abort(new AbortError('the transfer ended'));
+    signal?.removeEventListener('abort', onAbort);
+    await discovering?.catch(() => undefined);
     unsubscribe();
   }
 }
 
 /**
- * Checks that every file the manifest lists is present and whole (ends with its own end line); a batch
- * with a missing or cut file is fetched again.
+ * Checks, file by file, that every file the manifest lists is present and whole: its recorded size (journals of
+ * earlier versions have none) and its own end line. Only the damaged entries are fetched again: their ids come
+ * from a search by collection code when it pairs with certainty, else from their place in the batch recorded.
  */
-async function verifyFolder(ctx: IcsdContext, dir: string, journal: Journal): Promise<void> {
-  const codes = [...journal.state.codes];
-  if (codes.length === 0) return;
+async function verifyFolder(
+  ctx: IcsdContext,
+  dir: string,
+  journal: Journal,
+  options: TransferOptions,
+): Promise<void> {
+  // The latest record of each code wins (a file fetched again is recorded again).
+  const expected: Array<{ cc: number; size: number | undefined }> = [];
+  const seen = new IdSet();
+  const batches = journal.state.batches;
+  for (let b = batches.length - 1; b >= 0; b--) {
+    const { codes, sizes } = batches[b] as (typeof batches)[number];
+    for (let i = 0; i < codes.length; i++) {
+      const cc = codes[i] as number;
+      if (seen.has(cc)) continue;
+      seen.add(cc);
+      expected.push({ cc, size: sizes?.[i] });
+    }
+  }
+  if (expected.length === 0) return;
   const broken = new Set<number>();
   await mapConcurrentAll(
-    codes,
-    async (cc) => {
-      if (!(await isWholeCif(path.join(dir, cifFileName(cc)), cc))) broken.add(cc);
+    expected,
+    async ({ cc, size }) => {
+      if (!isEntryNumber(cc) || !(await isWholeCif(path.join(dir, cifFileName(cc)), cc, size)))
+        broken.add(cc);
     },
     { concurrency: 32 },
   );
   if (broken.size === 0) return;
-  warn(ctx, `${broken.size} files listed in the manifest are missing or cut short; fetching them again`);
-  journal.forget(broken);
+  warn(
+    ctx,
+    `${broken.size} ${broken.size === 1 ? 'file' : 'files'} listed in the manifest ${broken.size === 1 ? 'is' : 'are'} ` +
+      'missing or damaged; fetching only those again',
+  );
+  let idOf: Map<number, number> | undefined;
+  if (broken.size <= MAX_IDS_PER_REQUEST) {
+    const candidates = new Set<number>();
+    for (const b of batches) {
+      if (b.codes.some((cc) => broken.has(cc))) for (const id of b.ids) candidates.add(id);
+    }
+    idOf = await idsForCodes(ctx, [...broken].filter(isEntryNumber), candidates, options);
+  }
+  journal.forget(broken, idOf);
 }
 
-async function isWholeCif(file: string, cc: number): Promise<boolean> {
+async function isWholeCif(file: string, cc: number, size: number | undefined): Promise<boolean> {
   try {
     const s = await stat(file);
-    if (!s.isFile() || s.size === 0) return false;
+    if (!s.isFile() || s.size === 0 || (size !== undefined && s.size !== size)) return false;
     const h = await open(file, 'r');
     try {
       const length = Math.min(s.size, 256);

@@ -65,6 +65,7 @@ export class BatchWriter {
   private async write(batch: CifBatch): Promise<WrittenBatch> {
     const names: string[] | undefined = this.listNames ? [] : undefined;
     const codes: number[] = [];
+    const sizes: number[] = [];
     const files = new SmallFileWriter();
     const dir = this.dir + path.sep;
     let bytes = 0;
@@ -74,7 +75,9 @@ export class BatchWriter {
         for (const piece of part.pieces) {
           if (codes.length > 0 && codes.length % 32 === 0) await new Promise<void>((r) => setImmediate(r));
           const name = cifFileName(piece.collectionCode);
-          bytes += files.write(dir, name, part.body.subarray(piece.start, piece.end));
+          const size = files.write(dir, name, part.body.subarray(piece.start, piece.end));
+          bytes += size;
+          sizes.push(size);
           names?.push(name);
           codes.push(piece.collectionCode);
         }
@@ -82,7 +85,8 @@ export class BatchWriter {
     } finally {
       for (const part of batch.parts) part.release();
     }
-    await this.journal.recordBatch(batch.served, codes, bytes);
+    // `served[i]` was answered by the i-th document (the order asked; `fetchCifBatch` keeps them in step).
+    await this.journal.recordBatch(batch.served, codes, sizes);
     await this.journal.recordBad(batch.bad);
     return { files: codes.length, names, bytes, bad: batch.bad };
   }

@@ -65,8 +65,10 @@ export class Cifs {
   list(ids: Iterable<number> | AsyncIterable<number>, options: CifListOptions = {}): CifStream {
     const bad: number[] = [];
     const cellType = options.cellType ?? 'experimental';
-    const size = cifBatchSize(this.ctx, options.batchSize);
     const ctx = this.ctx;
+    // Checked now; read again for each batch (a per-session quota learnt on the way makes them smaller).
+    cifBatchSize(ctx, options.batchSize);
+    const size = () => cifBatchSize(ctx, options.batchSize);
     const fetchCifs = async (batch: number[]): Promise<IcsdCif[]> => {
       const got = await fetchCifBatch(ctx, batch, cellType, options);
       if (got.bad.length > 0) {

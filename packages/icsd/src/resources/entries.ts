@@ -11,6 +11,7 @@ import { type IcsdContext, warn } from '../internal/context.js';
 import { decodeText } from '../internal/decode.js';
 import { idsForCodes, type SearchPath, searchIds, searchTargets } from '../internal/search.js';
 import { batchPages } from '../internal/streams.js';
+import { isEntryNumber } from '../schemas/cif.js';
 import { type IcsdRow, parseCsv } from '../schemas/csv.js';
 import {
   type ContentType,
@@ -137,7 +138,8 @@ export class Entries {
     const ctx = this.ctx;
     const fetchRows = async (batch: number[]): Promise<IcsdRow<P>[]> => {
       const response = await ctx.session.run(0, options.signal, () =>
-        ctx.http.request('csv', {
+        // Rows are a few hundred bytes: 64 KiB a row is far more than any, and bounds what is read.
+        ctx.http.withOptions({ maxBodyBytes: (1 + batch.length / 16) * 1024 * 1024 }).request('csv', {
           query: { idnum: batch, windowsclient: 'false', listSelection: selection },
           headers: { accept: 'application/csv' },
           ...requestOptions(options),
@@ -148,6 +150,19 @@ export class Entries {
         'GET /csv',
         selection,
       );
+      // A row whose collection code is no entry number (`0`, beyond the safe integers) is refused alone.
+      const invalid = parsed.rows.filter((r) => !isEntryNumber(r.collectionCode));
+      if (invalid.length > 0) {
+        warn(
+          ctx,
+          `the /csv answer held ${invalid.length} ${invalid.length === 1 ? 'row' : 'rows'} whose collection ` +
+            `code is not a positive whole number (${invalid
+              .slice(0, 3)
+              .map((r) => JSON.stringify(r.raw.CollectionCode ?? String(r.collectionCode)).slice(0, 42))
+              .join(', ')}): left out`,
+        );
+        parsed.rows = parsed.rows.filter((r) => isEntryNumber(r.collectionCode));
+      }
       if (parsed.positional.length > 0) {
         warn(ctx, `the /csv header did not name ${parsed.positional.join(', ')}; read by request position`);
       }

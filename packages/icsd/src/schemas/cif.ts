@@ -34,9 +34,30 @@ export interface IcsdCif {
 
 /** One document's place in a body. */
 export interface CifPiece {
+  /** The collection code; `NaN` when it is not a positive whole number (see `invalidCode`). */
   collectionCode: number;
   start: number;
   end: number;
+  /**
+   * Only with `findCifPieces(…, { invalidCodes: 'mark' })`: the code as sent (at most 40 digits shown) when it is
+   * not a positive safe integer (`0`, or too large to be one: `1e+30` must never become a file name).
+   */
+  invalidCode?: string;
+}
+
+/** Options of `findCifPieces`. */
+export interface FindCifPiecesOptions {
+  /**
+   * A document whose collection code is not a positive safe integer: `'throw'` (default) refuses the body with
+   * a `ResponseValidationError`; `'mark'` returns its piece with `invalidCode` set, so that a caller can refuse
+   * that one document and keep the others.
+   */
+  invalidCodes?: 'throw' | 'mark';
+}
+
+/** True for a collection code or id that may become a file name: a positive safe integer. */
+export function isEntryNumber(value: number): boolean {
+  return Number.isSafeInteger(value) && value > 0;
 }
 
 /** What the splitter needs of a body: a string, or a Node `Buffer` (searched without decoding). */
@@ -63,7 +84,11 @@ let byteNeedles: Needles | undefined;
  * searches and no allocation per document beyond its result: a batch of 500 documents takes well under a
  * millisecond.
  */
-export function findCifPieces(body: string | Uint8Array, endpoint: string): CifPiece[] {
+export function findCifPieces(
+  body: string | Uint8Array,
+  endpoint: string,
+  options: FindCifPiecesOptions = {},
+): CifPiece[] {
   let h: Haystack;
   let at: (i: number) => number;
   let needles: Needles;
@@ -96,6 +121,7 @@ export function findCifPieces(body: string | Uint8Array, endpoint: string): CifP
   };
 
   const pieces: CifPiece[] = [];
+  const endCodes: number[] = [];
   let start = 0;
   let pos = 0;
   for (;;) {
@@ -107,12 +133,24 @@ export function findCifPieces(body: string | Uint8Array, endpoint: string): CifP
     const cc = value;
     let j = i + MARKERS[0].length + digits;
     if (digits === 0 || h.indexOf(ICSD, j) !== j) continue;
+    const codeAt = i + MARKERS[0].length;
     j += MARKERS[1].length;
     while (j < len && isBlank(at(j))) j++;
     if (j < len && at(j) === CR) j++;
     if (j < len && at(j) !== NL) continue;
     if (j < len) j++;
-    pieces.push({ collectionCode: cc, start, end: j });
+    if (digits > 16 || !isEntryNumber(cc)) {
+      const shown = textOf(body, codeAt, codeAt + Math.min(digits, 40)) + (digits > 40 ? '…' : '');
+      if (options.invalidCodes !== 'mark') {
+        throw invalid(
+          endpoint,
+          textOf(body, start, j),
+          `a CIF document's collection code "${shown}" is not a positive whole number`,
+        );
+      }
+      pieces.push({ collectionCode: Number.NaN, start, end: j, invalidCode: shown });
+    } else pieces.push({ collectionCode: cc, start, end: j });
+    endCodes.push(cc);
     start = j;
     pos = j;
   }
@@ -132,7 +170,10 @@ export function findCifPieces(body: string | Uint8Array, endpoint: string): CifP
     }
   }
 
-  for (const { start: from, end, collectionCode: cc } of pieces) {
+  for (const [n, piece] of pieces.entries()) {
+    const { start: from, end } = piece;
+    // The end line's number as read (also for an invalid code: the document must still be consistent).
+    const cc = endCodes[n] as number;
     let blocks = 0;
     let blockOk = false;
     for (let p = h.indexOf(DATA, from); p !== -1 && p < end; p = h.indexOf(DATA, p + 1)) {
@@ -239,7 +280,14 @@ function invalid(endpoint: string, body: string, message: string): ResponseValid
   return new ResponseValidationError({ service: 'icsd', endpoint, issues: [{ path: '', message }], body });
 }
 
-/** The file name sciport gives an entry: `icsd_<collection code, at least 6 digits>.cif`. */
+/**
+ * The file name sciport gives an entry: `icsd_<collection code, at least 6 digits>.cif`.
+ *
+ * @throws RangeError when the code is not a positive safe integer (it would make names like `icsd_01e+30.cif`).
+ */
 export function cifFileName(collectionCode: number): string {
+  if (!isEntryNumber(collectionCode)) {
+    throw new RangeError(`an ICSD collection code is a positive whole number, got ${String(collectionCode)}`);
+  }
   return `icsd_${String(collectionCode).padStart(6, '0')}.cif`;
 }

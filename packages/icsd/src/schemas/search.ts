@@ -26,8 +26,22 @@ function idValues(json: SearchJson): readonly unknown[] {
   return Array.isArray(list) ? list : [list];
 }
 
-function toIds(values: readonly unknown[], endpoint: string, body: string): number[] {
+/** What a search answer holds: the ids, and the values that are decimal but not ids (0, or too large). */
+export interface SearchIds {
+  ids: number[];
+  /** Decimal values that are not positive safe integers, as sent (at most 40 characters each). */
+  rejected: string[];
+}
+
+/** A decimal token's id, or undefined when it is not a positive safe integer (`0`, `99999999999999999999`). */
+function entryNumber(token: string): number | undefined {
+  const n = token.length <= 16 ? Number(token) : Number.NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+function toIds(values: readonly unknown[], endpoint: string, body: string): SearchIds {
   const ids: number[] = [];
+  const rejected: string[] = [];
   const bad = (i: number, v: unknown) =>
     new ResponseValidationError({
       service: 'icsd',
@@ -38,43 +52,51 @@ function toIds(values: readonly unknown[], endpoint: string, body: string): numb
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v) || v < 0) throw bad(i, v);
-      ids.push(v);
+      if (!Number.isFinite(v) || !Number.isInteger(v) || v < 0) throw bad(i, v);
+      if (Number.isSafeInteger(v) && v > 0) ids.push(v);
+      else rejected.push(String(v).slice(0, 40));
     } else if (typeof v === 'string') {
       // Usually one id; several separated by spaces are read too (the XML form's text).
       for (const token of v.trim() === '' ? [] : v.trim().split(/\s+/)) {
-        const n = /^\d+$/.test(token) ? Number(token) : Number.NaN;
-        if (!Number.isSafeInteger(n)) throw bad(i, v);
-        ids.push(n);
+        if (!/^\d+$/.test(token)) throw bad(i, v);
+        const n = entryNumber(token);
+        if (n === undefined) rejected.push(token.slice(0, 40));
+        else ids.push(n);
       }
     } else throw bad(i, v);
   }
-  return ids;
+  return { ids, rejected };
 }
 
 /** The ids of an XML answer, tolerant of whitespace, `<idnums/>` and unknown elements. */
-export const searchXmlSchema = z.string().transform((xml, ctx) => {
-  if (/<idnums\s*\/>/.test(xml)) return [] as number[];
+export const searchXmlSchema = z.string().transform((xml, ctx): SearchIds => {
+  if (/<idnums\s*\/>/.test(xml)) return { ids: [], rejected: [] };
   const match = /<idnums(?:\s[^>]*)?>([\s\S]*?)<\/idnums>/.exec(xml);
   if (!match) {
     ctx.addIssue({ code: 'custom', message: 'no <idnums> element in the answer' });
     return z.NEVER;
   }
   const text = (match[1] ?? '').trim();
-  if (text === '') return [] as number[];
+  if (text === '') return { ids: [], rejected: [] };
   const ids: number[] = [];
+  const rejected: string[] = [];
   for (const token of text.split(/\s+/)) {
     if (!/^\d+$/.test(token)) {
       ctx.addIssue({ code: 'custom', message: `"${token.slice(0, 40)}" is not a decimal id` });
       return z.NEVER;
     }
-    ids.push(Number(token));
+    const n = entryNumber(token);
+    if (n === undefined) rejected.push(token.slice(0, 40));
+    else ids.push(n);
   }
-  return ids;
+  return { ids, rejected };
 });
 
-/** Parses a search body, JSON or XML, whichever it is (content types are not trusted). */
-export function parseSearchBody(body: string, endpoint: string): number[] {
+/**
+ * Parses a search body, JSON or XML, whichever it is (content types are not trusted). Values that are decimal
+ * but no id (`0`, or beyond the safe integers) are refused one by one (`rejected`); the others are kept.
+ */
+export function parseSearchIds(body: string, endpoint: string): SearchIds {
   const trimmed = body.trimStart();
   if (trimmed.startsWith('{')) {
     let value: unknown;
@@ -95,4 +117,21 @@ export function parseSearchBody(body: string, endpoint: string): number[] {
     );
   }
   return parseResponse(searchXmlSchema, body, { service: 'icsd', endpoint, body });
+}
+
+/**
+ * The ids of a search body, JSON or XML. Strict: a value that is not a positive whole number (`0`, or beyond the
+ * safe integers) is a `ResponseValidationError` (`parseSearchIds` refuses them one by one instead).
+ */
+export function parseSearchBody(body: string, endpoint: string): number[] {
+  const { ids, rejected } = parseSearchIds(body, endpoint);
+  if (rejected.length > 0) {
+    throw new ResponseValidationError({
+      service: 'icsd',
+      endpoint,
+      issues: [{ path: 'idnums', message: `"${rejected[0]}" is not an id (a positive whole number)` }],
+      body,
+    });
+  }
+  return ids;
 }

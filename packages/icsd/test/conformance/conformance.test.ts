@@ -646,7 +646,8 @@ describe('§9, §10 quotas, throttling and transient errors', () => {
   async function skippingQuotaWaits<T>(client: IcsdClient, fn: () => Promise<T>): Promise<T> {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const unsubscribe = client.onEvent((e) => {
-      if (e.type === 'quota' && e.action === 'wait') setImmediate(() => vi.advanceTimersByTime(e.delayMs));
+      if (e.type === 'quota' && (e.action === 'wait' || e.action === 'backoff'))
+        setImmediate(() => vi.advanceTimersByTime(e.delayMs));
     });
     try {
       return await fn();

@@ -19,3 +19,4 @@
 export * from './crucible.js';
 export * from './echo.js';
 export * from './scenarios.js';
+export * from './icsd.js';

@@ -107,8 +107,13 @@ export function makeClient(
           ctx,
           `ICSD is throttling downloads; waiting ${Math.round(event.delayMs / 1000)} s before trying again`,
         );
+      else if (event.type === 'quota' && event.action === 'backoff')
+        debug(ctx, `ICSD refused CIFs ${event.refusals} times in a row; pausing ${event.delayMs} ms`);
       else if (event.type === 'quota')
-        debug(ctx, `ICSD serves at most ${event.cifsPerSession} CIFs a session; using smaller batches`);
+        debug(
+          ctx,
+          `ICSD serves at most ${event.cifsPerSession} CIF${event.cifsPerSession === 1 ? '' : 's'} a session; using smaller batches`,
+        );
       else return false;
       return true;
     },
