@@ -1,6 +1,7 @@
 import { UsageError } from '@sciport/core';
 import type { TransferProgress } from '@sciport/icsd';
 import { type Command, Option } from 'commander';
+import { checkOutFolder } from '../../client-factory.js';
 import { createProgress } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import { type ConnectionOptions, connectionOptions, makeClient, summarise } from './shared.js';
@@ -36,9 +37,10 @@ export function registerFetch(parent: Command, { action }: CommandApi): void {
               throw new UsageError(`Not an ICSD id: ${JSON.stringify(a)}`);
             return Number(a);
           });
+        const out = await checkOutFolder(options.out);
         const client = await makeClient(ctx, options);
         const progress = createProgress(ctx, ids.length, 'fetch');
-        const report = await client.cifs.download(ids, options.out, {
+        const report = await client.cifs.download(ids, out, {
           signal: ctx.signal,
           cellType: options.cellType,
           onProgress: (p: TransferProgress) => progress.update(p.done + p.skipped + p.failed),

@@ -1,6 +1,7 @@
 import { UsageError } from '@sciport/core';
 import { CONTENT_TYPE_NAMES, type TransferProgress } from '@sciport/icsd';
 import { type Command, Option } from 'commander';
+import { checkOutFolder } from '../../client-factory.js';
 import { createProgress, info } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import {
@@ -56,10 +57,11 @@ export function registerMirror(parent: Command, { action }: CommandApi): void {
           if (v !== undefined && !/^\d+$/.test(v))
             throw new UsageError(`${name} must be a collection code, got ${JSON.stringify(v)}`);
         }
+        const out = await checkOutFolder(options.out);
         const client = await makeClient(ctx, options);
         const types = contentTypes(options.contentType);
         let progress: ReturnType<typeof createProgress> | undefined;
-        const report = await client.cifs.mirror(options.out, {
+        const report = await client.cifs.mirror(out, {
           signal: ctx.signal,
           cellType: options.cellType,
           ...(from !== undefined ? { from } : {}),

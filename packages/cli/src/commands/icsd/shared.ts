@@ -9,7 +9,7 @@ import {
   type IcsdEvent,
 } from '@sciport/icsd';
 import type { Command } from 'commander';
-import { createClient } from '../../client-factory.js';
+import { createClient, timeoutMs } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
 import { ExitCode, ExitError } from '../../exit-codes.js';
 import { debug, info, printJson, warn } from '../../output.js';
@@ -32,7 +32,7 @@ export function connectionOptions(command: Command): Command {
       '--base-url <url>',
       `ICSD API base URL (default ${ICSD_SETTINGS.baseUrl.env}, or ${DEFAULT_ICSD_BASE_URL})`,
     )
-    .option('--timeout <seconds>', 'per-request timeout in seconds (default 120)');
+    .option('--timeout <seconds>', 'per-request timeout in seconds, the body included (default 120)');
 }
 
 /** The lines `sciport icsd --help` ends with: where the credentials and the server come from. */
@@ -84,7 +84,7 @@ export function makeClient(
   options: ConnectionOptions,
   needsCredentials = true,
 ): Promise<IcsdClient> {
-  const timeout = positiveInt('--timeout', options.timeout);
+  const timeout = timeoutMs(options.timeout);
   const concurrency = positiveInt('--concurrency', options.concurrency, 4) as number;
   return createClient(ctx, {
     settings: ICSD_SETTINGS,
@@ -95,7 +95,7 @@ export function makeClient(
     create: (settings, onEvent: (event: IcsdEvent) => void) =>
       new IcsdClient({
         ...settings,
-        ...(timeout ? { timeout: timeout * 1000 } : {}),
+        ...(timeout ? { timeout } : {}),
         concurrency,
         ...(options.waitOnQuota ? { waitOnQuota: true } : {}),
         onEvent,
