@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnsafeArchiveError, UsageError } from '../src/errors.js';
+import { AbortError, UnsafeArchiveError, UsageError } from '../src/errors.js';
 import { detectArchiveFormat, extractArchive } from '../src/node/files/extract.js';
 import { makeTar, makeTarGz, makeZip, type TestEntry } from './helpers/archives.js';
 
@@ -179,6 +180,54 @@ describe.each(formats)('extractArchive ($name)', ({ name, build, file }) => {
     await extractArchive(src, dest, { overwrite: true });
     expect(await readdir(dest)).toEqual(['fresh.txt']);
     expect(await readdir(box)).toEqual(['dest']);
+  });
+});
+
+describe.each(formats)('extractArchive ($name) streaming', ({ build, file }) => {
+  it('extracts entries spanning many reads and inflater slices byte for byte', async () => {
+    const random = randomBytes(3 * 1024 * 1024 + 123);
+    const text = Buffer.from(
+      'ATOM      1  CA  ALA A   1      11.104  13.207   2.100  1.00 20.00\n'.repeat(80_000),
+    );
+    const src = path.join(work, file);
+    await writeFile(
+      src,
+      build([
+        { name: 'maps/random.ccp4', data: random },
+        { name: 'aligned/text.pdb', data: text },
+        { name: 'after.txt', data: 'last' },
+      ]),
+    );
+    const dest = path.join(box, 'dest');
+    const result = await extractArchive(src, dest);
+    expect(result.bytes).toBe(random.length + text.length + 4);
+    expect(Buffer.compare(await readFile(path.join(dest, 'maps/random.ccp4')), random)).toBe(0);
+    expect(Buffer.compare(await readFile(path.join(dest, 'aligned/text.pdb')), text)).toBe(0);
+    expect(await readFile(path.join(dest, 'after.txt'), 'utf8')).toBe('last');
+  });
+
+  it('stops on an abort between entries and leaves nothing behind', async () => {
+    const src = path.join(work, file);
+    await writeFile(
+      src,
+      build([
+        { name: 'first.txt', data: 'one' },
+        { name: 'second.bin', data: randomBytes(2 * 1024 * 1024) },
+      ]),
+    );
+    const controller = new AbortController();
+    const written: string[] = [];
+    await expect(
+      extractArchive(src, path.join(box, 'dest'), {
+        signal: controller.signal,
+        onEntry: (e) => {
+          written.push(e.name);
+          controller.abort();
+        },
+      }),
+    ).rejects.toSatisfy((e) => AbortError.isInstance(e));
+    expect(written).toEqual(['first.txt']);
+    expect(await readdir(box)).toEqual([]);
   });
 });
 
