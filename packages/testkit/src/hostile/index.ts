@@ -15,4 +15,6 @@
  * // … download a file through the client; then storage.stats.bytesSent says how much the server pushed.
  * ```
  */
+
+export * from './fragalysis.js';
 export * from './scenarios.js';
