@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { IntegrityError } from '@sciport/core';
+import { ConnectionError, IntegrityError } from '@sciport/core';
 import { createFragalysisSimulator, startTestServer, type TestServer } from '@sciport/testkit';
 import {
   archiveBody,
@@ -94,5 +94,20 @@ describe('an archive fetch that sends more than it announces', () => {
     for (const name of await readdir(dir)) written += (await stat(path.join(dir, name))).size;
     expect(written).toBeLessThanOrEqual(declared);
     if (!(outcome instanceof Error)) expect(outcome.bytes).toBe(declared);
+  });
+});
+
+describe('an archive fetch that stalls', () => {
+  it('ends within the client timeout, the response released and nothing left', async () => {
+    const route = archiveBody(FRAGALYSIS_ARCHIVE_FETCH, { declared: 1024 * 1024, sent: 70_000, stall: true });
+    const { client } = await setup(route, { timeout: 500, maxRetries: 0 });
+    const started = Date.now();
+    const error = await download(client).catch((e: unknown) => e as Error);
+    // A timeout (a TimeoutError is a ConnectionError), after the transfer was fetched again as often as allowed.
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    expect(route.stats.requests).toBe(4);
+    // Budget: four attempts of the archive fetch (a cut-short transfer is fetched again) of 0.5 s each.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -1,0 +1,96 @@
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  createFragalysisSimulator,
+  type FragalysisSimulator,
+  startTestServer,
+  type TestServer,
+} from '@sciport/testkit';
+import { FRAGALYSIS_ARCHIVE_FETCH, htmlPage, stallAfterHeaders } from '@sciport/testkit/hostile';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, tempConfigDir } from './helpers.js';
+
+/**
+ * `sciport fragalysis download` against a stack whose archive fetch misbehaves on purpose: the built CLI as a
+ * child process, over real sockets. Budgets are generous (the machine may be busy); what matters is that the
+ * process ends, with the right exit code, and leaves nothing under the archive's name.
+ */
+
+let sim: FragalysisSimulator;
+let server: TestServer;
+let root: string;
+let dir: string;
+let out: string;
+let cleanup: () => Promise<void>;
+
+beforeEach(async () => {
+  sim = createFragalysisSimulator({ seed: 8, buildMs: 0 });
+  server = await startTestServer({ handlers: sim.handlers });
+  ({ root, dir, cleanup } = await tempConfigDir());
+  out = path.join(root, 'out');
+});
+
+afterEach(async () => {
+  await server.close();
+  await cleanup();
+});
+
+function fragalysis(args: string[], options: Parameters<typeof runCli>[1] = {}) {
+  return runCli(['fragalysis', ...args], {
+    ...options,
+    env: {
+      SCIPORT_CONFIG_DIR: dir,
+      HOME: root,
+      FRAGALYSIS_STACK: server.url,
+      FRAGALYSIS_TOKEN: sim.tokenFor('demo'),
+      ...options.env,
+    },
+  });
+}
+
+describe('sciport fragalysis download from a hostile stack', () => {
+  it('refuses an HTML login page served as the archive: exit 1, a clear message, nothing saved', async () => {
+    const page = htmlPage(FRAGALYSIS_ARCHIVE_FETCH);
+    server.useRaw(page);
+    const started = Date.now();
+    const r = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/HTML page .*NSP3_lb00000-1\.tar\.gz: it was not saved/);
+    expect(r.stderr).not.toContain('<html');
+    expect(r.stdout).toBe('');
+    // Budget: the whole run (build and fetch against a local simulator) ends well within 20 s.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(page.stats.requests).toBe(1);
+    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+
+    const json = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out, '--json']);
+    expect(json.code).toBe(1);
+    expect(json.stdout).toBe('');
+    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+  });
+
+  it('refuses a page that stalls after its first bytes at once, and exits promptly after the error', async () => {
+    // A page announcing 1 MB that sends 100 bytes and then nothing: the connection stays open.
+    const stalled = stallAfterHeaders(FRAGALYSIS_ARCHIVE_FETCH, {
+      headers: { 'content-type': 'text/html', 'content-length': 1_000_000 },
+      sent: 100,
+    });
+    server.useRaw(stalled);
+    let printedAt: number | undefined;
+    const r = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out], {
+      onSpawn: (child) => {
+        child.stderr?.on('data', (d: Buffer) => {
+          if (printedAt === undefined && d.toString().includes('sciport:')) printedAt = Date.now();
+        });
+      },
+    });
+    const exitedAt = Date.now();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/HTML page/);
+    // Budget: the process ends within 5 s of printing the error (nothing of the response keeps it alive).
+    expect(printedAt).toBeDefined();
+    expect(exitedAt - (printedAt as number)).toBeLessThan(5_000);
+    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+  });
+});
