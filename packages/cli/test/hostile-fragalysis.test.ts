@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   createFragalysisSimulator,
@@ -7,9 +7,9 @@ import {
   startTestServer,
   type TestServer,
 } from '@sciport/testkit';
-import { FRAGALYSIS_ARCHIVE_FETCH, htmlPage, stallAfterHeaders } from '@sciport/testkit/hostile';
+import { archiveBody, FRAGALYSIS_ARCHIVE_FETCH, htmlPage, stallAfterHeaders } from '@sciport/testkit/hostile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, tempConfigDir } from './helpers.js';
+import { runCli, tempConfigDir, waitFor } from './helpers.js';
 
 /**
  * `sciport fragalysis download` against a stack whose archive fetch misbehaves on purpose: the built CLI as a
@@ -48,6 +48,10 @@ function fragalysis(args: string[], options: Parameters<typeof runCli>[1] = {}) 
     },
   });
 }
+
+const ARCHIVE = 'NSP3_lb00000-1.tar.gz';
+/** Temporary files of the archive: `.<archive>.<…>.tmp`. */
+const isTemp = (name: string) => name.startsWith(`.${ARCHIVE}.`) && name.endsWith('.tmp');
 
 describe('sciport fragalysis download from a hostile stack', () => {
   it('refuses an HTML login page served as the archive: exit 1, a clear message, nothing saved', async () => {
@@ -93,4 +97,47 @@ describe('sciport fragalysis download from a hostile stack', () => {
     expect(exitedAt - (printedAt as number)).toBeLessThan(5_000);
     expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
   });
+
+  it('removes the temporary file a SIGKILLed download left, on the next run, and keeps a live one', async () => {
+    // The archive fetch sends its first 3 MiB and then nothing: the CLI is killed once some are on disk.
+    const stall = archiveBody(FRAGALYSIS_ARCHIVE_FETCH, {
+      declared: 10 * 1024 * 1024,
+      sent: 3 * 1024 * 1024,
+      stall: true,
+    });
+    server.useRaw(stall);
+    const killed = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out], {
+      onSpawn: (child) => {
+        waitFor(() => {
+          if (!existsSync(out)) return false;
+          return readdirSync(out).some((n) => isTemp(n) && statSync(path.join(out, n)).size > 0);
+        }, 30_000).then(
+          () => child.kill('SIGKILL'),
+          () => child.kill('SIGKILL'),
+        );
+      },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const left = (await readdir(out)).filter(isTemp);
+    expect(left).toHaveLength(1);
+
+    // Beside it: one of the older naming (no process id) untouched for two hours, and one of a live process
+    // (this test's own), which a later run must not touch.
+    await mkdir(out, { recursive: true });
+    const legacy = `.${ARCHIVE}.0123456789ab.tmp`;
+    const live = `.${ARCHIVE}.${process.pid}-0123456789ab.tmp`;
+    await writeFile(path.join(out, legacy), 'old');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(path.join(out, legacy), twoHoursAgo, twoHoursAgo);
+    await writeFile(path.join(out, live), 'being written');
+
+    server.resetHandlers();
+    const again = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out, '--json']);
+    expect(again.code).toBe(0);
+    const names = (await readdir(out)).sort();
+    expect(names).toEqual([live, ARCHIVE].sort());
+    const saved = JSON.parse(again.stdout) as { archive: string; bytes: number };
+    expect(saved.archive).toBe(path.join(out, ARCHIVE));
+    expect((await stat(saved.archive)).size).toBe(saved.bytes);
+  }, 60_000);
 });
