@@ -20,7 +20,7 @@ import { extractZip } from './extract-zip.js';
  * - everything is extracted into a fresh folder beside the destination and renamed into place only when the
  *   whole archive passed, so a refused archive leaves nothing behind; what a killed extraction left there is
  *   removed by the next extraction into the same destination;
- * - entries are streamed with backpressure and inflated in small slices: memory stays bounded (about 120 MB
+ * - entries are streamed with backpressure and inflated in small slices: memory stays bounded (about 130 MB
  *   at most) whatever the size of an entry, and a compression bomb is refused before it fills memory.
  */
 
