@@ -7,7 +7,13 @@ import {
   startTestServer,
   type TestServer,
 } from '@sciport/testkit';
-import { archiveBody, FRAGALYSIS_ARCHIVE_FETCH, htmlPage, stallAfterHeaders } from '@sciport/testkit/hostile';
+import {
+  archiveBody,
+  endlessBody,
+  FRAGALYSIS_ARCHIVE_FETCH,
+  htmlPage,
+  stallAfterHeaders,
+} from '@sciport/testkit/hostile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, tempConfigDir, waitFor } from './helpers.js';
 
@@ -95,6 +101,27 @@ describe('sciport fragalysis download from a hostile stack', () => {
     // Budget: the process ends within 5 s of printing the error (nothing of the response keeps it alive).
     expect(printedAt).toBeDefined();
     expect(exitedAt - (printedAt as number)).toBeLessThan(5_000);
+    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+  });
+
+  it('reports a 500 whose body never ends, reading only an excerpt, and exits promptly', async () => {
+    const endless = endlessBody(FRAGALYSIS_ARCHIVE_FETCH, { status: 500 });
+    server.useRaw(endless);
+    let printedAt: number | undefined;
+    const r = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out], {
+      onSpawn: (child) => {
+        child.stderr?.on('data', (d: Buffer) => {
+          if (printedAt === undefined && d.toString().includes('sciport:')) printedAt = Date.now();
+        });
+      },
+    });
+    const exitedAt = Date.now();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/failed to serve the archive \(500\)/);
+    expect(printedAt).toBeDefined();
+    // Budgets: ends within 5 s of the error; the server could push no more than a few MiB meanwhile.
+    expect(exitedAt - (printedAt as number)).toBeLessThan(5_000);
+    expect(endless.stats.bytesSent).toBeLessThan(64 * 1024 * 1024);
     expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
   });
 
