@@ -1,8 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnsafeArchiveError, UsageError } from '../src/errors.js';
+import { AbortError, UnsafeArchiveError, UsageError } from '../src/errors.js';
 import { detectArchiveFormat, extractArchive } from '../src/node/files/extract.js';
 import { makeTar, makeTarGz, makeZip, type TestEntry } from './helpers/archives.js';
 
@@ -182,6 +184,54 @@ describe.each(formats)('extractArchive ($name)', ({ name, build, file }) => {
   });
 });
 
+describe.each(formats)('extractArchive ($name) streaming', ({ build, file }) => {
+  it('extracts entries spanning many reads and inflater slices byte for byte', async () => {
+    const random = randomBytes(3 * 1024 * 1024 + 123);
+    const text = Buffer.from(
+      'ATOM      1  CA  ALA A   1      11.104  13.207   2.100  1.00 20.00\n'.repeat(80_000),
+    );
+    const src = path.join(work, file);
+    await writeFile(
+      src,
+      build([
+        { name: 'maps/random.ccp4', data: random },
+        { name: 'aligned/text.pdb', data: text },
+        { name: 'after.txt', data: 'last' },
+      ]),
+    );
+    const dest = path.join(box, 'dest');
+    const result = await extractArchive(src, dest);
+    expect(result.bytes).toBe(random.length + text.length + 4);
+    expect(Buffer.compare(await readFile(path.join(dest, 'maps/random.ccp4')), random)).toBe(0);
+    expect(Buffer.compare(await readFile(path.join(dest, 'aligned/text.pdb')), text)).toBe(0);
+    expect(await readFile(path.join(dest, 'after.txt'), 'utf8')).toBe('last');
+  });
+
+  it('stops on an abort between entries and leaves nothing behind', async () => {
+    const src = path.join(work, file);
+    await writeFile(
+      src,
+      build([
+        { name: 'first.txt', data: 'one' },
+        { name: 'second.bin', data: randomBytes(2 * 1024 * 1024) },
+      ]),
+    );
+    const controller = new AbortController();
+    const written: string[] = [];
+    await expect(
+      extractArchive(src, path.join(box, 'dest'), {
+        signal: controller.signal,
+        onEntry: (e) => {
+          written.push(e.name);
+          controller.abort();
+        },
+      }),
+    ).rejects.toSatisfy((e) => AbortError.isInstance(e));
+    expect(written).toEqual(['first.txt']);
+    expect(await readdir(box)).toEqual([]);
+  });
+});
+
 describe.each(formats.filter((f) => f.name !== 'tar'))(
   'extractArchive ($name) ratio limit',
   ({ build, file }) => {
@@ -267,6 +317,45 @@ describe('extractArchive (zip specifics)', () => {
     );
     await expect(extractArchive(src, path.join(box, 'dest'))).rejects.toBeInstanceOf(UnsafeArchiveError);
     expect(await readdir(box)).toEqual([]);
+  });
+});
+
+describe('extractArchive after a killed extraction', () => {
+  it('removes the stage a killed process left, keeps a live process’s, and removes an old one of the older naming', async () => {
+    const src = path.join(work, 'a.tar.gz');
+    await writeFile(src, makeTarGz([{ name: 'a.txt', data: 'fresh' }]));
+    // A process that has exited: its id names no live process.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const killed = `.dest.${dead}-0123456789ab.partial`;
+    const live = `.dest.${process.ppid}-0123456789ab.partial`;
+    const legacy = '.dest.abcdef012345.partial';
+    const recent = '.dest.fedcba543210.partial';
+    const other = `.other.${dead}-0123456789ab.partial`;
+    for (const name of [killed, live, legacy, recent, other]) {
+      await mkdir(path.join(box, name, 'half'), { recursive: true });
+      await writeFile(path.join(box, name, 'half', 'big.bin'), 'x');
+    }
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(path.join(box, legacy), twoHoursAgo, twoHoursAgo);
+
+    await extractArchive(src, path.join(box, 'dest'));
+    expect((await readdir(box)).sort()).toEqual([live, other, recent, 'dest'].sort());
+    expect(await readFile(path.join(box, 'dest', 'a.txt'), 'utf8')).toBe('fresh');
+  });
+
+  it('keeps a replaced destination a killed run left while the destination is missing, removes it otherwise', async () => {
+    const src = path.join(work, 'a.tar.gz');
+    await writeFile(src, makeTarGz([{ name: 'a.txt', data: 'fresh' }]));
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const old = `.dest.${dead}-0123456789ab.old`;
+    await mkdir(path.join(box, old));
+    await writeFile(path.join(box, old, 'only-copy.txt'), 'previous');
+    // Killed between the two renames: `.old` holds the only copy of the previous extraction.
+    await extractArchive(src, path.join(box, 'dest'));
+    expect((await readdir(box)).sort()).toEqual([old, 'dest'].sort());
+    // Once the destination is there again, the next extraction removes it.
+    await extractArchive(src, path.join(box, 'dest'), { overwrite: true });
+    expect(await readdir(box)).toEqual(['dest']);
   });
 });
 

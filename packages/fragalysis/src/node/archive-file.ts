@@ -1,9 +1,11 @@
 import { rename } from 'node:fs/promises';
+import path from 'node:path';
 import { ApiError, NotFoundError, type RequestOptions, requestOptions, ServerError } from '@sciport/core';
 import { detectArchiveFormat } from '@sciport/core/extract';
 import { type DownloadProgress, type DownloadResult, downloadToFile, safeJoin } from '@sciport/core/node';
 import { type Context, explain } from '../internal/context.js';
 import { ARCHIVE_ACCEPT, type ArchiveLocation } from '../resources/archives.js';
+import { archiveChecked } from './archive-check.js';
 
 /** Saving a built archive to disk (spec §4.6): its fetch, its format, and what a failed fetch means. */
 
@@ -25,8 +27,10 @@ export function targetFolderName(title: string, tas: string): string {
 /**
  * Streams an archive to `<destination>/<name>.<format>` atomically (a temporary file renamed into place once
  * its size is checked; a transfer cut short is fetched again from the start: the server has no Range support),
- * explaining a missing archive. The format is read from the file itself (the server calls every archive
- * `application/zip`), then from `Content-Disposition`, then from the server path's suffix.
+ * explaining a missing archive. A body that does not begin as a gzip or zip (a login page served with a 200) is
+ * refused at its first bytes with an `IntegrityError`, and nothing is saved. The format is read from the file
+ * itself (the server calls every archive `application/zip`), then from `Content-Disposition`, then from the
+ * server path's suffix.
  */
 export async function saveArchive(
   ctx: Context,
@@ -54,7 +58,8 @@ export async function saveArchive(
           headers: { accept: ARCHIVE_ACCEPT },
         });
         disposition = response.headers.get('content-disposition');
-        return response;
+        // A page where the archive was expected (a login page, a proxy's error) ends at its first bytes.
+        return archiveChecked(response, path.basename(target));
       },
       target,
       {

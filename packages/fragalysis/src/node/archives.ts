@@ -73,7 +73,8 @@ export class NodeArchives extends Archives {
    * Builds (or finds) a target's archive with the given options (see `request`), streams it to disk atomically
    * (a temporary file renamed into place once its size is checked; a transfer cut short is fetched again from
    * the start), and unpacks it safely with `extract`. The format is read from the file itself (the server
-   * calls every archive `application/zip`), else from its name.
+   * calls every archive `application/zip`), else from its name; what is neither a gzip nor a zip (a login page
+   * served with a 200) is refused with an `IntegrityError`, nothing saved.
    *
    * A cached archive the server handed out at once may have been deleted meanwhile (the server then answers
    * 500): a new build is asked for, once.

@@ -18,5 +18,6 @@
 
 export * from './crucible.js';
 export * from './echo.js';
-export * from './scenarios.js';
+export * from './fragalysis.js';
 export * from './icsd.js';
+export * from './scenarios.js';

@@ -13,6 +13,16 @@ import { isInside, safeJoin, unsafeReason } from './safe-path.js';
 export const READ_CHUNK = 1024 * 1024;
 
 /**
+ * Compressed bytes handed to an inflater at once. Inflating is synchronous and a write's whole output is
+ * produced before anything can be written out, and deflate expands at most about 1,032 times: 8 KiB in
+ * bounds what one write can put in memory to about 8.5 MB, whatever the archive holds (a 1 MiB read of zeros
+ * inflated at once held a gigabyte). Peak RSS extracting a 1 GiB entry of zeros (bench/extract-memory.mjs):
+ * about 100-125 MB with 8 KiB slices, up to 175 MB with 16 KiB, 270 MB with 64 KiB; the CPU cost of smaller
+ * slices was within the noise on archives of maps.
+ */
+export const INFLATE_SLICE = 8 * 1024;
+
+/**
  * A writable file that gathers chunks into 1 MiB writes, made synchronously: archive readers hand out chunks
  * of 4 to 16 KiB, and writing each through the thread pool made extraction two to three times slower than
  * `tar` and `unzip`.

@@ -2,11 +2,19 @@ import { close as closeFd, closeSync, createReadStream, fstatSync, openSync, rea
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { InflateRaw } from 'minizlib';
 import type yauzl from 'yauzl';
 import { abortError } from '../../async.js';
 import { AbortError, UnsafeArchiveError } from '../../errors.js';
 import type { ExtractOptions } from './extract.js';
-import { account, type Budget, READ_CHUNK, type Stage, toArchiveError } from './extract-stage.js';
+import {
+  account,
+  type Budget,
+  INFLATE_SLICE,
+  READ_CHUNK,
+  type Stage,
+  toArchiveError,
+} from './extract-stage.js';
 
 type ZipFile = yauzl.ZipFile;
 type ZipEntry = yauzl.Entry;
@@ -149,7 +157,7 @@ function zipError(error: unknown, archive: string): Error {
  * synchronously on each chunk: node's zlib streams hand every chunk to the thread pool and back, which left
  * extraction idle half the time. yauzl still checks sizes; the inflated size is checked here.
  */
-async function openEntryStream(zip: ZipFile, entry: ZipEntry): Promise<Readable> {
+async function openEntryStream(zip: ZipFile, entry: ZipEntry): Promise<AsyncIterable<Buffer>> {
   const deflated = entry.compressionMethod === 8;
   const raw = await new Promise<Readable>((resolve, reject) => {
     zip.openReadStream(entry, { decompress: deflated ? false : null } as never, (error, stream) =>
@@ -158,39 +166,53 @@ async function openEntryStream(zip: ZipFile, entry: ZipEntry): Promise<Readable>
   });
   if (!deflated) return raw;
   const { InflateRaw } = await import('minizlib');
-  const inflate = new InflateRaw({});
-  let produced = 0;
+  return inflated(raw, new InflateRaw({}), entry);
+}
+
+/**
+ * Inflates `raw` slice by slice, yielding what each slice gave before reading on: the consumer's backpressure
+ * reaches the file reader, and one write of the inflater (synchronous, its whole output at once) holds at most
+ * what an `INFLATE_SLICE` of deflate can expand to, not what a 1 MiB read of a bomb would.
+ */
+async function* inflated(raw: Readable, inflate: InflateRaw, entry: ZipEntry): AsyncGenerator<Buffer> {
   const expected = entry.uncompressedSize;
-  // Backpressure: the source pauses while the consumer has a full buffer, and resumes when it reads again.
-  const checked = new Readable({
-    highWaterMark: READ_CHUNK,
-    read() {
-      raw.resume();
-    },
-  });
+  let produced = 0;
+  let out: Buffer[] = [];
+  let failure: { error: unknown } | undefined;
   inflate.on('data', (chunk: Buffer) => {
-    produced += chunk.length;
-    if (produced > expected) {
-      checked.destroy(
-        new Error(`entry ${entry.fileName} inflates to more than its declared ${expected} bytes`),
-      );
-      raw.destroy();
-      return;
+    out.push(chunk);
+  });
+  inflate.on('error', (error: unknown) => {
+    failure ??= { error };
+  });
+  function* take(): Generator<Buffer> {
+    if (failure) throw failure.error;
+    const chunks = out;
+    out = [];
+    for (const chunk of chunks) {
+      produced += chunk.length;
+      if (produced > expected) {
+        throw new Error(`entry ${entry.fileName} inflates to more than its declared ${expected} bytes`);
+      }
+      yield chunk;
     }
-    if (!checked.push(chunk)) raw.pause();
-  });
-  inflate.on('end', () => {
+  }
+  try {
+    for await (const chunk of raw as AsyncIterable<Buffer>) {
+      for (let at = 0; at < chunk.length; at += INFLATE_SLICE) {
+        inflate.write(chunk.subarray(at, at + INFLATE_SLICE));
+        yield* take();
+      }
+    }
+    inflate.end();
+    yield* take();
     if (produced !== expected) {
-      checked.destroy(
-        new Error(`entry ${entry.fileName} inflated to ${produced} bytes, not its declared ${expected}`),
-      );
-    } else checked.push(null);
-  });
-  inflate.on('error', (error: unknown) => checked.destroy(error as Error));
-  raw.on('error', (error: Error) => checked.destroy(error));
-  raw.on('data', (chunk: Buffer) => inflate.write(chunk));
-  raw.on('end', () => inflate.end());
-  return checked;
+      throw new Error(`entry ${entry.fileName} inflated to ${produced} bytes, not its declared ${expected}`);
+    }
+  } finally {
+    raw.destroy();
+    inflate.close();
+  }
 }
 
 async function zipEntry(

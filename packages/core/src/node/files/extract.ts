@@ -18,7 +18,10 @@ import { extractZip } from './extract-zip.js';
  *   must point at a file already extracted; devices and FIFOs are refused;
  * - the total size, the number of entries and the compression ratio are capped (zip bombs);
  * - everything is extracted into a fresh folder beside the destination and renamed into place only when the
- *   whole archive passed, so a refused archive leaves nothing behind.
+ *   whole archive passed, so a refused archive leaves nothing behind; what a killed extraction left there is
+ *   removed by the next extraction into the same destination;
+ * - entries are streamed with backpressure and inflated in small slices: memory stays bounded (about 130 MB
+ *   at most) whatever the size of an entry, and a compression bomb is refused before it fills memory.
  */
 
 export interface ExtractLimits {
@@ -105,11 +108,11 @@ export async function extractArchive(
   }
   await checkDestination(destination, options.overwrite === true);
 
-  const stageRoot = path.join(
-    path.dirname(destination),
-    `.${path.basename(destination)}.${randomBytes(6).toString('hex')}.partial`,
-  );
+  // What a killed extraction into the same destination left (a stage of a process that is gone) goes first.
+  await sweepStaleStages(destination);
+  const stageRoot = stagePath(destination, 'partial');
   await mkdir(stageRoot, { recursive: false, mode: 0o755 });
+  activeStages.add(stageRoot);
   const stage = new Stage(stageRoot, archive, options.symlinks ?? 'inside');
   const budget: Budget = {
     entries: 0,
@@ -133,8 +136,74 @@ export async function extractArchive(
   } catch (error) {
     await rm(stageRoot, { recursive: true, force: true }).catch(() => undefined);
     throw error;
+  } finally {
+    activeStages.delete(stageRoot);
   }
   return { destination, format, entries: budget.entries, files: budget.files, bytes: budget.bytes };
+}
+
+/** Stages (and replaced destinations) this process is working in: never stale, whatever their name says. */
+const activeStages = new Set<string>();
+
+/**
+ * A folder beside `destination` for a stage (`.<name>.<pid>-<12 hex>.partial`) or a replaced destination on
+ * its way out (`….old`). The process id tells a later run whether its writer is gone (see `sweepStaleStages`).
+ */
+function stagePath(destination: string, kind: 'partial' | 'old'): string {
+  const name = `.${path.basename(destination)}.${process.pid}-${randomBytes(6).toString('hex')}.${kind}`;
+  return path.join(path.dirname(destination), name);
+}
+
+/** Age after which a stage of the older naming (no process id: `.<name>.<12 hex>.partial`) is abandoned. */
+const LEGACY_STALE_MS = 60 * 60 * 1000;
+
+const STAGE_NAME = /^\.(.+)\.(?:(\d+)-)?[0-9a-f]{12}\.(partial|old)$/;
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as { code?: unknown }).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes what killed extractions into `destination` left beside it: stages whose process is gone (never one
+ * of a live process, nor one this process is using), and stages of the older naming untouched for an hour. A
+ * replaced destination (`.old`) is removed only while the destination itself is there: if a run was killed
+ * between the two renames, the `.old` folder is the only copy. Best effort: never throws.
+ */
+async function sweepStaleStages(destination: string): Promise<void> {
+  const dir = path.dirname(destination);
+  const base = path.basename(destination);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = STAGE_NAME.exec(name);
+    if (!m || m[1] !== base) continue;
+    const full = path.join(dir, name);
+    if (activeStages.has(full)) continue;
+    try {
+      let stale: boolean;
+      if (m[2] === undefined) {
+        stale = m[3] === 'partial' && Date.now() - (await lstat(full)).mtimeMs > LEGACY_STALE_MS;
+      } else {
+        const pid = Number(m[2]);
+        stale = pid === process.pid || !isAlive(pid);
+      }
+      if (stale && m[3] === 'old' && !(await lstat(destination).catch(() => undefined))) stale = false;
+      if (stale) await rm(full, { recursive: true, force: true });
+    } catch {
+      // Cleaning up is best effort: it never stops an extraction.
+    }
+  }
 }
 
 async function checkDestination(destination: string, overwrite: boolean): Promise<void> {
@@ -156,13 +225,21 @@ async function moveIntoPlace(stageRoot: string, destination: string): Promise<vo
     await rename(stageRoot, destination);
     return;
   }
-  const old = `${destination}.${randomBytes(6).toString('hex')}.old`;
-  await rename(destination, old);
+  const old = stagePath(destination, 'old');
+  activeStages.add(old);
+  try {
+    await rename(destination, old);
+  } catch (error) {
+    activeStages.delete(old);
+    throw error;
+  }
   try {
     await rename(stageRoot, destination);
   } catch (error) {
     await rename(old, destination).catch(() => undefined);
+    activeStages.delete(old);
     throw error;
   }
   await rm(old, { recursive: true, force: true });
+  activeStages.delete(old);
 }
