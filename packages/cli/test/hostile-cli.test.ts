@@ -177,11 +177,20 @@ describe('flags at their limits', () => {
     expect(ok.code).not.toBe(2);
   });
 
-  it('--out naming a file is a usage error (exit 2) that names it', async () => {
+  it.each([
+    [['crucible', 'download', 'DS-1']],
+    [['icsd', 'fetch', '1']],
+    [['icsd', 'mirror']],
+    [['fragalysis', 'download', 'A71EV2A']],
+    [['fragalysis', 'sync', 'A71EV2A']],
+  ])('--out naming a file is a usage error (exit 2) that names it: %j', async (command) => {
     const file = path.join(root, 'a-file');
     await writeFile(file, 'not a folder');
-    const r = await runCli(['crucible', 'download', 'DS-1', '--out', file], { env: env() });
-    expect(r.code).toBe(2);
+    const r = await runCli([...command, '--out', file], { env: env() });
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`--out ${file} is a file, not a folder`);
+    const below = await runCli([...command, '--out', path.join(file, 'sub')], { env: env() });
+    expect(below.code, below.stderr).toBe(2);
+    expect(below.stderr).toContain('a part of that path is a file');
   });
 });

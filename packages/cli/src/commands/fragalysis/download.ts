@@ -1,5 +1,6 @@
 import type { ArchiveDownloadResult } from '@sciport/fragalysis';
 import type { Command } from 'commander';
+import { checkOutFolder } from '../../client-factory.js';
 import { createProgress, formatBytes, info, printJson } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import {
@@ -64,6 +65,7 @@ export function registerDownload(command: Command, { action }: CommandApi): void
         const parsed = parseTarget(spec);
         const archive = toArchiveOptions(options);
         const wait = maxWait(options.maxWait);
+        const out = await checkOutFolder(options.out);
         const client = await makeClient(ctx, options);
         const tas = await resolveTas(
           ctx,
@@ -76,7 +78,7 @@ export function registerDownload(command: Command, { action }: CommandApi): void
         const result = await client.archives.download({
           target: parsed.title,
           tas,
-          destination: options.out,
+          destination: out,
           options: archive,
           ...(options.extract ? { extract: true } : {}),
           ...(options.sha256 ? { checksum: true } : {}),

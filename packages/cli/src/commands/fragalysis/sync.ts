@@ -1,6 +1,7 @@
 import { SciportError } from '@sciport/core';
 import type { SyncResult } from '@sciport/fragalysis';
 import type { Command } from 'commander';
+import { checkOutFolder } from '../../client-factory.js';
 import { info, printNdjson, warn } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import {
@@ -36,13 +37,14 @@ export function registerSync(command: Command, { action }: CommandApi): void {
       ) => {
         const archive = toArchiveOptions(options);
         const wait = maxWait(options.maxWait);
+        const out = await checkOutFolder(options.out);
         const client = await makeClient(ctx, options);
         const targets: Array<{ title: string; tas: string }> = [];
         for (const spec of specs) {
           const p = parseTarget(spec);
           targets.push({ title: p.title, tas: await resolveTas(ctx, client, p.title, p.tas ?? options.tas) });
         }
-        const results = await client.archives.sync(targets, options.out, {
+        const results = await client.archives.sync(targets, out, {
           options: archive,
           ...(options.extract ? { extract: true } : {}),
           ...(wait ? { maxWaitTime: wait } : {}),
