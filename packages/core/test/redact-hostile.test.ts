@@ -71,7 +71,10 @@ describe('the cookie jar', () => {
 
   it('holds at most MAX_COOKIES cookies; a flood never pushes out the session cookie', () => {
     const session = 'sess-0123456789abcdef';
-    const auth = cookieCsrfAuth({ cookies: { sessionid: session }, csrf: { sessionCookie: 'sessionid' } });
+    const auth = cookieCsrfAuth({
+      cookies: { sessionid: session },
+      csrf: { sessionCookie: 'sessionid', bootstrapPath: '/' },
+    });
     auth.observe?.(flood(5000, 'junk'), ctx);
     const jar = auth.cookies();
     expect(jar.size).toBe(MAX_COOKIES);

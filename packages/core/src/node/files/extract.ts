@@ -6,6 +6,7 @@ import { UnsafeArchiveError, UsageError } from '../../errors.js';
 import { type Budget, Stage } from './extract-stage.js';
 import { extractTar } from './extract-tar.js';
 import { extractZip } from './extract-zip.js';
+import { isAlive } from './stale-temps.js';
 
 /**
  * Safe archive extraction for zip and tar(.gz), on two well-kept libraries: `tar` (node-tar, npm's own,
@@ -158,17 +159,6 @@ function stagePath(destination: string, kind: 'partial' | 'old'): string {
 const LEGACY_STALE_MS = 60 * 60 * 1000;
 
 const STAGE_NAME = /^\.(.+)\.(?:(\d+)-)?[0-9a-f]{12}\.(partial|old)$/;
-
-function isAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as { code?: unknown }).code !== 'ESRCH';
-  }
-}
 
 /**
  * Removes what killed extractions into `destination` left beside it: stages whose process is gone (never one

@@ -65,7 +65,8 @@ export async function isOurStaleTemp(
   return !isAlive(pid);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id runs (under any user). */
+export function isAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
