@@ -1,4 +1,3 @@
-import { redactText } from '@sciport/core';
 import type { Command } from 'commander';
 import type { CliContext, CliIo, GlobalOptions, Session } from './context.js';
 import {
@@ -82,12 +81,17 @@ export async function main(
   }
   if (session) {
     const ctx: CliContext = session.context;
-    await session.close((error) => {
-      if (ctx.verbose)
+    const failures: unknown[] = [];
+    await session.close((error) => failures.push(error));
+    if (failures.length > 0 && ctx.verbose) {
+      // Loaded only here: `--help` and friends must not load core.
+      const { redactText } = await import('@sciport/core');
+      for (const error of failures) {
         streams.stderr.write(
           `sciport: cleanup failed: ${escapeTerminal(redactText(String(error)), { inline: true })}\n`,
         );
-    });
+      }
+    }
   }
   return code;
 }

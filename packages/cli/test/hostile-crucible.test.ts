@@ -235,7 +235,7 @@ describe('sciport crucible download against hostile storage', () => {
       expect((await readFile(path.join(out, 'a.txt'))).equals(a)).toBe(true);
       expect((await readFile(path.join(out, 'b.txt'))).equals(b)).toBe(true);
       // Exits soon after its last line (no response left open, no timer armed): 10 minutes before the fix.
-      expect(r.afterLastOutputMs).toBeLessThan(3_000);
+      expect(r.afterLastOutputMs).toBeLessThan(5_000);
     } finally {
       await elsewhere.close();
     }

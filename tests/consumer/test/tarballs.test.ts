@@ -8,13 +8,15 @@ const run = promisify(execFile);
 
 /**
  * Packed size budgets in kB (measured 2026-12, after the one-SDK reshaping: cli 87, core 159, crucible 95,
- * fragalysis 65, icsd 95, testkit 271; source maps included). A package that outgrows its budget should say why in
- * its changeset.
+ * fragalysis 65, icsd 95, testkit 271; source maps included; then, with the bounds against hostile servers, core 181
+ * and crucible 106: typed errors for full disks and oversized answers, stale temp sweeping, streamed extraction,
+ * per-file download failures and safe local names). A package that outgrows its budget should say why in its
+ * changeset.
  */
 const PACKED_BUDGET_KB: Record<string, number> = {
   '@sciport/cli': 100,
-  '@sciport/core': 170,
-  '@sciport/crucible': 100,
+  '@sciport/core': 200,
+  '@sciport/crucible': 120,
   '@sciport/fragalysis': 80,
   '@sciport/icsd': 110,
   '@sciport/testkit': 350,

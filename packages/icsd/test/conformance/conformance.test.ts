@@ -645,13 +645,18 @@ describe('§9, §10 quotas, throttling and transient errors', () => {
    */
   async function skippingQuotaWaits<T>(client: IcsdClient, fn: () => Promise<T>): Promise<T> {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    // A wait announced just before `fn` settles is skipped on the next turn, when the clock may be real again.
+    let faking = true;
     const unsubscribe = client.onEvent((e) => {
       if (e.type === 'quota' && (e.action === 'wait' || e.action === 'backoff'))
-        setImmediate(() => vi.advanceTimersByTime(e.delayMs));
+        setImmediate(() => {
+          if (faking) vi.advanceTimersByTime(e.delayMs);
+        });
     });
     try {
       return await fn();
     } finally {
+      faking = false;
       unsubscribe();
       vi.useRealTimers();
     }
