@@ -10,7 +10,6 @@ import {
   registerSecret,
   requestOptions,
   SciportError,
-  type StreamResponse,
   throwIfAborted,
   toSciportError,
 } from '@sciport/core';
@@ -245,8 +244,6 @@ async function downloadOne(
   let url = links[job.key] as string;
   registerSecret(signedPart(url));
   let renewed = false;
-  // Every response handed to `downloadToFile`, released after it (an error path must not leave one open).
-  const responses: StreamResponse[] = [];
   const fetchAt = async ({ offset, signal: s }: { offset: number; signal: AbortSignal | undefined }) => {
     for (;;) {
       try {
@@ -256,7 +253,6 @@ async function downloadOne(
           timeout: options.timeout,
           signal: s,
         });
-        responses.push(response);
         return response;
       } catch (error) {
         const refused =
@@ -293,9 +289,6 @@ async function downloadOne(
         ? { onProgress: (p) => options.onProgress?.({ file: job.name, bytes: p.bytes, total: p.total }) }
         : {}),
     });
-  const release = async () => {
-    for (const response of responses.splice(0)) await response.cancel().catch(() => undefined);
-  };
   // A partial file longer than the file cannot be the beginning of it.
   const kept = await dropOversizedPartial(target, expectedSize);
   try {
@@ -305,7 +298,6 @@ async function downloadOne(
     } catch (error) {
       // A kept partial file of other bytes (the file changed on the server) fails the check: once from zero.
       if (kept === 0 || !IntegrityError.isInstance(error) || signal?.aborted) throw error;
-      await release();
       await removePartial(target);
       saved = await save();
     }
@@ -321,8 +313,6 @@ async function downloadOne(
     // An interruption keeps its partial file for the next run to resume, unless it already holds too much.
     if (isAbortLike(error)) await dropOversizedPartial(target, expectedSize);
     throw error;
-  } finally {
-    await release();
   }
 }
 

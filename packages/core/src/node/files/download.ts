@@ -277,10 +277,11 @@ export async function downloadToFile(
             `${service}: no data for ${timeoutMs} ms while downloading ${path.basename(resolved)}`,
             { service, ...(timeoutMs === undefined ? {} : { timeoutMs }), cause: caught },
           );
-        } else if (AbortError.isInstance(error) || signal?.aborted) {
-          throw new AbortError(undefined, { cause: error });
         }
         await release(response);
+        if (error === caught && (AbortError.isInstance(error) || signal?.aborted)) {
+          throw new AbortError(undefined, { cause: error });
+        }
         if (ConnectionError.isInstance(error) && fetchAt && failures < maxResumes) {
           failures += 1;
           offset = file.bytesWritten;
