@@ -1,7 +1,13 @@
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type ClientEventLike, describeEvent, type SettingSpec, UsageError } from '@sciport/core';
+import {
+  type ClientEventLike,
+  describeEvent,
+  MAX_TIMEOUT_MS,
+  type SettingSpec,
+  UsageError,
+} from '@sciport/core';
 import { requireCredential, resolveCredential } from '@sciport/core/node';
 import type { CliContext } from './context.js';
 import { debug, warn } from './output.js';
@@ -96,8 +102,8 @@ export async function createClient<
   return disposeOnExit(ctx, recipe.create(settings, printEvents(ctx, recipe.printEvent)));
 }
 
-/** The longest timer Node keeps (2^31 − 1 ms, about 24.8 days); a longer one fires after 1 ms. */
-export const MAX_TIMEOUT_SECONDS = Math.floor(2_147_483_647 / 1000);
+/** The longest timeout a timer can keep, in whole seconds (core's `MAX_TIMEOUT_MS`; a longer one fires after 1 ms). */
+export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMEOUT_MS / 1000);
 
 /** A `--timeout <seconds>` value in milliseconds: positive, and no longer than a timer can wait. */
 export function timeoutMs(value: string | undefined, flag = '--timeout'): number | undefined {
