@@ -33,21 +33,62 @@ function wrap(v: number): number {
 }
 
 /**
- * True when two fractional points coincide: every coordinate within FRACT_TOLERANCE after taking the
- * minimum image, or the cartesian distance of that minimum image below CARTESIAN_TOLERANCE.
+ * Decides whether two fractional points coincide: every coordinate within FRACT_TOLERANCE after taking the
+ * minimum image, or the cartesian distance of that minimum image below CARTESIAN_TOLERANCE. Precomputes
+ * per-axis bounds so that most pairs are rejected on one coordinate: a cartesian distance below
+ * CARTESIAN_TOLERANCE implies |Δx_i| ≤ CARTESIAN_TOLERANCE × |a*_i| (a*_i the reciprocal vector).
  */
-function coincide(lattice: Mat3, dx0: number, dy0: number, dz0: number): boolean {
-  const dx = dx0 - Math.round(dx0);
-  const dy = dy0 - Math.round(dy0);
-  const dz = dz0 - Math.round(dz0);
-  if (Math.abs(dx) <= FRACT_TOLERANCE && Math.abs(dy) <= FRACT_TOLERANCE && Math.abs(dz) <= FRACT_TOLERANCE) {
-    return true;
+class Coincidence {
+  private readonly m: Float64Array;
+  readonly bx: number;
+  readonly by: number;
+  readonly bz: number;
+
+  constructor(lattice: Mat3) {
+    const [a, b, c] = lattice;
+    this.m = Float64Array.from([a[0], a[1], a[2], b[0], b[1], b[2], c[0], c[1], c[2]]);
+    const volume = Math.abs(
+      a[0] * (b[1] * c[2] - b[2] * c[1]) -
+        a[1] * (b[0] * c[2] - b[2] * c[0]) +
+        a[2] * (b[0] * c[1] - b[1] * c[0]),
+    );
+    const cross = (u: Vec3, v: Vec3): number =>
+      Math.hypot(u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]);
+    // The bounds are a little generous (× 1.000001) so that rounding never rejects a true match.
+    this.bx = Math.max(FRACT_TOLERANCE, (CARTESIAN_TOLERANCE * cross(b, c)) / volume) * 1.000001;
+    this.by = Math.max(FRACT_TOLERANCE, (CARTESIAN_TOLERANCE * cross(c, a)) / volume) * 1.000001;
+    this.bz = Math.max(FRACT_TOLERANCE, (CARTESIAN_TOLERANCE * cross(a, b)) / volume) * 1.000001;
   }
-  const [a, b, c] = lattice;
-  const x = dx * a[0] + dy * b[0] + dz * c[0];
-  const y = dx * a[1] + dy * b[1] + dz * c[1];
-  const z = dx * a[2] + dy * b[2] + dz * c[2];
-  return x * x + y * y + z * z < CARTESIAN_TOLERANCE * CARTESIAN_TOLERANCE;
+
+  /** The full test, for a pair whose minimum-image differences are already within the per-axis bounds. */
+  exact(dx: number, dy: number, dz: number): boolean {
+    if (
+      Math.abs(dx) <= FRACT_TOLERANCE &&
+      Math.abs(dy) <= FRACT_TOLERANCE &&
+      Math.abs(dz) <= FRACT_TOLERANCE
+    ) {
+      return true;
+    }
+    const m = this.m;
+    const x = dx * m[0]! + dy * m[3]! + dz * m[6]!;
+    const y = dx * m[1]! + dy * m[4]! + dz * m[7]!;
+    const z = dx * m[2]! + dy * m[5]! + dz * m[8]!;
+    return x * x + y * y + z * z < CARTESIAN_TOLERANCE * CARTESIAN_TOLERANCE;
+  }
+
+  /** True when the points (x, y, z) and buffer[q..q+2] coincide. */
+  at(x: number, y: number, z: number, buffer: Float64Array, q: number): boolean {
+    let dx = x - buffer[q]!;
+    dx -= Math.round(dx);
+    if (dx > this.bx || dx < -this.bx) return false;
+    let dy = y - buffer[q + 1]!;
+    dy -= Math.round(dy);
+    if (dy > this.by || dy < -this.by) return false;
+    let dz = z - buffer[q + 2]!;
+    dz -= Math.round(dz);
+    if (dz > this.bz || dz < -this.bz) return false;
+    return this.exact(dx, dy, dz);
+  }
 }
 
 /**
@@ -65,13 +106,18 @@ export function expandCell(
   const rt = new Float64Array(12 * nops);
   for (let k = 0; k < nops; k++) {
     const { rotation: r, translation: t } = operations[k]!;
-    rt.set(
-      [r[0][0], r[0][1], r[0][2], t[0], r[1][0], r[1][1], r[1][2], t[1], r[2][0], r[2][1], r[2][2], t[2]],
-      12 * k,
-    );
+    const o = 12 * k;
+    for (let row = 0; row < 3; row++) {
+      const rr = r[row]!;
+      rt[o + 4 * row] = rr[0];
+      rt[o + 4 * row + 1] = rr[1];
+      rt[o + 4 * row + 2] = rr[2];
+      rt[o + 4 * row + 3] = t[row]!;
+    }
   }
   if (images.length < 3 * nops) images = new Float64Array(3 * nops);
   const [la, lb, lc] = lattice;
+  const same = new Coincidence(lattice);
 
   const atoms: CellAtom[] = [];
   const positionFirstFract: Vec3[] = [];
@@ -97,7 +143,7 @@ export function expandCell(
       let seen = false;
       for (let j = 0; j < count; j++) {
         const p = 3 * j;
-        if (coincide(lattice, x - images[p]!, y - images[p + 1]!, z - images[p + 2]!)) {
+        if (same.at(x, y, z, images, p)) {
           seen = true;
           break;
         }
@@ -124,14 +170,7 @@ export function expandCell(
       const end = orbitStart[o]! + orbitCount[o]!;
       for (let p = orbitStart[o]!; p < end; p++) {
         const q = 3 * p;
-        if (
-          coincide(
-            lattice,
-            images[0]! - positionFract[q]!,
-            images[1]! - positionFract[q + 1]!,
-            images[2]! - positionFract[q + 2]!,
-          )
-        ) {
+        if (same.at(images[0]!, images[1]!, images[2]!, positionFract, q)) {
           orbit = o;
           break;
         }
@@ -148,9 +187,7 @@ export function expandCell(
         const end = orbitStart[orbit]! + orbitCount[orbit]!;
         for (let p = orbitStart[orbit]!; p < end; p++) {
           const q = 3 * p;
-          if (
-            coincide(lattice, x - positionFract[q]!, y - positionFract[q + 1]!, z - positionFract[q + 2]!)
-          ) {
+          if (same.at(x, y, z, positionFract, q)) {
             position = p;
             break;
           }
