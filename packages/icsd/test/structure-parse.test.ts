@@ -184,7 +184,7 @@ describe('parseCif on hand-written prototypes', () => {
     const c = 5.2069;
     const lattice = s.lattice.flat();
     const expected = [a, 0, 0, -a / 2, (a * Math.sqrt(3)) / 2, 0, 0, 0, c];
-    lattice.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 9));
+    for (const [i, v] of lattice.entries()) expect(v).toBeCloseTo(expected[i]!, 9);
     expect(s.atoms).toHaveLength(4);
     const zn = s.atoms.filter((x) => x.element === 'Zn').map((x) => x.cartesian);
     // (1/3, 2/3, 0) → (0, a/√3, 0); (2/3, 1/3, 1/2) → (a/2, a/(2√3), c/2); 0.3333 shifts them < 1e-3 Å
