@@ -107,6 +107,12 @@ export function parseReference(text: string): ParsedReference {
     .filter((p) => p !== '');
   const pagePart = parts.length >= 2 ? parts[1] : parts[0] && PAGES.test(parts[0]) ? parts[0] : undefined;
   if (parts.length >= 2 || (parts[0] && !PAGES.test(parts[0]))) out.volume = clean(parts[0]);
+  // `Z. Kristallogr. 212 (1997) 45-51`: the volume before the year.
+  const trailing = out.journal === null ? null : /^(.*\S)\s+(\d+[A-Za-z]?)$/.exec(out.journal);
+  if (out.volume === null && trailing) {
+    out.journal = trailing[1] as string;
+    out.volume = trailing[2] as string;
+  }
   if (pagePart !== undefined) {
     const p = PAGES.exec(pagePart);
     if (p) {
