@@ -53,7 +53,10 @@ export interface MirrorOptions extends DownloadOptions {
  * without fetching again what is complete, after checking that those files are really there and whole.
  */
 export class NodeCifs extends Cifs {
-  /** Downloads the CIFs of `ids` into `dir`, skipping what the folder already holds. */
+  /**
+   * Downloads the CIFs of internal `ids` into `dir`, skipping what the folder already holds. For collection
+   * codes (the ICSD numbers of papers), use `downloadByCode`.
+   */
   async download(ids: Iterable<number>, dir: string, options: DownloadOptions = {}): Promise<DownloadReport> {
     const unique = [...new Set(ids)];
     checkIds(unique);

@@ -111,7 +111,7 @@ export class Cifs {
    * CIFs for many ids: 500 per `/cif/multiple` request, `concurrency` requests at once on one session, each
    * document split by its own structure and exactly as sent, in the order of the ids. Ids the server cannot
    * serve are isolated and reported (`badIds`, `onBadIds`, a warning); the rest still arrive. `ids` may be any
-   * iterable, a search's result included.
+   * iterable, a search's result included. For collection codes (the ICSD numbers of papers), use `listByCode`.
    */
   list(ids: Iterable<number> | AsyncIterable<number>, options: CifListOptions = {}): CifStream {
     const bad: number[] = [];
