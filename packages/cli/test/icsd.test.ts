@@ -69,9 +69,12 @@ describe('sciport icsd login', () => {
       body: new URLSearchParams({ loginid: 'demo', password: 'demo-password' }),
     });
     expect(held.status).toBe(200);
-    const r = await icsd(['fetch', '--idnum', String(limited.entries[0]!.id), '--out', path.join(root, 'x')], {
-      env: { ICSD_BASE_URL: `${other.url}/ws` },
-    });
+    const r = await icsd(
+      ['fetch', '--idnum', String(limited.entries[0]!.id), '--out', path.join(root, 'x')],
+      {
+        env: { ICSD_BASE_URL: `${other.url}/ws` },
+      },
+    );
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/ICSD refused the login \(403/);
     expect(r.stderr).toMatch(/sessions/);
