@@ -88,7 +88,12 @@ try {
     { title: 'expert search, typed properties from /csv' },
   );
   const out = path.join(work, 'cifs');
-  await run(['icsd', 'fetch', ...ids, '--out', out], { title: 'CIFs of those ids, written atomically' });
+  await run(['icsd', 'fetch', '--idnum', ...ids, '--out', out], {
+    title: 'CIFs of those internal ids, written atomically',
+  });
+  const codes = [sim.entries[0], sim.entries[1]].map((e) => String(e.collectionCode));
+  await run(['icsd', 'fetch', ...codes, '--out', out], { title: 'CIFs by collection code (ICSD number)' });
+  await run(['icsd', 'cite', codes[0]], { title: 'a reference as BibTeX, key icsd<code>' });
   const mirror = path.join(work, 'mirror');
   await run(['icsd', 'mirror', '--out', mirror, '--from', '1', '--to', '4000'], {
     title: 'mirror a collection-code range',

@@ -145,7 +145,7 @@ describe('sciport icsd against answers that stall or never end', () => {
     const endless = endlessBody({ path: '/ws/cif/*' }, { headers: { 'content-type': 'application/cif' } });
     server?.useRaw(endless);
     const out = path.join(root, 'x');
-    const r = await timed(icsd(['fetch', String(sim.entries[0]!.id), '--out', out]));
+    const r = await timed(icsd(['fetch', '--idnum', String(sim.entries[0]!.id), '--out', out]));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/^sciport: /m);
     // Each attempt stops at the bound for its CIFs (9 MiB for one); budget 256 MiB over all retries.
@@ -166,7 +166,7 @@ describe('sciport icsd fetch with collection codes that are no numbers', () => {
     const route = icsdCifsWithCodes(sim, { [bad]: `1${'0'.repeat(30)}` });
     server = await startTestServer({ handlers: sim.handlers, raw: [route] });
     const out = path.join(root, 'codes');
-    const r = await icsd(['fetch', ids.join(','), '--out', out]);
+    const r = await icsd(['fetch', '--idnum', ids.join(','), '--out', out]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('is not a positive whole number');
     expect(r.stderr).toContain(String(bad));

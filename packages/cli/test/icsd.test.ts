@@ -69,9 +69,12 @@ describe('sciport icsd login', () => {
       body: new URLSearchParams({ loginid: 'demo', password: 'demo-password' }),
     });
     expect(held.status).toBe(200);
-    const r = await icsd(['fetch', String(limited.entries[0]!.id), '--out', path.join(root, 'x')], {
-      env: { ICSD_BASE_URL: `${other.url}/ws` },
-    });
+    const r = await icsd(
+      ['fetch', '--idnum', String(limited.entries[0]!.id), '--out', path.join(root, 'x')],
+      {
+        env: { ICSD_BASE_URL: `${other.url}/ws` },
+      },
+    );
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/ICSD refused the login \(403/);
     expect(r.stderr).toMatch(/sessions/);
@@ -178,7 +181,7 @@ describe('sciport icsd fetch and mirror', () => {
   it('fetch writes the CIFs of the ids, byte-identical', async () => {
     const out = path.join(root, 'cifs');
     const entries = sim.entries.slice(3, 9);
-    const r = await icsd(['fetch', ...entries.map((e) => String(e.id)), '--out', out]);
+    const r = await icsd(['fetch', '--idnum', ...entries.map((e) => String(e.id)), '--out', out]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('6 written');
     for (const e of entries) {
@@ -190,13 +193,13 @@ describe('sciport icsd fetch and mirror', () => {
   it('fetch exits 4 naming the ids ICSD cannot serve, after writing the others', async () => {
     const out = path.join(root, 'cifs');
     const entry = sim.entries[2]!;
-    const r = await icsd(['fetch', String(entry.id), '999999991', '--out', out]);
+    const r = await icsd(['fetch', '--idnum', String(entry.id), '999999991', '--out', out]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('999999991');
     expect(r.stderr).toMatch(/not collection codes/);
     const file = path.join(out, `icsd_${String(entry.collectionCode).padStart(6, '0')}.cif`);
     expect((await readFile(file)).equals(Buffer.from(sim.cif(entry.id), 'utf8'))).toBe(true);
-    const j = await icsd(['--json', 'fetch', '999999991', '--out', out]);
+    const j = await icsd(['--json', 'fetch', '--idnum', '999999991', '--out', out]);
     expect(j.code).toBe(4);
     expect(JSON.parse(j.stdout)).toMatchObject({ downloaded: 0, badIds: [999999991] });
     expect(sim.stats.liveTokens).toBe(0);

@@ -1,4 +1,5 @@
 import type { CommandModule } from '../../program.js';
+import { registerCite } from './cite.js';
 import { registerFetch } from './fetch.js';
 import { registerFields } from './fields.js';
 import { registerLogin } from './login.js';
@@ -19,4 +20,5 @@ export const register: CommandModule['register'] = (command, api) => {
   registerFetch(command, api);
   registerMirror(command, api);
   registerFields(command, api);
+  registerCite(command, api);
 };
