@@ -6,6 +6,8 @@
 export { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
 export { IcsdClient, type IcsdClientOptions, type IcsdEvent } from './icsd-client.js';
 export { type IcsdError, IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
+// issue 12: session
+export type { IcsdLogoutResult } from './internal/auth.js';
 export type { CifBatch } from './internal/cif-batch.js';
 export type { HistoryEntry } from './internal/history.js';
 export type { SessionEvent } from './internal/session.js';
@@ -43,3 +45,11 @@ export {
 export * from './schemas/fields.js';
 export * from './schemas/query.js';
 export { parseSearchBody, type SearchJson, searchJsonSchema } from './schemas/search.js';
+export {
+  type IcsdKeptSession,
+  type IcsdSessionKey,
+  type IcsdTokenStore,
+  KEPT_SESSION_MAX_AGE_MS,
+  memoryTokenStore,
+  normalizeIcsdBaseUrl,
+} from './token-store.js';
