@@ -21,7 +21,7 @@ import { LOGIN_WINDOW_MS, LOGINS_PER_WINDOW, LoginLimiter } from './internal/log
 import { type SessionEvent, SessionManager } from './internal/session.js';
 import { Cifs } from './resources/cifs.js';
 import { Entries } from './resources/entries.js';
-import type { IcsdTokenStore } from './token-store.js';
+import { type IcsdTokenStore, KEPT_SESSION_MAX_AGE_MS } from './token-store.js';
 
 declare const __SCIPORT_ICSD_VERSION__: string | undefined;
 export const ICSD_VERSION: string =
@@ -100,6 +100,7 @@ export class IcsdClient implements AsyncDisposable {
       throw new UsageError(`concurrency must be a whole number of at least 1, got ${options.concurrency}`);
     }
     const lifetimeMs = options.sessionLifetimeMs ?? 3_600_000;
+    const renewBeforeMs = Math.min(5 * 60_000, lifetimeMs / 4);
 
     const events = new EventEmitter<IcsdEvent>();
     if (options.onEvent) events.on(options.onEvent);
@@ -119,6 +120,7 @@ export class IcsdClient implements AsyncDisposable {
           baseUrl: this.baseUrl,
           username,
           now,
+          maxAgeMs: Math.min(KEPT_SESSION_MAX_AGE_MS, lifetimeMs - renewBeforeMs),
           warn,
           onKept: (event) => events.emit({ type: 'keptSession', ...event }),
         })
@@ -164,7 +166,7 @@ export class IcsdClient implements AsyncDisposable {
       auth,
       cifsPerSession: options.cifsPerSession === undefined ? 1000 : options.cifsPerSession,
       lifetimeMs,
-      renewBeforeMs: Math.min(5 * 60_000, lifetimeMs / 4),
+      renewBeforeMs,
       quotaWait: {
         enabled: wait !== undefined && wait !== false,
         initialDelayMs: waitOptions.initialDelayMs ?? 60_000,

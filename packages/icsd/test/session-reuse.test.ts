@@ -202,6 +202,19 @@ describe('a kept session', () => {
   });
 });
 
+describe('a session no longer the kept one', () => {
+  it('is logged out on dispose (another process kept a newer one meanwhile)', async () => {
+    const { sim, server } = await serve();
+    const store = memoryTokenStore();
+    const a = client(server, store);
+    await a.client.entries.search('O').toArray();
+    await store.save({ ...key(server), token: 'a-newer-token-of-another-process', loginTime: Date.now() });
+    await a.client.dispose();
+    expect(sim.stats.logouts).toBe(1);
+    expect((await store.load(key(server)))?.token).toBe('a-newer-token-of-another-process');
+  });
+});
+
 describe('without a token store', () => {
   it('logs in and out per client, as before', async () => {
     const { sim, server } = await serve();

@@ -152,7 +152,7 @@ export function icsdAuth(options: IcsdAuthOptions): IcsdAuth {
     async dispose(ctx) {
       await settled();
       // A kept session outlives the client: only an explicit logout ends it (spec §14.6).
-      if (keeper && inner.loggedIn && keeper.isKept(lastToken)) {
+      if (keeper && inner.loggedIn && (await keeper.stillKept(lastToken))) {
         inner.invalidate();
         return;
       }

@@ -24,6 +24,8 @@ export interface SessionKeeperOptions {
   baseUrl: string;
   username: string | undefined;
   now: () => number;
+  /** A kept token this old is not reused (default `KEPT_SESSION_MAX_AGE_MS`, 55 minutes). */
+  maxAgeMs?: number | undefined;
   /** Reports a store that cannot be read or written (the client goes on with a session of its own). */
   warn(message: string): void;
   /** Reports what happened to the kept session (never the token). */
@@ -68,6 +70,20 @@ export class SessionKeeper {
     return token !== undefined && token === this.kept;
   }
 
+  /**
+   * Whether `token` is still the kept session, in the store too (another process may have kept a newer one
+   * since: then this one is nobody's and should be logged out). When the store cannot be read, assume it is.
+   */
+  async stillKept(token: string | undefined): Promise<boolean> {
+    if (!this.isKept(token) || !this.key) return false;
+    try {
+      const value = await this.o.store.load(this.key);
+      return value === undefined || value.token === token;
+    } catch {
+      return true;
+    }
+  }
+
   /** The session the store keeps for this server and account, if any (read errors are reported, not thrown). */
   async load(): Promise<IcsdKeptSession | undefined> {
     const key = this.key;
@@ -102,7 +118,8 @@ export class SessionKeeper {
     }
     const age = this.o.now() - kept.loginTime;
     // Too old (or from a clock far ahead): log in; the new token replaces it.
-    if (age >= KEPT_SESSION_MAX_AGE_MS || age < -KEPT_SESSION_MAX_AGE_MS) return undefined;
+    const maxAge = this.o.maxAgeMs ?? KEPT_SESSION_MAX_AGE_MS;
+    if (age >= maxAge || age < -KEPT_SESSION_MAX_AGE_MS) return undefined;
     const response = await http.withOptions({ maxBodyBytes: PROBE_BODY_LIMIT }).request('cif/0', {
       headers: { 'icsd-auth-token': kept.token, accept: 'text/plain' },
       acceptStatus: [401, 403, 404],
