@@ -42,14 +42,18 @@ function token(): string | undefined {
 }
 
 describe('sciport icsd login', () => {
-  it('checks the credentials, logs out, and prints no token', async () => {
+  // issue 12: `login` keeps the session (test/icsd-session.test.ts has the rest); `logout` ends it.
+  it('logs in and keeps the session, prints no token; logout ends it', async () => {
     const r = await icsd(['login']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('the credentials work');
+    expect(r.stderr).toContain('the session is kept');
+    expect(sim.stats).toMatchObject({ logins: 1, logouts: 0, liveTokens: 1 });
+    const out = await icsd(['logout']);
+    expect(out.code).toBe(0);
     expect(sim.stats).toMatchObject({ logins: 1, logouts: 1, liveTokens: 0 });
     const t = token();
     expect(t).toBeTruthy();
-    expect(r.stdout + r.stderr).not.toContain(t as string);
+    expect(r.stdout + r.stderr + out.stdout + out.stderr).not.toContain(t as string);
   });
 
   it('exits 3 with one clear line on a wrong password, never showing it', async () => {

@@ -8,6 +8,8 @@ export * from './citations/index.js';
 export { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
 export { IcsdClient, type IcsdClientOptions, type IcsdEvent } from './icsd-client.js';
 export { type IcsdError, IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
+// issue 12: session
+export type { IcsdLogoutResult } from './internal/auth.js';
 export type { CifBatch } from './internal/cif-batch.js';
 export type { CodeDuplicate, CodeMismatch } from './internal/codes.js';
 export type { HistoryEntry } from './internal/history.js';
@@ -62,3 +64,12 @@ export { fractToCartesian, latticeVectors } from './structure/lattice.js';
 export { type ParseCifOptions, parseCif } from './structure/parse-cif.js';
 export { parseSymmetryOperation } from './structure/symmetry.js';
 export type * from './structure/types.js';
+// issue 12: session
+export {
+  type IcsdKeptSession,
+  type IcsdSessionKey,
+  type IcsdTokenStore,
+  KEPT_SESSION_MAX_AGE_MS,
+  memoryTokenStore,
+  normalizeIcsdBaseUrl,
+} from './token-store.js';

@@ -13,13 +13,15 @@ import {
   UsageError,
 } from '@sciport/core';
 import { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
-import { icsdAuth } from './internal/auth.js';
+import { type IcsdLogoutResult, icsdAuth } from './internal/auth.js';
 import type { IcsdContext } from './internal/context.js';
 import { type HistoryEntry, RequestHistory } from './internal/history.js';
+import { SessionKeeper } from './internal/kept-session.js';
 import { LOGIN_WINDOW_MS, LOGINS_PER_WINDOW, LoginLimiter } from './internal/login-limiter.js';
 import { type SessionEvent, SessionManager } from './internal/session.js';
 import { Cifs } from './resources/cifs.js';
 import { Entries } from './resources/entries.js';
+import { type IcsdTokenStore, KEPT_SESSION_MAX_AGE_MS } from './token-store.js';
 
 declare const __SCIPORT_ICSD_VERSION__: string | undefined;
 export const ICSD_VERSION: string =
@@ -51,6 +53,15 @@ export interface IcsdClientOptions extends ClientOptions {
   waitOnQuota?: boolean | { initialDelayMs?: number; maxDelayMs?: number; maxTotalMs?: number } | undefined;
   /** How many requests `history()` keeps (default 100; 0 keeps none). */
   historySize?: number | undefined;
+  /**
+   * Keep the session between clients and runs (spec §14.6): a valid kept token (checked with `GET /cif/0`, and
+   * younger than 55 minutes) is used instead of a login, and every new token is kept. Keyed by server and
+   * username. Ending the client does not log such a session out; `logout()` does, and forgets it. Without a
+   * store (the default) each client logs in and out. On Node: `configTokenStore()`.
+   */
+  tokenStore?: IcsdTokenStore | undefined;
+  /** The clock (ms since the epoch), for tests. Default `Date.now`. */
+  now?: (() => number) | undefined;
 }
 
 /** What an ICSD client reports: HTTP requests and auth steps, session rotations and quota, warnings. */
@@ -74,6 +85,8 @@ export class IcsdClient implements AsyncDisposable {
   protected readonly ctx: IcsdContext;
   readonly #http: HttpClient;
   readonly #history: RequestHistory;
+  readonly #auth: ReturnType<typeof icsdAuth>;
+  readonly #relay: (event: HttpEvent) => void;
   #closed = false;
 
   /** `transport` is for the Node entry point's client: core's `nodeTransport()`. */
@@ -87,14 +100,33 @@ export class IcsdClient implements AsyncDisposable {
       throw new UsageError(`concurrency must be a whole number of at least 1, got ${options.concurrency}`);
     }
     const lifetimeMs = options.sessionLifetimeMs ?? 3_600_000;
+    const renewBeforeMs = Math.min(5 * 60_000, lifetimeMs / 4);
 
     const events = new EventEmitter<IcsdEvent>();
     if (options.onEvent) events.on(options.onEvent);
     if (options.logger) events.on(logEvents(options.logger));
     this.#history = new RequestHistory(options.historySize ?? 100);
+    this.#relay = (event) => {
+      this.#history.record(event);
+      events.emit(event);
+    };
 
     const timeout = options.timeout ?? 120_000;
     const warn = (message: string) => events.emit({ type: 'warning', message });
+    const now = options.now ?? (() => Date.now());
+    const keeper = options.tokenStore
+      ? new SessionKeeper({
+          store: options.tokenStore,
+          baseUrl: this.baseUrl,
+          username,
+          now,
+          maxAgeMs: Math.min(KEPT_SESSION_MAX_AGE_MS, lifetimeMs - renewBeforeMs),
+          warn,
+          onKept: (event) => events.emit({ type: 'keptSession', ...event }),
+        })
+      : undefined;
+    // The session manager is made below; the auth strategy tells it how each session began.
+    let session: SessionManager | undefined;
     const auth = icsdAuth({
       baseUrl: this.baseUrl,
       username,
@@ -110,7 +142,11 @@ export class IcsdClient implements AsyncDisposable {
       }),
       isClosed: () => this.#closed,
       logoutTimeoutMs: timeout === false ? 15_000 : Math.min(15_000, timeout),
+      keeper,
+      onSession: (info) => session?.noteSession(info),
+      now,
     });
+    this.#auth = auth;
     this.#http = createHttpClient({
       baseUrl: this.baseUrl,
       service: 'icsd',
@@ -118,22 +154,19 @@ export class IcsdClient implements AsyncDisposable {
       timeout,
       maxRetries: options.maxRetries ?? 3,
       client: { name: '@sciport/icsd', version: ICSD_VERSION },
-      onEvent: (event) => {
-        this.#history.record(event);
-        events.emit(event);
-      },
+      onEvent: (event) => this.#relay(event),
       fetch: options.fetch,
       ...transport,
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     });
     const wait = options.waitOnQuota;
     const waitOptions = typeof wait === 'object' ? wait : {};
-    const session = new SessionManager({
+    session = new SessionManager({
       http: this.#http,
       auth,
       cifsPerSession: options.cifsPerSession === undefined ? 1000 : options.cifsPerSession,
       lifetimeMs,
-      renewBeforeMs: Math.min(5 * 60_000, lifetimeMs / 4),
+      renewBeforeMs,
       quotaWait: {
         enabled: wait !== undefined && wait !== false,
         initialDelayMs: waitOptions.initialDelayMs ?? 60_000,
@@ -141,6 +174,7 @@ export class IcsdClient implements AsyncDisposable {
         maxTotalMs: waitOptions.maxTotalMs ?? 30 * 60_000,
       },
       emit: (event) => events.emit(event),
+      now,
     });
     this.ctx = { http: this.#http, session, events, concurrency, bodies: createBufferPool() };
     this.entries = this.createEntries(this.ctx);
@@ -177,18 +211,22 @@ export class IcsdClient implements AsyncDisposable {
     await this.ctx.session.run(0, options.signal, () => this.#http.authenticate({ signal: options.signal }));
   }
 
-  /** Ends the session (if any). The client logs in again on its next call. */
-  async logout(): Promise<void> {
-    await this.#http.dispose();
+  /**
+   * Ends the session (if any) and, with a `tokenStore`, the kept one, which is forgotten whatever the service
+   * answers (a 401 means it had died already). The client logs in again on its next call.
+   */
+  async logout(): Promise<IcsdLogoutResult> {
+    return this.#auth.logout({ http: this.#http.withOptions({ auth: null }), emit: this.#relay });
   }
 
   /**
-   * Logs out, for good: the client makes no login afterwards (calls fail with a `UsageError`), so that a request
-   * still in flight cannot open a session behind the logout. Safe to call more than once.
+   * Ends the client, for good: it makes no login afterwards (calls fail with a `UsageError`), so that a request
+   * still in flight cannot open a session behind it. Logs the session out, unless it is kept in the
+   * `tokenStore` (then only `logout()` ends it). Safe to call more than once.
    */
   async dispose(): Promise<void> {
     this.#closed = true;
-    await this.logout();
+    await this.#http.dispose();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -10,4 +10,6 @@ export * from './browser.js';
 export type { CodeDownloadReport, DownloadOptions, MirrorOptions, NodeCifs } from './node/cifs.js';
 export { IcsdClient } from './node/icsd-client.js';
 export { JOURNAL_FILE } from './node/journal.js';
+// issue 12: session
+export { type ConfigTokenStoreOptions, configTokenStore, keptSessionKey } from './node/token-store.js';
 export type { DownloadReport, MirrorReport, TransferProgress } from './node/transfer.js';

@@ -44,6 +44,12 @@ export function refusalDelayMs(n: number): number {
 
 export type SessionEvent =
   | { type: 'session'; action: 'rotate'; reason: 'quota' | 'expiry' | 'refused' }
+  /** A kept session (token store) was checked and is used instead of a login; `loginTime` in ms since the epoch. */
+  | { type: 'keptSession'; action: 'reuse'; loginTime: number }
+  /** A new session was kept in the token store. */
+  | { type: 'keptSession'; action: 'keep'; loginTime: number }
+  /** The kept session was forgotten: the service refused it (401), or it was logged out. */
+  | { type: 'keptSession'; action: 'forget'; reason: 'unauthorized' | 'logout' }
   | { type: 'quota'; action: 'wait'; delayMs: number; cifsFetched: number }
   /** Consecutive refusals: a short pause before the next try (`refusals` so far without a CIF served). */
   | { type: 'quota'; action: 'backoff'; delayMs: number; refusals: number }
@@ -103,6 +109,10 @@ export class SessionManager {
   /** CIFs fetched in this client's life. */
   cifsFetched = 0;
   private readonly now: () => number;
+  /** How the session being logged in began (told by the auth strategy before its login event). */
+  private nextSession: { loginTime: number; reused: boolean } | undefined;
+  /** The session that was adopted from a token store: it may have served CIFs before this client. */
+  private reusedGeneration = -1;
 
   constructor(private readonly o: SessionManagerOptions) {
     this.now = o.now ?? (() => Date.now());
@@ -115,9 +125,17 @@ export class SessionManager {
       ) {
         this.generation += 1;
         this.used = 0;
-        this.loginAt = this.now();
+        const next = this.nextSession;
+        this.nextSession = undefined;
+        this.loginAt = next?.loginTime ?? this.now();
+        if (next?.reused) this.reusedGeneration = this.generation;
       }
     });
+  }
+
+  /** Told by the auth strategy when the session it is about to hand out began, and whether it was kept. */
+  noteSession(info: { loginTime: number; reused: boolean }): void {
+    this.nextSession = info;
   }
 
   /** The most CIFs one request may ask for. */
@@ -270,6 +288,13 @@ export class SessionManager {
     if (delay > 0) {
       this.pauseUntil = this.now() + delay;
       this.o.emit({ type: 'quota', action: 'backoff', delayMs: delay, refusals: this.refusals });
+    }
+    if (generation === this.reusedGeneration && this.refusedGeneration !== generation) {
+      // A kept session may have served CIFs in earlier runs: what it has left says nothing about the quota.
+      // Start a session of its own (the store keeps the new one), learning nothing.
+      this.refusedGeneration = generation;
+      this.forceRotation = 'refused';
+      return;
     }
     if (this.used > 0) {
       // The session served CIFs, then refused: its quota is below what it served plus what was asked.

@@ -3,19 +3,22 @@ import { registerCite } from './cite.js';
 import { registerFetch } from './fetch.js';
 import { registerFields } from './fields.js';
 import { registerLogin } from './login.js';
+import { registerLogout } from './logout.js';
 import { registerMirror } from './mirror.js';
 import { registerSearch } from './search.js';
 import { settingsHelp } from './shared.js';
 
 /**
- * `sciport icsd login|search|fetch|mirror|fields`: a thin layer over `@sciport/icsd`, one command a file.
+ * `sciport icsd login|logout|search|fetch|mirror|fields`: a thin layer over `@sciport/icsd`, one command a file.
  *
  * Credentials and server: flag > environment > config file, by the names of the package's `ICSD_SETTINGS`.
- * The session is logged out however the command ends (success, error, Ctrl-C).
+ * The session is logged out however the command ends (success, error, Ctrl-C), unless it is the one
+ * `sciport icsd login` kept (then `sciport icsd logout` ends it).
  */
 export const register: CommandModule['register'] = (command, api) => {
   command.addHelpText('after', settingsHelp());
   registerLogin(command, api);
+  registerLogout(command, api);
   registerSearch(command, api);
   registerFetch(command, api);
   registerMirror(command, api);

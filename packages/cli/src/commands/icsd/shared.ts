@@ -3,13 +3,15 @@ import {
   CONTENT_TYPE_NAMES,
   CONTENT_TYPES,
   type ContentType,
+  configTokenStore,
   DEFAULT_ICSD_BASE_URL,
   ICSD_SETTINGS,
   IcsdClient,
   type IcsdEvent,
+  type IcsdTokenStore,
 } from '@sciport/icsd';
 import type { Command } from 'commander';
-import { createClient, timeoutMs } from '../../client-factory.js';
+import { createClient, resolveSettings, timeoutMs } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
 import { ExitCode, ExitError } from '../../exit-codes.js';
 import { debug, info, printJson, warn } from '../../output.js';
@@ -40,7 +42,9 @@ export function settingsHelp(): string {
   const { baseUrl, username, password } = ICSD_SETTINGS;
   return (
     `\nCredentials: ${username.env} and ${password.env}, or \`sciport config set ${username.configKey}\` / \`${password.configKey}\`.\n` +
-    `Another server: --base-url or ${baseUrl.env} (e.g. http://127.0.0.1:PORT/ws).`
+    `Another server: --base-url or ${baseUrl.env} (e.g. http://127.0.0.1:PORT/ws).\n` +
+    'Sessions: `sciport icsd login` keeps one (in the credentials file, per server and account) for the other\n' +
+    'commands until it expires or `sciport icsd logout`; without it, each command logs in and out.'
   );
 }
 
@@ -75,22 +79,54 @@ export function contentTypes(values: string[] | undefined): ContentType[] | unde
   return out;
 }
 
+/** How a command uses the kept session (`sciport icsd login`). */
+export interface SessionUse {
+  /**
+   * `reuse` (the default): the kept session, when there is one for this server and account, else a session of the
+   * command's own, logged out at its end. `keep`: always through the store (`login`, `logout`).
+   */
+  session?: 'reuse' | 'keep';
+  /** Whether the command needs the password (default true; `logout` does not). */
+  password?: boolean;
+}
+
+/** The store of kept sessions: sciport's credentials file. */
+export function sessionStore(ctx: CliContext): IcsdTokenStore {
+  return configTokenStore({ store: ctx.config });
+}
+
+/** Whether a session is kept for the server and account the flags, environment and config file name. */
+async function hasKeptSession(ctx: CliContext, options: ConnectionOptions, store: IcsdTokenStore) {
+  const found = await resolveSettings(ctx, ICSD_SETTINGS, {
+    baseUrl: { flag: options.baseUrl },
+    username: {},
+  });
+  if (!found.username) return false;
+  const baseUrl = found.baseUrl ?? DEFAULT_ICSD_BASE_URL;
+  // An unreadable credentials file is reported where the password is read.
+  const kept = await store.load({ baseUrl, username: found.username }).catch(() => undefined);
+  return kept !== undefined;
+}
+
 /**
  * The client of a command: settings from flags > environment > config file (through `ICSD_SETTINGS`), its
- * events on stderr, logged out however the command ends.
+ * events on stderr, logged out however the command ends (unless its session is the kept one).
  */
-export function makeClient(
+export async function makeClient(
   ctx: CliContext,
   options: ConnectionOptions,
-  needsCredentials = true,
+  use: SessionUse = {},
 ): Promise<IcsdClient> {
   const timeout = timeoutMs(options.timeout);
   const concurrency = positiveInt('--concurrency', options.concurrency, 4) as number;
+  const store = sessionStore(ctx);
+  const keep = use.session === 'keep' || (await hasKeptSession(ctx, options, store));
   return createClient(ctx, {
     settings: ICSD_SETTINGS,
     requests: {
       baseUrl: { flag: options.baseUrl },
-      ...(needsCredentials ? { username: { required: true }, password: { required: true } } : {}),
+      username: { required: true },
+      password: { required: use.password !== false },
     },
     create: (settings, onEvent: (event: IcsdEvent) => void) =>
       new IcsdClient({
@@ -98,10 +134,18 @@ export function makeClient(
         ...(timeout ? { timeout } : {}),
         concurrency,
         ...(options.waitOnQuota ? { waitOnQuota: true } : {}),
+        ...(keep ? { tokenStore: store } : {}),
         onEvent,
       }),
     printEvent: (event) => {
       if (event.type === 'session') debug(ctx, `new ICSD session (${event.reason})`);
+      else if (event.type === 'keptSession' && event.action === 'reuse')
+        debug(ctx, `using the kept ICSD session (logged in ${minutesAgo(event.loginTime)})`);
+      else if (event.type === 'keptSession' && event.action === 'keep')
+        debug(ctx, 'ICSD session kept for the next commands (`sciport icsd logout` ends it)');
+      else if (event.type === 'keptSession' && event.reason === 'unauthorized')
+        debug(ctx, 'the kept ICSD session had ended; logging in again');
+      else if (event.type === 'keptSession') debug(ctx, 'the kept ICSD session is forgotten');
       else if (event.type === 'quota' && event.action === 'wait')
         warn(
           ctx,
@@ -118,6 +162,12 @@ export function makeClient(
       return true;
     },
   });
+}
+
+/** "12 min ago", "just now". */
+export function minutesAgo(time: number, now = Date.now()): string {
+  const minutes = Math.max(0, Math.floor((now - time) / 60_000));
+  return minutes === 0 ? 'just now' : `${minutes} min ago`;
 }
 
 /** The counts of a download or mirror that the commands print. */
