@@ -72,7 +72,11 @@ export class NodeCifs extends Cifs {
    * (a range is split only to double-check an answer that looks capped, or one that fails for its size),
    * then 500 CIFs per request with `concurrency` requests in flight on one session, rotating the session
    * for the per-session quota. Downloads start as soon as the first search answers. Resumes from the
-   * folder's manifest.
+   * folder's manifest, which also keeps each entry's modification date (read from its CIF).
+   *
+   * With `refresh`, also replaces the entries modified upstream since the folder's last complete refresh (see
+   * {@link MirrorOptions.refresh}); an up-to-date folder then costs searches and `/csv` reads, no CIF. An
+   * interrupted refresh is finished by the next one, without fetching again what it replaced.
    */
   async mirror(dir: string, options: MirrorOptions = {}): Promise<MirrorReport> {
     const from = options.from ?? 1;

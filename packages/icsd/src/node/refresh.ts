@@ -30,7 +30,8 @@ import { walkCodes } from './walk.js';
  *    mirror's own search (the upper bound is tomorrow, UTC, so that a service clock ahead of ours misses nothing).
  * 3. `/csv` with `CollectionCode` and `ModificationDate` for the hits the folder holds, 500 ids a request.
  * 4. Fetched again: the entries whose date differs from the one kept in the manifest (or, in a manifest of an
- *    older version, read from the file on disk).
+ *    older version, read from the file on disk); and, once, on a later day, an entry whose file was fetched on
+ *    the day of its last change (a second change that day would not move the date).
  *
  * The `synced` record (the next run's `since`) is written only at the end of a run that replaced every entry it
  * found modified: an interrupted refresh leaves `since` where it was, so the next one finds the same entries,
@@ -166,7 +167,7 @@ async function staleEntries(
     );
   }
   // What the manifest says of those codes (the latest record wins): the date kept, and the id that was answered.
-  const kept = new Map<number, { day: number | undefined; id: number | undefined }>();
+  const kept = new Map<number, { day: number | undefined; id: number | undefined; fetched: number }>();
   for (let b = 0; b < batchCount; b++) {
     const batch = state.batches[b] as JournalState['batches'][number];
     const paired = batch.ids.length === batch.codes.length;
@@ -176,6 +177,7 @@ async function staleEntries(
       kept.set(cc, {
         day: batch.dates ? (batch.dates[i] as number) : undefined,
         id: id !== undefined && held.has(id) ? id : undefined,
+        fetched: batch.day,
       });
     });
   }
@@ -190,10 +192,14 @@ async function staleEntries(
     { concurrency: 16, ...(opts.signal ? { signal: opts.signal } : {}) },
   );
   const unpaired: number[] = [];
+  const today = utcDay(Date.now());
   for (const [cc, k] of [...kept].sort((a, b) => a[0] - b[0])) {
     const upstream = days.get(cc) as number;
-    // An unknown date on either side counts as a change.
-    if (upstream !== 0 && k.day === upstream) continue;
+    // An unknown date on either side counts as a change. A file fetched on (or before) the day of its entry's
+    // last change may miss a second change that day, which does not move the date: it is fetched once more by
+    // a refresh of a later day.
+    const sameDay = k.day !== undefined && k.day >= k.fetched && today > k.day;
+    if (upstream !== 0 && k.day === upstream && !sameDay) continue;
     if (k.id !== undefined) stale.set(cc, k.id);
     else unpaired.push(cc);
   }
@@ -269,7 +275,8 @@ export async function readModificationDays(
   concurrency: number,
 ): Promise<{ days: Map<number, number>; rows: number }> {
   const chunks: number[][] = [];
-  for (let i = 0; i < ids.length; i += MAX_IDS_PER_REQUEST) chunks.push(ids.slice(i, i + MAX_IDS_PER_REQUEST));
+  for (let i = 0; i < ids.length; i += MAX_IDS_PER_REQUEST)
+    chunks.push(ids.slice(i, i + MAX_IDS_PER_REQUEST));
   const days = new Map<number, number>();
   let rows = 0;
   await mapConcurrentAll(
@@ -309,7 +316,9 @@ export function parseDatesCsv(text: string): Array<[number, number]> {
   const codeAt = header.indexOf('collectioncode');
   const dateAt = header.indexOf('modificationdate');
   if (codeAt === -1 || dateAt === -1) {
-    throw invalidCsv(`the header does not name CollectionCode and ModificationDate: ${lines[0]?.slice(0, 80)}`);
+    throw invalidCsv(
+      `the header does not name CollectionCode and ModificationDate: ${lines[0]?.slice(0, 80)}`,
+    );
   }
   const out: Array<[number, number]> = [];
   for (let i = 1; i < lines.length; i++) {

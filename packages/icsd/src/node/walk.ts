@@ -1,5 +1,5 @@
 import { type RequestOptions, ServerError, TimeoutError } from '@sciport/core';
-import { warn, type IcsdContext } from '../internal/context.js';
+import { type IcsdContext, warn } from '../internal/context.js';
 import { searchIds } from '../internal/search.js';
 import { MAX_IDS_PER_REQUEST } from '../schemas/fields.js';
 
