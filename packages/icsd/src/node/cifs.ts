@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ServerError, TimeoutError, UsageError } from '@sciport/core';
+import { UsageError } from '@sciport/core';
 import {
   type CodeDuplicate,
   type CodeMismatch,
@@ -9,12 +9,13 @@ import {
   resolveCodes,
   warnMissing,
 } from '../internal/codes.js';
-import { warn } from '../internal/context.js';
-import { searchIds, searchTargets } from '../internal/search.js';
+import { type SearchTarget, searchTargets } from '../internal/search.js';
 import { checkIds } from '../internal/streams.js';
 import { type CifOptions, Cifs } from '../resources/cifs.js';
 import { CONTENT_TYPE_NAMES, type ContentType, MAX_IDS_PER_REQUEST } from '../schemas/fields.js';
+import { refreshMirror } from './refresh.js';
 import { type DownloadReport, type MirrorReport, type TransferProgress, transfer } from './transfer.js';
+import { walkCodes } from './walk.js';
 
 export interface DownloadOptions extends CifOptions {
   /** `/cif/multiple` requests in flight at once (default: the client's `concurrency`). */
@@ -43,6 +44,12 @@ export interface MirrorOptions extends DownloadOptions {
   from?: number | undefined;
   /** Highest collection code (default 9,999,999). */
   to?: number | undefined;
+  /**
+   * Also bring the folder up to date (spec §14.4): find the entries modified upstream since the folder's last
+   * complete refresh, read their `ModificationDate` from `/csv`, and fetch again only those whose date differs
+   * from the one kept for their file, each written over its file atomically. Default false.
+   */
+  refresh?: boolean | undefined;
 }
 
 /**
@@ -63,6 +70,11 @@ export class NodeCifs extends Cifs {
     const {
       discovered: _d,
       searches: _s,
+      new: _n,
+      updated: _u,
+      unchanged: _c,
+      unavailable: _a,
+      since: _since,
       ...report
     } = await transfer(
       this.ctx,
@@ -101,6 +113,11 @@ export class NodeCifs extends Cifs {
     const {
       discovered: _d,
       searches: _s,
+      new: _n,
+      updated: _u,
+      unchanged: _c,
+      unavailable: _a,
+      since: _since,
       ...report
     } = await transfer(
       this.ctx,
@@ -134,7 +151,11 @@ export class NodeCifs extends Cifs {
    * (a range is split only to double-check an answer that looks capped, or one that fails for its size),
    * then 500 CIFs per request with `concurrency` requests in flight on one session, rotating the session
    * for the per-session quota. Downloads start as soon as the first search answers. Resumes from the
-   * folder's manifest.
+   * folder's manifest, which also keeps each entry's modification date (read from its CIF).
+   *
+   * With `refresh`, also replaces the entries modified upstream since the folder's last complete refresh (see
+   * {@link MirrorOptions.refresh}); an up-to-date folder then costs searches and `/csv` reads, no CIF. An
+   * interrupted refresh is finished by the next one, without fetching again what it replaced.
    */
   async mirror(dir: string, options: MirrorOptions = {}): Promise<MirrorReport> {
     const from = options.from ?? 1;
@@ -143,53 +164,16 @@ export class NodeCifs extends Cifs {
       throw new UsageError(`The collection-code range ${from}-${to} is not valid`);
     }
     const targets = searchTargets(options.contentType ?? CONTENT_TYPE_NAMES);
+    if (options.refresh) return refreshMirror(this.ctx, path.resolve(dir), options, from, to, targets);
     return transfer(this.ctx, path.resolve(dir), options, async (feed, signal) => {
       let searches = 0;
-      const searchOptions = { ...options, signal };
-      const search = (lo: number, hi: number, contentType: string | undefined) => {
-        searches += 1;
-        return searchIds(
-          this.ctx,
-          'search/expert',
-          `COLLECTIONCODE : ${lo}-${hi}`,
-          contentType,
-          searchOptions,
-        );
-      };
-      const walk = async (lo: number, hi: number, contentType: string | undefined): Promise<number[]> => {
-        let found: number[];
-        try {
-          found = await search(lo, hi, contentType);
-        } catch (error) {
-          // A very large answer that fails may succeed in halves.
-          if ((ServerError.isInstance(error) || TimeoutError.isInstance(error)) && hi - lo > 1000) {
-            const mid = Math.floor((lo + hi) / 2);
-            return [...(await walk(lo, mid, contentType)), ...(await walk(mid + 1, hi, contentType))];
-          }
-          throw error;
-        }
-        // No cap on search results is known (spec §4.3, §9), but a round count could be one: check it with
-        // two halves (a multiple of 100, or a power of two).
-        const n = found.length;
-        const round = n % 100 === 0 || (n & (n - 1)) === 0;
-        if (n >= MAX_IDS_PER_REQUEST && round && hi > lo) {
-          const mid = Math.floor((lo + hi) / 2);
-          const [left, right] = await Promise.all([
-            search(lo, mid, contentType),
-            search(mid + 1, hi, contentType),
-          ]);
-          if (left.length + right.length !== found.length) {
-            warn(
-              this.ctx,
-              `the search of codes ${lo}-${hi} returned ${found.length} ids but its halves ${left.length + right.length}: searching in smaller ranges`,
-            );
-            return [...(await walk(lo, mid, contentType)), ...(await walk(mid + 1, hi, contentType))];
-          }
-        }
-        return found;
-      };
+      const byCode = (lo: number, hi: number) => `COLLECTIONCODE : ${lo}-${hi}`;
+      const walk = (t: SearchTarget) =>
+        walkCodes(this.ctx, byCode, t.value, { ...options, signal }, () => {
+          searches += 1;
+        })(from, to);
       // The subsets are searched at once; each feeds the downloads as soon as it answers.
-      await Promise.all(targets.map(async (t) => feed(await walk(from, to, t.value))));
+      await Promise.all(targets.map(async (t) => feed(await walk(t))));
       return searches;
     });
   }

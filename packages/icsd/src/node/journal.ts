@@ -2,6 +2,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '@sciport/core';
 import { z } from 'zod';
+import { dayOf, isoDay, utcDay } from './cif-dates.js';
 import { IdSet } from './id-set.js';
 
 /**
@@ -12,7 +13,9 @@ import { IdSet } from './id-set.js';
  *
  * A batch line lists its ids, the collection codes written and (since 0.x) each file's size, the three in the
  * same order: id `ids[i]` was answered by the file of `codes[i]`, `sizes[i]` bytes. A damaged file is then
- * fetched again alone (`forget`), not with its whole batch.
+ * fetched again alone (`forget`), not with its whole batch. Lines written since the refresh feature also list
+ * each entry's modification date (`dates`, read from its CIF), and a complete refresh appends a `synced` line;
+ * older versions ignore both.
  */
 
 export const JOURNAL_FILE = '.sciport-icsd.ndjson';
@@ -29,11 +32,29 @@ const batchLine = z.object({
   codes: z.array(z.number().int()),
   /** Each file's size, in the order of `codes` (absent in lines written by earlier versions). */
   sizes: z.array(z.number().int().nonnegative()).optional(),
+  /** Each entry's modification date (`YYYY-MM-DD`, null when its CIF gives none), in the order of `codes`. */
+  dates: z.array(z.string().nullable()).optional(),
   bytes: z.number().int().nonnegative(),
   at: z.string(),
 });
 const badLine = z.object({ t: z.literal('bad'), ids: z.array(z.number().int()), at: z.string() });
-const line = z.discriminatedUnion('t', [metaLine, batchLine, badLine]);
+/**
+ * A complete refresh (`mirror(dir, { refresh: true })`): every entry of codes `from`-`to` in `contentTypes` was
+ * current as of `date` (`YYYY-MM-DD`, UTC), the day the run started. Written only at the end of a run that left
+ * nothing to do.
+ */
+const syncedLine = z.object({
+  t: z.literal('synced'),
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  from: z.number().int().nonnegative(),
+  to: z.number().int().nonnegative(),
+  contentTypes: z.array(z.string()),
+  at: z.string(),
+});
+const line = z.discriminatedUnion('t', [metaLine, batchLine, badLine, syncedLine]);
+
+/** A complete refresh, as recorded (see {@link JournalState.synced}). */
+export type SyncedRecord = Omit<z.infer<typeof syncedLine>, 't' | 'at'>;
 
 export interface JournalState {
   cellType: 'experimental' | 'standardized' | undefined;
@@ -46,6 +67,8 @@ export interface JournalState {
   bytes: number;
   /** The completed batches, as recorded (compact: a mirror may hold hundreds of thousands of entries). */
   batches: JournalBatch[];
+  /** The complete refreshes, oldest first. */
+  synced: SyncedRecord[];
 }
 
 /** One completed batch: ids, codes and (when recorded) sizes, in the same order. */
@@ -53,6 +76,10 @@ export interface JournalBatch {
   ids: Int32Array | Float64Array;
   codes: Int32Array | Float64Array;
   sizes: Float64Array | undefined;
+  /** Each entry's modification date as `YYYYMMDD` (0: none), in the order of `codes`; undefined in old lines. */
+  dates: Int32Array | undefined;
+  /** The UTC day the batch was recorded (`YYYYMMDD`; 0 when the line's time cannot be read). */
+  day: number;
 }
 
 /** Packs numbers in the smallest typed array that holds them. */
@@ -64,12 +91,16 @@ function batchOf(
   ids: readonly number[],
   codes: readonly number[],
   sizes: readonly number[] | undefined,
+  dates: readonly number[] | undefined,
+  day: number,
 ): JournalBatch {
   return {
     ids: pack(ids),
     codes: pack(codes),
-    // Sizes only when they pair with the codes.
+    // Sizes and dates only when they pair with the codes.
     sizes: sizes && sizes.length === codes.length ? Float64Array.from(sizes) : undefined,
+    dates: dates && dates.length === codes.length ? Int32Array.from(dates) : undefined,
+    day,
   };
 }
 
@@ -90,6 +121,7 @@ export class Journal {
       badIds: new IdSet(),
       bytes: 0,
       batches: [],
+      synced: [],
     };
     let text = '';
     try {
@@ -114,7 +146,18 @@ export class Journal {
         }
         for (const cc of parsed.codes) state.codes.add(cc);
         state.bytes += parsed.bytes;
-        state.batches.push(batchOf(parsed.ids, parsed.codes, parsed.sizes));
+        state.batches.push(
+          batchOf(
+            parsed.ids,
+            parsed.codes,
+            parsed.sizes,
+            parsed.dates?.map((d) => dayOf(d)),
+            dayOf(parsed.at),
+          ),
+        );
+      } else if (parsed.t === 'synced') {
+        const { t: _t, at: _at, ...record } = parsed;
+        state.synced.push(record);
       } else {
         for (const id of parsed.ids) state.badIds.add(id);
       }
@@ -137,20 +180,26 @@ export class Journal {
     await appendFile(this.file, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', mode: 0o644 });
   }
 
-  /** Records a batch whose files are in place: `ids[i]` answered by `codes[i]`, a file of `sizes[i]` bytes. */
+  /**
+   * Records a batch whose files are in place: `ids[i]` answered by `codes[i]`, a file of `sizes[i]` bytes whose
+   * entry was last modified on `dates[i]` (`YYYYMMDD`, 0 when unknown).
+   */
   async recordBatch(
     ids: readonly number[],
     codes: readonly number[],
     sizes: readonly number[],
+    dates: readonly number[],
   ): Promise<void> {
     const bytes = sizes.reduce((a, b) => a + b, 0);
+    const now = new Date();
     await this.append({
       t: 'batch',
       ids: [...ids],
       codes: [...codes],
       sizes: [...sizes],
+      dates: dates.map(isoDay),
       bytes,
-      at: new Date().toISOString(),
+      at: now.toISOString(),
     });
     for (const id of ids) {
       this.state.doneIds.add(id);
@@ -158,7 +207,13 @@ export class Journal {
     }
     for (const cc of codes) this.state.codes.add(cc);
     this.state.bytes += bytes;
-    this.state.batches.push(batchOf(ids, codes, sizes));
+    this.state.batches.push(batchOf(ids, codes, sizes, dates, utcDay(now)));
+  }
+
+  /** Records a complete refresh (see {@link JournalState.synced}). */
+  async recordSynced(record: SyncedRecord): Promise<void> {
+    await this.append({ t: 'synced', ...record, at: new Date().toISOString() });
+    this.state.synced.push(record);
   }
 
   /**
@@ -185,6 +240,8 @@ export class Journal {
           [...b.ids].filter((id) => !dropIds.has(id)),
           [...b.codes].filter((_, i) => keepCode[i]),
           b.sizes ? [...b.sizes].filter((_, i) => keepCode[i]) : undefined,
+          b.dates ? [...b.dates].filter((_, i) => keepCode[i]) : undefined,
+          b.day,
         ),
       );
     }

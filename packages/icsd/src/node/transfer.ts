@@ -15,8 +15,10 @@ export interface TransferProgress {
   phase: 'discover' | 'download';
   /** Entries to fetch in this run (known once discovery is done). */
   total: number;
-  /** Entries written so far in this run. */
+  /** Entries written so far in this run (`updated` included). */
   done: number;
+  /** Of `done`, files replaced by a refresh because their entry changed upstream. */
+  updated: number;
   /** Entries already complete in the folder, not fetched again. */
   skipped: number;
   /** ids the server could not serve. */
@@ -43,13 +45,55 @@ export interface DownloadReport {
   durationMs: number;
 }
 
-/** What a mirror did: a download's report, and how the ids were found. */
+/**
+ * What a mirror did: a download's report, how the ids were found, and what became of each entry found. Every id
+ * found (`discovered`) is counted once in `new`, `updated`, `unchanged` or `unavailable`.
+ */
 export interface MirrorReport extends DownloadReport {
   /** ids found in the range. */
   discovered: number;
-  /** Search requests made to find them. */
+  /** Search requests made to find them (with `refresh`, the searches for modified entries included). */
   searches: number;
+  /** Entries that were not in the folder, written in this run. */
+  new: number;
+  /**
+   * Entries already in the folder whose file was replaced because the entry changed upstream (`refresh` only:
+   * the `/csv` `ModificationDate` differs from the date kept for the file). `downloaded` = `new` + `updated`.
+   */
+  updated: number;
+  /**
+   * Entries already in the folder and left as they are: without `refresh`, all of them (`skipped`); with
+   * `refresh`, those not modified upstream since the last complete refresh or whose date still matches.
+   */
+  unchanged: number;
+  /**
+   * Entries found by the search whose CIF the service could not serve (`badIds.length`): an id whose request
+   * failed alone with 404 or a lasting 500, or whose document came back without a valid collection code, in
+   * this run or in an earlier one (kept in the manifest and not asked again without `retryBad`). An entry to
+   * be updated whose new version cannot be served counts here, and its old file is kept.
+   */
+  unavailable: number;
+  /**
+   * With `refresh`: the first day (`YYYY-MM-DD`, UTC) of the modification-date search, that is the day the last
+   * complete refresh started (or, for a folder never refreshed, the day before its oldest batch). Undefined
+   * without `refresh` or when the folder held nothing in the range yet.
+   */
+  since: string | undefined;
 }
+
+/** The hooks of a mirror on the transfer (the refresh uses them). */
+export interface TransferHooks {
+  /** Called once the run has ended without an error, all files written and journalled. */
+  finish?: ((journal: Journal, report: MirrorReport) => Promise<void>) | undefined;
+  /** The `since` of the report. */
+  since?: (() => string | undefined) | undefined;
+}
+
+/**
+ * Feeds ids to the transfer. Ids already complete in the folder are skipped, unless `replacing` (a refresh's
+ * entries that changed upstream: fetched again and written over their files).
+ */
+export type Feed = (ids: readonly number[], replacing?: boolean) => void;
 
 /** What `transfer` needs of a download's options. */
 export interface TransferOptions {
@@ -76,8 +120,9 @@ export async function transfer(
   ctx: IcsdContext,
   dir: string,
   options: TransferOptions,
-  discover: (feed: (ids: readonly number[]) => void, signal: AbortSignal) => Promise<number>,
+  discover: (feed: Feed, signal: AbortSignal, journal: Journal) => Promise<number>,
   listFiles = false,
+  hooks: TransferHooks = {},
 ): Promise<MirrorReport> {
   const started = Date.now();
   const signal = options.signal;
@@ -94,6 +139,7 @@ export async function transfer(
     phase: 'discover',
     total: 0,
     done: 0,
+    updated: 0,
     skipped: 0,
     failed: 0,
     bytes: 0,
@@ -121,7 +167,28 @@ export async function transfer(
     const seen = new IdSet();
     let carry: number[] = [];
     let discovered = 0;
-    const feed = (ids: readonly number[]) => {
+    // A refresh's replacements go in batches of their own, so that the writer can count them.
+    let replaceCarry: number[] = [];
+    const replacingChunks = new WeakSet<number[]>();
+    const replaced = new IdSet();
+    const feed: Feed = (ids, replacing = false) => {
+      if (replacing) {
+        for (const id of ids) {
+          if (replaced.has(id)) continue;
+          replaced.add(id);
+          replaceCarry.push(id);
+        }
+        let fresh = 0;
+        for (let n = size(); replaceCarry.length >= n; n = size()) {
+          const chunk = replaceCarry.slice(0, n);
+          replacingChunks.add(chunk);
+          queue.push(chunk);
+          replaceCarry = replaceCarry.slice(n);
+          fresh += n;
+        }
+        report({ total: state.total + fresh });
+        return;
+      }
       let skipped = 0;
       for (const id of ids) {
         if (seen.has(id)) continue;
@@ -139,11 +206,16 @@ export async function transfer(
       }
       report({ phase: 'discover', total: state.total + fresh, skipped: state.skipped + skipped });
     };
-    discovering = discover(feed, stop.signal).then(
+    discovering = discover(feed, stop.signal, journal).then(
       (searches) => {
         if (carry.length > 0) queue.push(carry);
-        report({ phase: 'download', total: state.total + carry.length });
+        if (replaceCarry.length > 0) {
+          replacingChunks.add(replaceCarry);
+          queue.push(replaceCarry);
+        }
+        report({ phase: 'download', total: state.total + carry.length + replaceCarry.length });
         carry = [];
+        replaceCarry = [];
         queue.end();
         return searches;
       },
@@ -163,6 +235,7 @@ export async function transfer(
         badIds.push(...written.bad);
         report({
           done: state.done + written.files,
+          updated: state.updated + (written.replacing ? written.files : 0),
           failed: state.failed + written.bad.length,
           bytes: state.bytes + written.bytes,
         });
@@ -180,7 +253,7 @@ export async function transfer(
             const fetched = await fetchCifBatch(ctx, chunk, cellType, inner);
             const batch = options.checkBatch ? options.checkBatch(fetched) : fetched;
             try {
-              await writer.enqueue(batch);
+              await writer.enqueue(batch, replacingChunks.has(chunk));
             } catch (error) {
               for (const part of batch.parts) part.release();
               throw error;
@@ -206,7 +279,10 @@ export async function transfer(
     }
     await writer.flush();
     const searches = await discovering;
-    return {
+    // Replaced entries were found by the walk too, and counted as already there.
+    let replacedSeen = 0;
+    for (const id of replaced) if (seen.has(id)) replacedSeen += 1;
+    const result: MirrorReport = {
       dir,
       downloaded: state.done,
       skipped: state.skipped,
@@ -214,10 +290,19 @@ export async function transfer(
       files,
       bytes: state.bytes,
       requests,
-      durationMs: Date.now() - started,
+      durationMs: 0,
       discovered,
       searches,
+      new: state.done - state.updated,
+      updated: state.updated,
+      unchanged: Math.max(0, state.skipped - replacedSeen),
+      unavailable: badIds.length,
+      since: hooks.since?.(),
     };
+    await hooks.finish?.(journal, result);
+    result.requests = requests;
+    result.durationMs = Date.now() - started;
+    return result;
   } finally {
     if (!stop.signal.aborted) stop.abort(new AbortError('the transfer ended'));
     signal?.removeEventListener('abort', onAbort);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { SmallFileWriter } from '@sciport/core/node';
 import type { CifBatch } from '../internal/cif-batch.js';
 import { cifFileName } from '../schemas/cif.js';
+import { cifModificationDay } from './cif-dates.js';
 import type { Journal } from './journal.js';
 
 export interface WrittenBatch {
@@ -10,6 +11,12 @@ export interface WrittenBatch {
   names: string[] | undefined;
   bytes: number;
   bad: number[];
+  /** ids served, in the order of `codes`. */
+  served: number[];
+  /** The collection codes written. */
+  codes: number[];
+  /** The `replacing` flag the batch was queued with (a refresh's replacements of files already there). */
+  replacing: boolean;
 }
 
 /**
@@ -34,7 +41,7 @@ export class BatchWriter {
   ) {}
 
   /** Queues a batch; waits only while `maxPending` batches are already queued. */
-  async enqueue(batch: CifBatch): Promise<void> {
+  async enqueue(batch: CifBatch, replacing = false): Promise<void> {
     while (this.pending >= this.maxPending && this.error === undefined) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -43,7 +50,7 @@ export class BatchWriter {
     this.chain = this.chain
       .then(async () => {
         if (this.error !== undefined) return;
-        this.onWritten(await this.write(batch));
+        this.onWritten(await this.write(batch, replacing));
       })
       .catch((error: unknown) => {
         this.error ??= error;
@@ -62,10 +69,11 @@ export class BatchWriter {
     if (this.error !== undefined) throw this.error;
   }
 
-  private async write(batch: CifBatch): Promise<WrittenBatch> {
+  private async write(batch: CifBatch, replacing: boolean): Promise<WrittenBatch> {
     const names: string[] | undefined = this.listNames ? [] : undefined;
     const codes: number[] = [];
     const sizes: number[] = [];
+    const dates: number[] = [];
     const files = new SmallFileWriter();
     const dir = this.dir + path.sep;
     let bytes = 0;
@@ -75,7 +83,11 @@ export class BatchWriter {
         for (const piece of part.pieces) {
           if (codes.length > 0 && codes.length % 32 === 0) await new Promise<void>((r) => setImmediate(r));
           const name = cifFileName(piece.collectionCode);
-          const size = files.write(dir, name, part.body.subarray(piece.start, piece.end));
+          const doc = part.body.subarray(piece.start, piece.end);
+          // A file already there (a refresh's replacement) stays whole until the new one is complete: the
+          // document was checked whole (its end line, its code) and goes to a temporary file, renamed over it.
+          const size = files.write(dir, name, doc);
+          dates.push(cifModificationDay(doc));
           bytes += size;
           sizes.push(size);
           names?.push(name);
@@ -86,8 +98,8 @@ export class BatchWriter {
       for (const part of batch.parts) part.release();
     }
     // `served[i]` was answered by the i-th document (the order asked; `fetchCifBatch` keeps them in step).
-    await this.journal.recordBatch(batch.served, codes, sizes);
+    await this.journal.recordBatch(batch.served, codes, sizes, dates);
     await this.journal.recordBad(batch.bad);
-    return { files: codes.length, names, bytes, bad: batch.bad };
+    return { files: codes.length, names, bytes, bad: batch.bad, served: batch.served, codes, replacing };
   }
 }

@@ -1,8 +1,9 @@
 import { UsageError } from '@sciport/core';
-import { CONTENT_TYPE_NAMES, type TransferProgress } from '@sciport/icsd';
+import { CONTENT_TYPE_NAMES, type MirrorReport, type TransferProgress } from '@sciport/icsd';
 import { type Command, Option } from 'commander';
 import { checkOutFolder } from '../../client-factory.js';
-import { createProgress, info } from '../../output.js';
+import type { CliContext } from '../../context.js';
+import { createProgress, info, printJson, warn } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import {
   type ConnectionOptions,
@@ -34,6 +35,10 @@ export function registerMirror(parent: Command, { action }: CommandApi): void {
       )
       .option('--concurrency <n>', 'requests in flight, sharing one session (default 4)')
       .option('--retry-bad', 'try again the ids an earlier run could not download')
+      .option(
+        '--refresh',
+        'also fetch again the entries modified upstream since the last complete refresh (by modification date)',
+      )
       .option('--wait-on-quota', 'when ICSD throttles, wait (minutes) and go on instead of stopping'),
   ).action(
     action(
@@ -46,6 +51,7 @@ export function registerMirror(parent: Command, { action }: CommandApi): void {
           contentType?: string[];
           cellType: 'experimental' | 'standardized';
           retryBad?: boolean;
+          refresh?: boolean;
         },
       ) => {
         const from = options.from === undefined ? undefined : Number(options.from);
@@ -68,18 +74,66 @@ export function registerMirror(parent: Command, { action }: CommandApi): void {
           ...(to !== undefined ? { to } : {}),
           ...(types ? { contentType: types } : {}),
           ...(options.retryBad ? { retryBad: true } : {}),
+          ...(options.refresh ? { refresh: true } : {}),
           onProgress: (p: TransferProgress) => {
             if (p.phase === 'discover') return;
             if (!progress) {
-              info(ctx, `${p.total} entries to download, ${p.skipped} already in ${options.out}`);
+              info(
+                ctx,
+                `${p.total} entries to download${options.refresh ? ' (new or changed upstream)' : ''}, ` +
+                  `${p.skipped} already in ${options.out}`,
+              );
               progress = createProgress(ctx, p.total, 'mirror');
             }
             progress.update(p.done + p.failed);
           },
         });
         progress?.stop();
-        summarise(ctx, report);
+        summariseMirror(ctx, report, options.refresh === true);
       },
     ),
   );
+}
+
+/**
+ * The report of a mirror. `--json`: the download's fields and the four counts (each entry found is in exactly
+ * one), with `since` for `--refresh`. Text: as a download's, or for `--refresh` what is new, updated, unchanged
+ * and unavailable.
+ */
+function summariseMirror(ctx: CliContext, report: MirrorReport, refresh: boolean): void {
+  if (!ctx.json && !refresh) {
+    summarise(ctx, report);
+    return;
+  }
+  if (ctx.json) {
+    printJson(ctx.out, {
+      dir: report.dir,
+      downloaded: report.downloaded,
+      skipped: report.skipped,
+      badIds: report.badIds,
+      bytes: report.bytes,
+      requests: report.requests,
+      durationMs: report.durationMs,
+      new: report.new,
+      updated: report.updated,
+      unchanged: report.unchanged,
+      unavailable: report.unavailable,
+      ...(refresh ? { since: report.since ?? null } : {}),
+    });
+    return;
+  }
+  const since = report.since ? `modified since ${report.since}; ` : '';
+  info(
+    ctx,
+    `${report.new} new, ${report.updated} updated, ${report.unchanged} unchanged, ${report.unavailable} unavailable` +
+      ` in ${report.dir} (${since}${report.requests} requests, ${(report.durationMs / 1000).toFixed(1)} s)`,
+  );
+  if (report.badIds.length > 0) {
+    const n = report.badIds.length;
+    warn(
+      ctx,
+      `ICSD could not serve ${n === 1 ? 'id' : `${n} ids`}: ${report.badIds.slice(0, 50).join(', ')}` +
+        `${n > 50 ? ', …' : ''} (their files, if any, are kept as they were)`,
+    );
+  }
 }
