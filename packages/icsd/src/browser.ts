@@ -43,3 +43,30 @@ export {
 export * from './schemas/fields.js';
 export * from './schemas/query.js';
 export { parseSearchBody, type SearchJson, searchJsonSchema } from './schemas/search.js';
+// issue 12: formats
+export {
+  anonymousLabel,
+  cellContent,
+  formatNumber,
+  integerProportions,
+  type SiteSpecies,
+  speciesOf,
+} from './structure/formula.js';
+export {
+  type OptimadeOptions,
+  type OptimadeSpecies,
+  type OptimadeStructure,
+  type OptimadeStructureAttributes,
+  optimadeSpeciesSchema,
+  optimadeStructureAttributesSchema,
+  optimadeStructureSchema,
+  toOptimade,
+} from './structure/optimade.js';
+export {
+  type PoscarOptions,
+  type StructureFormat,
+  toPoscar,
+  UnsupportedStructureError,
+} from './structure/poscar.js';
+export { toStructureJson } from './structure/structure-json.js';
+export { toXyz } from './structure/xyz.js';
