@@ -7,6 +7,16 @@
 // here explicitly wins over the same name from `export *`).
 export * from './browser.js';
 export type { DownloadOptions, MirrorOptions, NodeCifs } from './node/cifs.js';
+// issue 12: formats
+export {
+  type ExportFormat,
+  type ExportOptions,
+  type ExportProblem,
+  type ExportProgress,
+  type ExportRefusal,
+  type ExportReport,
+  exportStructures,
+} from './node/export.js';
 export { IcsdClient } from './node/icsd-client.js';
 export { JOURNAL_FILE } from './node/journal.js';
 export type { DownloadReport, MirrorReport, TransferProgress } from './node/transfer.js';

@@ -4,6 +4,8 @@ import { registerFields } from './fields.js';
 import { registerLogin } from './login.js';
 import { registerMirror } from './mirror.js';
 import { registerSearch } from './search.js';
+import { registerStructure } from './structure.js';
+import { registerExport } from './export.js';
 import { settingsHelp } from './shared.js';
 
 /**
@@ -19,4 +21,6 @@ export const register: CommandModule['register'] = (command, api) => {
   registerFetch(command, api);
   registerMirror(command, api);
   registerFields(command, api);
+  registerStructure(command, api);
+  registerExport(command, api);
 };
