@@ -43,6 +43,15 @@ export {
 export * from './schemas/fields.js';
 export * from './schemas/query.js';
 export { parseSearchBody, type SearchJson, searchJsonSchema } from './schemas/search.js';
+export { parseCifNumber } from './structure/cif-number.js';
+export { ELEMENTS, elementOf, isElement } from './structure/elements.js';
+// issue 12: parse
+export type { CifProblem } from './structure/errors.js';
+export { CifStructureError } from './structure/errors.js';
+export { fractToCartesian, latticeVectors } from './structure/lattice.js';
+export { type ParseCifOptions, parseCif } from './structure/parse-cif.js';
+export { parseSymmetryOperation } from './structure/symmetry.js';
+export type * from './structure/types.js';
 // issue 12: formats
 export {
   anonymousLabel,
