@@ -48,10 +48,6 @@ export { ELEMENTS, elementOf, isElement } from './structure/elements.js';
 // issue 12: parse
 export type { CifProblem } from './structure/errors.js';
 export { CifStructureError } from './structure/errors.js';
-export { fractToCartesian, latticeVectors } from './structure/lattice.js';
-export { type ParseCifOptions, parseCif } from './structure/parse-cif.js';
-export { parseSymmetryOperation } from './structure/symmetry.js';
-export type * from './structure/types.js';
 // issue 12: formats
 export {
   anonymousLabel,
@@ -61,6 +57,7 @@ export {
   type SiteSpecies,
   speciesOf,
 } from './structure/formula.js';
+export { fractToCartesian, latticeVectors } from './structure/lattice.js';
 export {
   type OptimadeOptions,
   type OptimadeSpecies,
@@ -71,6 +68,7 @@ export {
   optimadeStructureSchema,
   toOptimade,
 } from './structure/optimade.js';
+export { type ParseCifOptions, parseCif } from './structure/parse-cif.js';
 export {
   type PoscarOptions,
   type StructureFormat,
@@ -78,4 +76,6 @@ export {
   UnsupportedStructureError,
 } from './structure/poscar.js';
 export { toStructureJson } from './structure/structure-json.js';
+export { parseSymmetryOperation } from './structure/symmetry.js';
+export type * from './structure/types.js';
 export { toXyz } from './structure/xyz.js';

@@ -1,8 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { UsageError } from '@sciport/core';
 import { describe, expect, it } from 'vitest';
 import {
   anonymousLabel,
   optimadeStructureSchema,
+  parseCif,
   toOptimade,
   toPoscar,
   toStructureJson,
@@ -256,5 +258,40 @@ describe('toStructureJson', () => {
       ],
     } as unknown as ReturnType<typeof rockSalt>;
     expect(toStructureJson(s)).toContain('"lattice":[[0,0,0]');
+  });
+});
+
+describe('the writers over parsed ICSD CIFs (test/fixtures/cif)', () => {
+  const dir = new URL('./fixtures/cif/', import.meta.url);
+  const parsed = (name: string) => parseCif(readFileSync(new URL(name, dir), 'utf8'), { source: name });
+
+  it('gives a valid OPTIMADE entry for every fixture, with the formulas of spec §14.3', () => {
+    const seen: Record<string, string> = {};
+    for (const name of readdirSync(dir)) {
+      const entry = toOptimade(parsed(name));
+      expect(optimadeStructureSchema.safeParse(entry).success, name).toBe(true);
+      seen[name] = entry.attributes.chemical_formula_reduced;
+    }
+    expect(seen).toMatchObject({
+      'spinel-mgal2o4.cif': 'Al2MgO4',
+      'disorder-mg07ni03o.cif': 'Mg7Ni3O10',
+      'vacancy-fe095o.cif': 'Fe19O20',
+      'rocksalt-nacl.cif': 'ClNa',
+    });
+  });
+
+  it('writes a POSCAR with as many coordinate lines as the cell has atoms', () => {
+    const s = parsed('spinel-mgal2o4.cif');
+    const lines = toPoscar(s).trimEnd().split('\n');
+    expect(lines[5]).toBe('  Al Mg O');
+    expect(lines[6]).toBe('  16 8 32');
+    expect(lines.slice(8)).toHaveLength(56);
+    expect(() => toPoscar(parsed('disorder-mg07ni03o.cif'))).toThrow(UnsupportedStructureError);
+  });
+
+  it('writes JSON that parses back to the same structure', () => {
+    const s = parsed('corundum-al2o3.cif');
+    expect(JSON.parse(toStructureJson(s))).toEqual(s);
+    expect(toStructureJson(parsed('corundum-al2o3.cif'))).toBe(toStructureJson(s));
   });
 });

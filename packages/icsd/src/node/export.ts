@@ -162,7 +162,7 @@ export async function exportStructures(
         const size = (await stat(filePath)).size;
         if (size > MAX_CIF_BYTES)
           return new Error(`${size} bytes, more than an ICSD CIF has (${MAX_CIF_BYTES}); left unread`);
-        return await readFile(filePath, "utf8");
+        return await readFile(filePath, 'utf8');
       } catch (error) {
         return error instanceof Error ? error : new Error(String(error));
       }
