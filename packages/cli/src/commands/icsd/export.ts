@@ -54,7 +54,9 @@ export function registerExport(parent: Command, { action }: CommandApi): void {
         if (options.strict && refused.length > 0) {
           throw new ExitError(
             ExitCode.Error,
-            ctx.json ? '' : `${refused.length} entr${refused.length === 1 ? 'y was' : 'ies were'} refused (listed above)`,
+            ctx.json
+              ? ''
+              : `${refused.length} entr${refused.length === 1 ? 'y was' : 'ies were'} refused (listed above)`,
           );
         }
       }),

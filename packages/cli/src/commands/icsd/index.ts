@@ -1,12 +1,12 @@
 import type { CommandModule } from '../../program.js';
+import { registerExport } from './export.js';
 import { registerFetch } from './fetch.js';
 import { registerFields } from './fields.js';
 import { registerLogin } from './login.js';
 import { registerMirror } from './mirror.js';
 import { registerSearch } from './search.js';
-import { registerStructure } from './structure.js';
-import { registerExport } from './export.js';
 import { settingsHelp } from './shared.js';
+import { registerStructure } from './structure.js';
 
 /**
  * `sciport icsd login|search|fetch|mirror|fields`: a thin layer over `@sciport/icsd`, one command a file.

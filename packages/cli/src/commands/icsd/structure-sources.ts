@@ -27,7 +27,11 @@ export async function classifyOperands(args: readonly string[]): Promise<Operand
         if (text === '') continue;
         const code = Number(text);
         if (code < 1 || !Number.isSafeInteger(code)) {
-          out.push({ kind: 'bad', operand: text, error: new UsageError(`Not an ICSD collection code: ${text}`) });
+          out.push({
+            kind: 'bad',
+            operand: text,
+            error: new UsageError(`Not an ICSD collection code: ${text}`),
+          });
         } else out.push({ kind: 'code', operand: text, code });
       }
       continue;

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SciportError, toSciportError, UsageError } from '@sciport/core';
+import { type SciportError, toSciportError, UsageError } from '@sciport/core';
 import { writeFileAtomic } from '@sciport/core/node';
 import {
   CifStructureError,
@@ -85,7 +85,11 @@ export function registerStructure(parent: Command, { action }: CommandApi): void
       ),
   ).action(
     action(
-      async (ctx, args: string[], options: ConnectionOptions & { format: StructureFormatName; out?: string }) => {
+      async (
+        ctx,
+        args: string[],
+        options: ConnectionOptions & { format: StructureFormatName; out?: string },
+      ) => {
         const format = options.format;
         if (ctx.json && !options.out && (format === 'poscar' || format === 'xyz'))
           throw new UsageError(`--json writes only JSON to stdout; with --format ${format}, add --out <dir>`);
@@ -114,7 +118,12 @@ export function registerStructure(parent: Command, { action }: CommandApi): void
             }
           } catch (error) {
             if (ctx.signal.aborted) throw error;
-            const failure = { operand: operand.operand, collectionCode: code, exitCode: exitCodeFor(error), error: toSciportError(error) };
+            const failure = {
+              operand: operand.operand,
+              collectionCode: code,
+              exitCode: exitCodeFor(error),
+              error: toSciportError(error),
+            };
             failures.push(failure);
             reportFailure(ctx, failure);
           }
@@ -129,7 +138,8 @@ async function textOf(operand: Operand, fetched: Map<number, string | Error>): P
   if (operand.kind === 'bad') throw operand.error;
   if (operand.kind === 'file') return readFile(operand.path, 'utf8');
   const text = fetched.get(operand.code);
-  if (text === undefined || text instanceof Error) throw text ?? new Error(`collection code ${operand.code} was not fetched`);
+  if (text === undefined || text instanceof Error)
+    throw text ?? new Error(`collection code ${operand.code} was not fetched`);
   return text;
 }
 
@@ -187,6 +197,8 @@ function finish(
   const code = kinds.size === 1 ? (failures[0] as Failure).exitCode : ExitCode.Error;
   throw new ExitError(
     code,
-    ctx.json ? '' : `${failures.length} of ${result.total} operand${result.total === 1 ? '' : 's'} failed (see above)`,
+    ctx.json
+      ? ''
+      : `${failures.length} of ${result.total} operand${result.total === 1 ? '' : 's'} failed (see above)`,
   );
 }
