@@ -3,13 +3,23 @@
  * (`index.ts`) exports all of this too, with its own `IcsdClient` (`cifs.download`, `cifs.mirror`).
  */
 
+// issue 12: codes
+export * from './citations/index.js';
 export { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
 export { IcsdClient, type IcsdClientOptions, type IcsdEvent } from './icsd-client.js';
 export { type IcsdError, IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
 export type { CifBatch } from './internal/cif-batch.js';
+export type { CodeDuplicate, CodeMismatch } from './internal/codes.js';
 export type { HistoryEntry } from './internal/history.js';
 export type { SessionEvent } from './internal/session.js';
-export type { CifListOptions, CifOptions, CifStream, Cifs } from './resources/cifs.js';
+export type {
+  CifByCodeOptions,
+  CifCodeStream,
+  CifListOptions,
+  CifOptions,
+  CifStream,
+  Cifs,
+} from './resources/cifs.js';
 export type {
   Entries,
   ExpertSearchOptions,

@@ -6,7 +6,8 @@
 // The browser entry's exports, but for `IcsdClient`: the Node client below takes its place (a name exported
 // here explicitly wins over the same name from `export *`).
 export * from './browser.js';
-export type { DownloadOptions, MirrorOptions, NodeCifs } from './node/cifs.js';
+// issue 12: codes
+export type { CodeDownloadReport, DownloadOptions, MirrorOptions, NodeCifs } from './node/cifs.js';
 // issue 12: formats
 export {
   type ExportFormat,

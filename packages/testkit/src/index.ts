@@ -69,6 +69,7 @@ export {
   type IcsdContentType,
   type IcsdCsvProperty,
   type IcsdExpertField,
+  type IcsdModifyOptions,
   type IcsdSimEndpoint,
   type IcsdSimEntry,
   type IcsdSimStats,

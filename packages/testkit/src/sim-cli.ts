@@ -60,9 +60,12 @@ const SERVICES: Readonly<Record<string, SimService>> = {
       'session-limit': 'N        live tokens per account; the next login gets 403 (default unlimited)',
       'token-lifetime': 'MS      token lifetime from login (default 3600000)',
       'over-limit': 'reject|truncate  more than 500 ids: 400 (default) or silently serve 500',
+      revision: 'N            upstream changes: ~3 % of entries changed per revision, cumulative (default 0)',
+      'revision-date': 'YYYY-MM-DD  modification date of the changed entries (default today, UTC)',
     },
     async create(values, seed, url) {
       const { createIcsdSimulator } = await import('./icsd/icsd-simulator.js');
+      const { isIsoDate } = await import('./icsd/icsd-revisions.js');
       const entries = integer('entries', values.entries, 0);
       const quota = values['cifs-per-session'];
       const cifsPerSession = quota === 'unlimited' ? null : integer('cifs-per-session', quota, 0);
@@ -71,6 +74,12 @@ const SERVICES: Readonly<Record<string, SimService>> = {
       const overLimit = values['over-limit'];
       if (overLimit !== undefined && overLimit !== 'reject' && overLimit !== 'truncate') {
         throw new UsageError(`--over-limit must be reject or truncate, got ${String(overLimit)}`);
+      }
+      const revision = integer('revision', values.revision, 0);
+      if (revision !== undefined && revision > 1000) throw new UsageError('--revision must be at most 1000');
+      const revisionDate = values['revision-date'];
+      if (revisionDate !== undefined && (typeof revisionDate !== 'string' || !isIsoDate(revisionDate))) {
+        throw new UsageError(`--revision-date must be a date YYYY-MM-DD, got ${String(revisionDate)}`);
       }
       const username = 'demo';
       const password = 'demo-password';
@@ -82,6 +91,8 @@ const SERVICES: Readonly<Record<string, SimService>> = {
         ...(sessionLimit === undefined ? {} : { sessionLimit }),
         ...(tokenLifetimeMs === undefined ? {} : { tokenLifetimeMs }),
         ...(overLimit === undefined ? {} : { overLimit }),
+        ...(revision === undefined ? {} : { revision }),
+        ...(revisionDate === undefined ? {} : { revisionDate }),
       });
       return {
         handlers: sim.handlers,
@@ -91,6 +102,7 @@ const SERVICES: Readonly<Record<string, SimService>> = {
           password,
           entries: sim.entries.length,
           maxCollectionCode: sim.entries.at(-1)?.collectionCode ?? 0,
+          ...(revision === undefined ? {} : { revision, revisedEntries: sim.revisedCodes.length }),
         }),
       };
     },

@@ -1,5 +1,14 @@
 import path from 'node:path';
 import { ServerError, TimeoutError, UsageError } from '@sciport/core';
+import {
+  type CodeDuplicate,
+  type CodeMismatch,
+  checkCodes,
+  chunks,
+  keepAskedCodes,
+  resolveCodes,
+  warnMissing,
+} from '../internal/codes.js';
 import { warn } from '../internal/context.js';
 import { searchIds, searchTargets } from '../internal/search.js';
 import { checkIds } from '../internal/streams.js';
@@ -15,6 +24,16 @@ export interface DownloadOptions extends CifOptions {
   /** Fetch ids an earlier run found bad again (default false). */
   retryBad?: boolean | undefined;
   onProgress?: ((progress: TransferProgress) => void) | undefined;
+}
+
+/** What `downloadByCode` did: a download's report, with what became of the codes. */
+export interface CodeDownloadReport extends DownloadReport {
+  /** Codes asked for that no entry has, by number, in the order asked. */
+  missingCodes: number[];
+  /** Codes that several internal ids carry: the first id's CIF is the one written. */
+  duplicates: CodeDuplicate[];
+  /** CIFs whose `_database_code_ICSD` was not the code asked for: not written, their ids in `badIds`. */
+  mismatches: CodeMismatch[];
 }
 
 export interface MirrorOptions extends DownloadOptions {
@@ -53,6 +72,58 @@ export class NodeCifs extends Cifs {
       true,
     );
     return report;
+  }
+
+  /**
+   * Downloads the CIFs of **collection codes** (the ICSD numbers of papers) into `dir`, skipping what the folder
+   * already holds; `download` is the same by internal id. These are the pair issue 12 calls `cifsByCode` and the
+   * id-based call (`cifs.listByCode` and `cifs.list` without a folder).
+   *
+   * The codes are checked first (positive whole numbers, a `UsageError` before anything is sent). Each group of
+   * 500 codes is resolved by expert searches `COLLECTIONCODE : a,b,c` and `/csv` `CollectionCode` (never by
+   * position), then fetched and written as `download` does. Every CIF's `_database_code_ICSD` must be a code
+   * asked for (spec §5), else it is not written (`mismatches`, its id in `badIds`). Codes that do not exist are
+   * reported by number (`missingCodes` and a warning event); the others are still written.
+   */
+  async downloadByCode(
+    codes: Iterable<number>,
+    dir: string,
+    options: DownloadOptions = {},
+  ): Promise<CodeDownloadReport> {
+    const list = checkCodes(codes);
+    const missing: number[] = [];
+    const duplicates: CodeDuplicate[] = [];
+    const mismatches: CodeMismatch[] = [];
+    const codeOfId = new Map<number, number>();
+    const {
+      discovered: _d,
+      searches: _s,
+      ...report
+    } = await transfer(
+      this.ctx,
+      path.resolve(dir),
+      {
+        ...options,
+        checkBatch: (batch) => {
+          const checked = keepAskedCodes(this.ctx, batch, codeOfId);
+          mismatches.push(...checked.mismatches);
+          return checked.batch;
+        },
+      },
+      async (feed, signal) => {
+        for (const group of chunks(list, MAX_IDS_PER_REQUEST)) {
+          const resolved = await resolveCodes(this.ctx, group, { ...options, signal });
+          missing.push(...resolved.missing);
+          warnMissing(this.ctx, resolved.missing);
+          duplicates.push(...resolved.duplicates);
+          for (const [code, id] of resolved.idOf) codeOfId.set(id, code);
+          feed([...resolved.idOf.values()]);
+        }
+        return 0;
+      },
+      true,
+    );
+    return { ...report, missingCodes: missing, duplicates, mismatches };
   }
 
   /**

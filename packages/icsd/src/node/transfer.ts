@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AbortError, createAsyncQueue, mapConcurrent, mapConcurrentAll } from '@sciport/core';
-import { cifBatchSize, fetchCifBatch } from '../internal/cif-batch.js';
+import { type CifBatch, cifBatchSize, fetchCifBatch } from '../internal/cif-batch.js';
 import { type IcsdContext, warn } from '../internal/context.js';
 import { idsForCodes } from '../internal/search.js';
 import { cifFileName, isEntryNumber } from '../schemas/cif.js';
@@ -61,6 +61,8 @@ export interface TransferOptions {
   batchSize?: number | undefined;
   retryBad?: boolean | undefined;
   onProgress?: ((progress: TransferProgress) => void) | undefined;
+  /** A check of each fetched batch before it is written (`downloadByCode`: the CIFs are the codes asked). */
+  checkBatch?: ((batch: CifBatch) => CifBatch) | undefined;
 }
 
 const END_OF = /#End of TTdata_(\d+)-ICSD\s*$/;
@@ -175,7 +177,8 @@ export async function transfer(
         queue,
         (chunk) => {
           const task = (async () => {
-            const batch = await fetchCifBatch(ctx, chunk, cellType, inner);
+            const fetched = await fetchCifBatch(ctx, chunk, cellType, inner);
+            const batch = options.checkBatch ? options.checkBatch(fetched) : fetched;
             try {
               await writer.enqueue(batch);
             } catch (error) {

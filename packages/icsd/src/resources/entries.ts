@@ -7,6 +7,7 @@ import {
   requestOptions,
   UsageError,
 } from '@sciport/core';
+import { type CiteOptions, type CiteResult, citeCodes } from '../citations/cite.js';
 import { type IcsdContext, warn } from '../internal/context.js';
 import { decodeText } from '../internal/decode.js';
 import { idsForCodes, type SearchPath, searchIds, searchTargets } from '../internal/search.js';
@@ -207,5 +208,15 @@ export class Entries {
         },
       },
     );
+  }
+
+  /**
+   * Citations of entries by **collection code**: authors, title, journal, year, volume, pages and DOI from the
+   * `/csv` properties (spec §14.5), one `Citation` per code found (key `icsd<code>`, non-ASCII names intact), in
+   * the order asked. Codes that do not exist are reported in `missingCodes` (and by a warning event), not
+   * fatal. Write them with `formatBibtex`, `formatRis` or `toCslJson`.
+   */
+  cite(codes: Iterable<number>, options: CiteOptions = {}): Promise<CiteResult> {
+    return citeCodes(this.ctx, codes, options);
   }
 }

@@ -74,7 +74,7 @@ describe('login and logout', () => {
   });
 
   it('answers 401 for a missing or unknown token on every endpoint', async () => {
-    const paths = ['/search/simple', '/search/expert', '/csv', '/cif/1', '/cif/multiple', '/reference/1'];
+    const paths = ['/search/simple', '/search/expert', '/csv', '/cif/1', '/cif/multiple'];
     for (const path of paths) {
       expect((await get(base, path, undefined, [['query', 'O']])).status).toBe(401);
       expect((await get(base, path, 'not-a-token', [['query', 'O']])).status).toBe(401);

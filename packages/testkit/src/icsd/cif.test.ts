@@ -194,10 +194,10 @@ describe('/cif', () => {
     expect(unzip(Buffer.from(await unnamed.arrayBuffer()))).toHaveLength(1);
   });
 
-  it('serves the reference of an entry', async () => {
+  it('does not serve /reference/{idnum} (404, token or not)', async () => {
     const entry = sim.entries[4]!;
-    const res = await get(base, `/reference/${entry.id}`, token);
-    expect(await res.text()).toContain(`${entry.journal} (${entry.publicationYear})`);
+    expect((await get(base, `/reference/${entry.id}`, token)).status).toBe(404);
+    expect((await get(base, `/reference/${entry.id}`, undefined)).status).toBe(404);
     expect((await get(base, '/reference/1', token)).status).toBe(404);
   });
 });

@@ -63,7 +63,7 @@ export function renderCif(entry: IcsdSimEntry, options: CifRenderOptions): strin
     `_audit_creation_date ${entry.recordingDate}`,
   ];
   if (entry.modificationDate !== entry.recordingDate) {
-    lines.push(`_audit_update_record '${entry.modificationDate} updated'`);
+    lines.push(`_audit_update_record ${entry.modificationDate}`);
   }
   lines.push(
     `_chemical_name_systematic ${quoted(entry.chemicalName)}`,
@@ -81,7 +81,7 @@ export function renderCif(entry: IcsdSimEntry, options: CifRenderOptions): strin
     else lines.push('_publ_section_title', ';', entry.title, ';');
   }
 
-  const last = lastPageOf(entry);
+  const withDoi = modern && entry.doi !== '';
   lines.push(
     'loop_',
     '_citation_id',
@@ -91,20 +91,19 @@ export function renderCif(entry: IcsdSimEntry, options: CifRenderOptions): strin
     '_citation_page_first',
     '_citation_page_last',
     '_citation_journal_id_ASTM',
-    ...loopRow(
-      [
-        'primary',
-        quoted(entry.journal),
-        String(entry.publicationYear),
-        String(entry.volume),
-        entry.page,
-        last === '' ? '?' : last,
-        journalAstm(entry.journal),
-      ],
-      modern,
-      3,
-    ),
   );
+  if (withDoi) lines.push('_citation_doi');
+  const citation = [
+    'primary',
+    quoted(entry.journal),
+    String(entry.publicationYear),
+    String(entry.volume),
+    entry.page,
+    lastPageOf(entry),
+    journalAstm(entry.journal),
+  ];
+  if (withDoi) citation.push(entry.doi);
+  lines.push(...loopRow(citation, modern, 3));
   if (modern) {
     lines.push('_citation_title', ';', entry.title, ';');
     lines.push('loop_', '_citation_author_citation_id', '_citation_author_name');

@@ -82,6 +82,7 @@ export type IcsdExpertField = (typeof ICSD_EXPERT_FIELDS)[number];
 export const ICSD_SIMULATED_EXPERT_FIELDS = [
   'AUTHORS',
   'ARTICLE',
+  'DOI',
   'PUBLICATIONYEAR',
   'PAGEFIRST',
   'JOURNAL',
@@ -114,8 +115,9 @@ export const ICSD_SIMULATED_EXPERT_FIELDS = [
 ] as const satisfies readonly IcsdExpertField[];
 
 /**
- * Every `listSelection` property of `/csv` (spec §7), with the British spelling `StandardisedCellParameter`
- * (the simulator also accepts `StandardizedCellParameter`, and any letter case).
+ * Every `listSelection` property of `/csv` (spec §7 and Appendix A), with the British spelling
+ * `StandardisedCellParameter` (the simulator also accepts `StandardizedCellParameter`, and any letter case, so
+ * `DOI` is `Doi`). `RecordingDate` and `ModificationDate` are ISO dates; `Doi` is a bare DOI or empty.
  */
 export const ICSD_CSV_PROPERTIES = [
   'CollectionCode',
@@ -160,6 +162,9 @@ export const ICSD_CSV_PROPERTIES = [
   'MineralSuperGroup',
   'MineralSubClass',
   'MineralClass',
+  'RecordingDate',
+  'ModificationDate',
+  'Doi',
 ] as const;
 
 /** A property name of {@link ICSD_CSV_PROPERTIES}. */

@@ -35,6 +35,7 @@ import {
 } from './icsd-structure.js';
 import {
   AUTHORS,
+  doiFor,
   INORGANIC_TITLES,
   JOURNALS,
   METALORGANIC_TITLES,
@@ -77,9 +78,11 @@ export interface IcsdSimEntry {
   readonly authors: readonly string[];
   readonly journal: string;
   readonly volume: number;
-  /** First page: usually digits, sometimes an article number (`e10234`). */
+  /** First page (digits). */
   readonly page: string;
   readonly publicationYear: number;
+  /** Bare DOI of the main reference (`10.1021/ic.2016.00865`), or `''` when the entry has none. */
+  readonly doi: string;
   readonly spaceGroupNumber: number;
   /** Hermann–Mauguin symbol as ICSD writes it (`P 63/m m c`, `P 1 21/c 1`, `F d -3 m Z`). */
   readonly spaceGroupSymbol: string;
@@ -111,7 +114,10 @@ export interface IcsdSimEntry {
   readonly quality: number;
   /** `YYYY-MM-DD` (`_audit_creation_date`). */
   readonly recordingDate: string;
-  /** `YYYY-MM-DD`, not before the recording date. */
+  /**
+   * `YYYY-MM-DD`, not before the recording date; never after 2025-12-31 for an unchanged entry. An entry changed by
+   * the simulator's `revision` option or `modify()` carries the day of the change.
+   */
   readonly modificationDate: string;
   /** Which tag dialect the entry's CIF uses (spec §8): `_symmetry_*`/`_publ_*` (2018) or `_space_group_*`/`_citation_*` (2025). */
   readonly cifDialect: 2018 | 2025;
@@ -122,6 +128,8 @@ export interface IcsdDataset {
   readonly entries: readonly IcsdSimEntry[];
   entryById(id: number): IcsdSimEntry | undefined;
   entryByCode(collectionCode: number): IcsdSimEntry | undefined;
+  /** Puts `entry` in the place of the entry with the same collection code (upstream changes). */
+  replaceEntry(entry: IcsdSimEntry): void;
 }
 
 const LAST_YEAR = 2025;
@@ -265,10 +273,15 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
       : random.int(1995, LAST_YEAR);
     const volumeNumber = random.int(1, 320);
     const pageText = (n: number): string => sharePage(n, () => String(n));
-    const page =
-      publicationYear >= 2010 && random.chance(0.15)
-        ? `e${random.int(10000, 99999)}`
-        : pageText(random.int(1, 4999));
+    const page = pageText(random.int(1, 4999));
+    const doiShare = !experimental
+      ? 0.9
+      : publicationYear >= 2000
+        ? 0.85
+        : publicationYear >= 1990
+          ? 0.5
+          : 0.15;
+    const doi = random.chance(doiShare) ? doiFor(journal, publicationYear, random.int(1, 99999)) : '';
     const recordingDate = randomDate(
       random,
       shareDate,
@@ -307,6 +320,7 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
       volume: volumeNumber,
       page,
       publicationYear,
+      doi,
       spaceGroupNumber: group.number,
       spaceGroupSymbol: group.symbol,
       crystalSystem: system,
@@ -334,6 +348,19 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
   const indexById = new Int32Array(count);
   for (let i = 0; i < count; i++) indexById[ids[i]! - idBase] = i;
 
+  const indexByCode = (collectionCode: number): number => {
+    let lo = 0;
+    let hi = count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const value = entries[mid]!.collectionCode;
+      if (value === collectionCode) return mid;
+      if (value < collectionCode) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  };
+
   return {
     entries,
     entryById(id) {
@@ -343,16 +370,15 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
       return entries[indexById[offset]!];
     },
     entryByCode(collectionCode) {
-      let lo = 0;
-      let hi = count - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        const value = entries[mid]!.collectionCode;
-        if (value === collectionCode) return entries[mid];
-        if (value < collectionCode) lo = mid + 1;
-        else hi = mid - 1;
+      const index = indexByCode(collectionCode);
+      return index < 0 ? undefined : entries[index];
+    },
+    replaceEntry(entry) {
+      const index = indexByCode(entry.collectionCode);
+      if (index < 0 || entries[index]!.id !== entry.id) {
+        throw new RangeError(`icsd simulator: no entry with collection code ${entry.collectionCode}`);
       }
-      return undefined;
+      entries[index] = entry;
     },
   };
 }
@@ -437,13 +463,12 @@ export function abFormulaOf(entry: IcsdSimEntry): string {
     .join('');
 }
 
-/** The last page of the main reference, or `''` for article numbers. */
+/** The last page of the main reference. */
 export function lastPageOf(entry: IcsdSimEntry): string {
-  return /^\d+$/.test(entry.page) ? String(Number(entry.page) + 1 + (entry.collectionCode % 12)) : '';
+  return String(Number(entry.page) + 1 + (entry.collectionCode % 12));
 }
 
-/** `Journal of Solid State Chemistry (1998), 140, 123-130`. */
+/** `Journal of Solid State Chemistry (1998), 140, 123-130`: `<journal> (<year>), <volume>, <first>-<last>`. */
 export function referenceOf(entry: IcsdSimEntry): string {
-  const last = lastPageOf(entry);
-  return `${entry.journal} (${entry.publicationYear}), ${entry.volume}, ${entry.page}${last === '' ? '' : `-${last}`}`;
+  return `${entry.journal} (${entry.publicationYear}), ${entry.volume}, ${entry.page}-${lastPageOf(entry)}`;
 }

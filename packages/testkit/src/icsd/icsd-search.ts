@@ -1,6 +1,7 @@
 import { bravaisLatticeOf, ELEMENT_SYMBOLS, normalizeElement } from './icsd-chemistry.js';
 import { ICSD_EXPERT_FIELDS, ICSD_SIMULATED_EXPERT_FIELDS, type IcsdExpertField } from './icsd-constants.js';
 import { abFormulaOf, anxFormulaOf, type IcsdSimEntry, spaceGroupOf } from './icsd-dataset.js';
+import { isIsoDate } from './icsd-revisions.js';
 import { parseWireNumber } from './icsd-structure.js';
 
 /** A query the simulator refuses; its message is sent with status 400. */
@@ -64,25 +65,36 @@ function numericPredicate(
   };
 }
 
+const DATE_RANGE = /^(\d{4}-\d{2}-\d{2})(?:\s*-\s*(\d{4}-\d{2}-\d{2}))?$/;
+const YEAR_RANGE = /^(\d{4})(?:\s*-\s*(\d{4}))?$/;
+
+/**
+ * `YYYY-MM-DD-YYYY-MM-DD` (inclusive), `YYYY-MM-DD`, `YYYY-YYYY` or `YYYY` (whole years); spaces around the middle
+ * `-` allowed. Anything else, or an impossible date, is refused.
+ */
 function datePredicate(field: string, value: string, get: (entry: IcsdSimEntry) => string): EntryPredicate {
-  const pattern = /^(\d{4})(?:-(\d{2})-(\d{2}))?(?:\s*-\s*(\d{4})(?:-(\d{2})-(\d{2}))?)?$/;
-  const ranges = value.split(',').map((raw) => {
-    const item = raw.trim();
-    const m = pattern.exec(item);
-    if (m === null) {
-      throw new IcsdQueryError(
-        `Invalid value for ${field}: "${item}" is not a year, a date (YYYY-MM-DD) or a range of them (2020-2021)`,
-      );
+  const item = value.trim();
+  let low: string;
+  let high: string;
+  const dates = DATE_RANGE.exec(item);
+  const years = dates === null ? YEAR_RANGE.exec(item) : null;
+  if (dates !== null) {
+    low = dates[1]!;
+    high = dates[2] ?? low;
+    for (const date of [low, high]) {
+      if (!isIsoDate(date)) throw new IcsdQueryError(`Invalid value for ${field}: ${date} is not a date`);
     }
-    const low = m[2] === undefined ? `${m[1]}-01-01` : `${m[1]}-${m[2]}-${m[3]}`;
-    let high: string;
-    if (m[4] === undefined) high = m[2] === undefined ? `${m[1]}-12-31` : low;
-    else high = m[5] === undefined ? `${m[4]}-12-31` : `${m[4]}-${m[5]}-${m[6]}`;
-    return { low, high };
-  });
+  } else if (years !== null) {
+    low = `${years[1]}-01-01`;
+    high = `${years[2] ?? years[1]}-12-31`;
+  } else {
+    throw new IcsdQueryError(
+      `Invalid value for ${field}: "${item.slice(0, 60)}" is not YYYY-MM-DD-YYYY-MM-DD, YYYY-MM-DD, YYYY-YYYY or YYYY`,
+    );
+  }
   return (entry) => {
     const v = get(entry);
-    return ranges.some((r) => v >= r.low && v <= r.high);
+    return v >= low && v <= high;
   };
 }
 
@@ -248,6 +260,8 @@ function fieldPredicate(field: IcsdExpertField, value: string): EntryPredicate {
       return textPredicate(value, (e) => e.authors.join(';'));
     case 'ARTICLE':
       return textPredicate(value, (e) => e.title);
+    case 'DOI':
+      return textPredicate(value.trim(), (e) => e.doi);
     case 'JOURNAL':
       return textPredicate(value, (e) => e.journal);
     case 'CRYSTALSYSTEM':

@@ -35,6 +35,28 @@ export interface IcsdSimulatorOptions {
   copyrightYear?: number;
   /** The clock, in milliseconds since the epoch. Defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Upstream changes between runs (spec Appendix A): revision `k` serves the dataset after `k` rounds of
+   * changes. Each round changes a deterministic subset of about 3 % of the entries (chosen by seed, round and
+   * collection code); rounds are cumulative, so revision 2 contains the changes of revision 1. A changed entry
+   * gets a different CIF (the last digit of its cell lengths moves, one unit per round that changed it; volume
+   * and density follow) and {@link IcsdSimulatorOptions.revisionDate} as its modification date: in
+   * `_audit_update_record`, in the `/csv` property `ModificationDate` and in `MODIFICATIONDATE` searches. Every
+   * other entry stays byte-identical. The changed codes are in {@link IcsdSimulator.revisedCodes}.
+   * Defaults to 0 (the original dataset, where no modification date is later than 2025-12-31).
+   */
+  revision?: number;
+  /**
+   * The modification date (`YYYY-MM-DD`) of the entries changed by {@link IcsdSimulatorOptions.revision}.
+   * Defaults to the UTC day of {@link IcsdSimulatorOptions.now} when the simulator is created.
+   */
+  revisionDate?: string;
+}
+
+/** Options of {@link IcsdSimulator.modify}. */
+export interface IcsdModifyOptions {
+  /** The day of the change, `YYYY-MM-DD`. Defaults to the UTC day of the simulator's clock. */
+  date?: string;
 }
 
 /** Counters of a simulator since it was created or last {@link IcsdSimulator.reset}. */
@@ -49,7 +71,7 @@ export interface IcsdSimStats {
   readonly logouts: number;
   /** Tokens alive now (not expired, not logged out). */
   readonly liveTokens: number;
-  /** CIF documents served by `/cif/{id}` and `/cif/multiple`. */
+  /** CIF documents served by `/cif/{id}` and `/cif/multiple` (the `/cif/0` validity probe is not counted). */
   readonly cifsServed: number;
   /** CIF requests refused with 403 because the session's quota would be exceeded. */
   readonly quotaRefusals: number;
@@ -86,11 +108,36 @@ export interface IcsdSimulator {
    * @throws RangeError when no entry has this id.
    */
   cif(id: number, options?: IcsdCifOptions): string;
+  /**
+   * Collection codes of the entries changed by {@link IcsdSimulatorOptions.revision}, ascending (empty for
+   * revision 0).
+   */
+  readonly revisedCodes: readonly number[];
+  /**
+   * Changes entries upstream while the simulator serves, as a new revision of ICSD would: each entry with one of
+   * these collection codes gets a different CIF (the last digit of its cell lengths moves by one; volume and
+   * density follow) and the day of the change as modification date (CIF `_audit_update_record`, `/csv`
+   * `ModificationDate`, `MODIFICATIONDATE` searches). Every other entry stays byte-identical. Calling it again
+   * for an entry changes it again. Unknown codes are skipped. {@link IcsdSimulator.reset} keeps the changes.
+   *
+   * @returns the changed collection codes, ascending.
+   * @throws RangeError when `options.date` is not a real `YYYY-MM-DD` date or is before the recording date of
+   *   an entry to change (nothing is changed then).
+   *
+   * @example
+   * ```ts
+   * const changed = sim.modify([sim.entries[0].collectionCode], { date: '2026-03-01' });
+   * ```
+   */
+  modify(collectionCodes: Iterable<number>, options?: IcsdModifyOptions): number[];
   /** A snapshot of the counters. */
   readonly stats: IcsdSimStats;
   /** Kills every live token: its next use is answered 401. */
   expireTokens(): void;
-  /** Forgets every session and zeroes the counters; the token sequence restarts. The dataset is unchanged. */
+  /**
+   * Forgets every session and zeroes the counters; the token sequence restarts. The dataset is unchanged (changes
+   * made by {@link IcsdSimulator.modify} stay).
+   */
   reset(): void;
 }
 
@@ -133,6 +180,8 @@ export function createIcsdSimulator(options: IcsdSimulatorOptions = {}): IcsdSim
       if (entry === undefined) throw new RangeError(`IcsdSimulator.cif: no entry with id ${id}`);
       return sim.renderEntry(entry, cifOptions.cellType ?? 'experimental', cifOptions.windows ?? false);
     },
+    revisedCodes: sim.revisedCodes,
+    modify: (collectionCodes, modifyOptions = {}) => sim.modify(collectionCodes, modifyOptions.date),
     get stats(): IcsdSimStats {
       sim.purgeExpired();
       return { ...sim.stats, requests: { ...sim.stats.requests }, liveTokens: sessions.size };

@@ -41,6 +41,8 @@ export const AUTHORS: readonly string[] = [
   'Li, J.',
   'Kumar, R.',
   'Ivanova, E.',
+  'Øster, L.',
+  'Łukasiewicz, W.',
 ];
 
 /** Journal, ASTM code. */
@@ -71,6 +73,42 @@ export const THEORY_JOURNALS: readonly (readonly [string, string])[] = [
 ];
 
 const JOURNAL_ASTM: ReadonlyMap<string, string> = new Map([...JOURNALS, ...THEORY_JOURNALS]);
+
+/** DOI prefix and journal abbreviation used in the DOIs of a journal (`10.1021`, `ic`). */
+const JOURNAL_DOI: ReadonlyMap<string, readonly [string, string]> = new Map([
+  ['Acta Crystallographica, Section B: Structural Science', ['10.1107', 'S']],
+  ['Acta Crystallographica, Section C: Crystal Structure Communications', ['10.1107', 'S']],
+  ['Journal of Solid State Chemistry', ['10.1016', 'j.jssc']],
+  ['Zeitschrift für Kristallographie - Crystalline Materials', ['10.1515', 'zkri']],
+  ['Zeitschrift für anorganische und allgemeine Chemie', ['10.1002', 'zaac']],
+  ['Inorganic Chemistry', ['10.1021', 'ic']],
+  ['Journal of Alloys and Compounds', ['10.1016', 'j.jallcom']],
+  ['Materials Research Bulletin', ['10.1016', 'j.materresbull']],
+  ['Chemistry of Materials', ['10.1021', 'cm']],
+  ['Dalton Transactions', ['10.1039', 'DT']],
+  ['European Journal of Inorganic Chemistry', ['10.1002', 'ejic']],
+  ['Journal of the American Chemical Society', ['10.1021', 'ja']],
+  ['Monatshefte für Chemie', ['10.1007', 'BF']],
+  ['Physical Review B', ['10.1103', 'PhysRevB']],
+  ['Physical Review Materials', ['10.1103', 'PhysRevMaterials']],
+  ['Computational Materials Science', ['10.1016', 'j.commatsci']],
+  ['npj Computational Materials', ['10.1038', 's41524']],
+]);
+
+/**
+ * A bare DOI for an article of a journal of the dataset (`10.1021/ic.2016.00865`, `10.1107/S0108768112345678`),
+ * or `''` for a journal without DOIs.
+ */
+export function doiFor(journal: string, year: number, serial: number): string {
+  const scheme = JOURNAL_DOI.get(journal);
+  if (scheme === undefined) return '';
+  const [prefix, abbreviation] = scheme;
+  const digits = String(serial).padStart(5, '0');
+  if (abbreviation === 'S') return `${prefix}/S${String(year).slice(2)}0876${digits}`;
+  if (abbreviation === 'BF') return `${prefix}/BF0${digits}`;
+  if (abbreviation.startsWith('PhysRev')) return `${prefix}/${abbreviation}.${(serial % 110) + 1}.${digits}`;
+  return `${prefix}/${abbreviation}.${year}.${digits}`;
+}
 
 /** The ASTM code of a journal of the dataset (`_citation_journal_id_ASTM`). */
 export function journalAstm(journal: string): string {

@@ -15,6 +15,7 @@ export type { IcsdSimEntry } from './icsd-dataset.js';
 export {
   createIcsdSimulator,
   type IcsdCifOptions,
+  type IcsdModifyOptions,
   type IcsdSimStats,
   type IcsdSimulator,
   type IcsdSimulatorOptions,

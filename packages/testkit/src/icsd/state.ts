@@ -4,6 +4,7 @@ import type { SimRoutes } from '../routes.js';
 import { type IcsdCellType, renderCif } from './icsd-cif.js';
 import { ICSD_SIM_ENDPOINTS, type IcsdSimEndpoint } from './icsd-constants.js';
 import { generateDataset, type IcsdSimEntry } from './icsd-dataset.js';
+import { dayOf, isIsoDate, modifyEntries, revisionCounts } from './icsd-revisions.js';
 import type { IcsdSimulatorOptions } from './icsd-simulator.js';
 import { mixSeed } from './icsd-structure.js';
 
@@ -65,6 +66,10 @@ export interface IcsdSim {
   consumeQuota(session: Session, count: number): Response | undefined;
   /** Forgets every session and zeroes the counters; the token sequence restarts. */
   reset(): void;
+  /** Collection codes changed by the `revision` option, ascending. */
+  readonly revisedCodes: readonly number[];
+  /** Changes entries upstream now (or on `date`); returns the changed codes, ascending. */
+  modify(codes: Iterable<number>, date?: string): number[];
 }
 
 export const TEXT = 'text/plain;charset=UTF-8';
@@ -126,6 +131,8 @@ export function createIcsdState(options: IcsdSimulatorOptions): IcsdSim {
     overLimit = 'reject',
     copyrightYear,
     now = Date.now,
+    revision = 0,
+    revisionDate,
   } = options;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) {
     throw new RangeError(`createIcsdSimulator: seed must be a finite number, got ${String(seed)}`);
@@ -145,6 +152,12 @@ export function createIcsdState(options: IcsdSimulatorOptions): IcsdSim {
     );
   }
   if (copyrightYear !== undefined) checkInteger('copyrightYear', copyrightYear, 1000, 9999);
+  checkInteger('revision', revision, 0, 1000);
+  if (revisionDate !== undefined && (typeof revisionDate !== 'string' || !isIsoDate(revisionDate))) {
+    throw new RangeError(
+      `createIcsdSimulator: revisionDate must be a real YYYY-MM-DD date, got ${String(revisionDate)}`,
+    );
+  }
   if (typeof credentials !== 'object' || credentials === null) {
     throw new TypeError('createIcsdSimulator: credentials must be a record of login id → password');
   }
@@ -152,6 +165,15 @@ export function createIcsdState(options: IcsdSimulatorOptions): IcsdSim {
   const normalizedSeed = Math.trunc(seed) >>> 0;
   const dataset = generateDataset(normalizedSeed, entryCount);
   const { entries } = dataset;
+  const revisedCodes =
+    revision === 0
+      ? []
+      : modifyEntries(
+          dataset,
+          revisionCounts(normalizedSeed, entries, revision),
+          revisionDate ?? dayOf(now()),
+          'createIcsdSimulator: revisionDate',
+        );
   const sessions = new Map<string, Session>();
   const tokenRandom = createRandom(mixSeed(normalizedSeed, 0x70c3));
   const freshStats = (): MutableStats => ({
@@ -249,6 +271,12 @@ export function createIcsdState(options: IcsdSimulatorOptions): IcsdSim {
       session.cifs += count;
       sim.stats.cifsServed += count;
       return undefined;
+    },
+    revisedCodes,
+    modify(codes, date) {
+      const changes = new Map<number, number>();
+      for (const code of codes) changes.set(code, 1);
+      return modifyEntries(dataset, changes, date ?? dayOf(now()));
     },
     reset() {
       sessions.clear();

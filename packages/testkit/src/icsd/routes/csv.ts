@@ -53,6 +53,9 @@ const CSV_VALUES: Readonly<Record<IcsdCsvProperty, (entry: IcsdSimEntry) => stri
   MineralSuperGroup: () => '',
   MineralSubClass: () => '',
   MineralClass: () => '',
+  RecordingDate: (e) => e.recordingDate,
+  ModificationDate: (e) => e.modificationDate,
+  Doi: (e) => e.doi,
 };
 
 /** Property getters by lower-cased name, with the American spelling of the standardised cell. */
