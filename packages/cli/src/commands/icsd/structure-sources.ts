@@ -46,41 +46,27 @@ export async function classifyOperands(args: readonly string[]): Promise<Operand
   return out;
 }
 
-/** Codes per expert search (`COLLECTIONCODE : a,b,…`): keeps the query string short. */
-const CODES_PER_SEARCH = 100;
-
 /**
- * The CIF text of each collection code, fetched from the service: an expert search `COLLECTIONCODE : a,b,…`
- * finds the internal ids, `/cif/multiple` brings the documents, each keyed by the code written in it (so a
- * wrong pairing cannot slip through). Codes with no entry get a `NotFoundError`.
- *
- * TODO(issue 12, lead): use `icsd.cifs.listByCode(codes)` from branch issue12-codes once merged; it does
- * the same (and reports duplicate versions of one code).
+ * The CIF text of each collection code, fetched with `icsd.cifs.listByCode` (expert search, `/csv` for the code
+ * of each id, `/cif/multiple`; each CIF checked against the code asked). Codes with no entry get a
+ * `NotFoundError`.
  */
 export async function fetchByCode(
   client: IcsdClient,
   codes: readonly number[],
   signal: AbortSignal,
 ): Promise<Map<number, string | Error>> {
-  const unique = [...new Set(codes)];
-  const ids: number[] = [];
-  for (let i = 0; i < unique.length; i += CODES_PER_SEARCH) {
-    const chunk = unique.slice(i, i + CODES_PER_SEARCH);
-    for await (const id of client.entries.expertSearch(`COLLECTIONCODE : ${chunk.join(',')}`, { signal }))
-      ids.push(id);
-  }
   const texts = new Map<number, string | Error>();
-  if (ids.length > 0) {
-    for await (const cif of client.cifs.list(ids, { signal })) {
-      if (!texts.has(cif.collectionCode)) texts.set(cif.collectionCode, cif.text);
-    }
+  const stream = client.cifs.listByCode(codes, { signal });
+  for await (const cif of stream) {
+    if (!texts.has(cif.collectionCode)) texts.set(cif.collectionCode, cif.text);
   }
-  for (const code of unique) {
+  for (const code of new Set(codes)) {
     if (!texts.has(code))
       texts.set(
         code,
         new NotFoundError(
-          { status: 404, method: 'GET', url: '', service: 'icsd' },
+          { status: 404, method: 'GET', url: '/cif/multiple', service: 'icsd' },
           `No ICSD entry with collection code ${code}`,
         ),
       );
