@@ -69,7 +69,10 @@ describe('exportStructures', () => {
     );
     await writeFile(path.join(mirror, 'icsd_000008.cif'), noOps.replace(/18189/g, '8'));
     const nacl = await readFile(path.join(mirror, 'icsd_018189.cif'), 'utf8');
-    await writeFile(path.join(mirror, 'icsd_000009.cif'), nacl.replace(/18189/g, '9').replace(/Cl1-/g, 'Qq1-'));
+    await writeFile(
+      path.join(mirror, 'icsd_000009.cif'),
+      nacl.replace(/18189/g, '9').replace(/Cl1-/g, 'Qq1-'),
+    );
     const refusedSeen: string[] = [];
     const report = await exportStructures(mirror, path.join(root, 'x.jsonl'), {
       onRefused: (r) => refusedSeen.push(r.file),
