@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { optimadeStructureSchema } from '@sciport/icsd';
 import { createIcsdSimulator, type IcsdSimulator, startTestServer, type TestServer } from '@sciport/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, tempConfigDir } from './helpers.js';
+import { runCli, tempConfigDir, waitFor } from './helpers.js';
 
 /**
  * `sciport icsd structure` and `sciport icsd export` end to end: the built CLI as a child process, over real
@@ -250,6 +250,31 @@ describe('sciport icsd export', () => {
       expect.objectContaining({ file: 'icsd_000013.cif', collectionCode: 13, line: expect.any(Number) }),
     ]);
     expect((await readFile(out, 'utf8')).trimEnd().split('\n')).toHaveLength(2);
+  });
+
+  it('leaves neither FILE nor a temporary file when interrupted (exit 130)', async () => {
+    const mirror = path.join(root, 'big');
+    await mkdir(mirror);
+    const text = await fixture('spinel-mgal2o4.cif');
+    await Promise.all(
+      Array.from({ length: 3000 }, (_, i) =>
+        writeFile(
+          path.join(mirror, `icsd_${String(i + 1).padStart(6, '0')}.cif`),
+          text.replace(/900\d{3}/g, String(i + 1)),
+        ),
+      ),
+    );
+    const outDir = path.join(root, 'out');
+    await mkdir(outDir);
+    const r = await runCli(['icsd', 'export', mirror, '--out', path.join(outDir, 'all.jsonl')], {
+      env: { SCIPORT_CONFIG_DIR: dir, HOME: root },
+      onSpawn: (child) => {
+        // Interrupt once the temporary file exists: the export is under way.
+        void waitFor(() => readdirSync(outDir).length > 0, 20_000).then(() => child.kill('SIGINT'));
+      },
+    });
+    expect(r.code).toBe(130);
+    expect(readdirSync(outDir)).toEqual([]);
   });
 
   it('refuses an --out inside a missing folder with exit 2 and writes nothing', async () => {
