@@ -27,7 +27,7 @@ try {
   const parse = await runJson(path.join(here, 'parse.mjs'), [parseDir, '5']);
   console.log(
     `icsd-structure parse N=${parse.entries}: ${fmt(parse.parseEntriesPerSecond, 0)} entries/s parsed and expanded ` +
-      `(median of ${parse.rounds}), ${fmt(parse.optimadeEntriesPerSecond, 0)} entries/s to OPTIMADE JSON; ` +
+      `(median of ${parse.rounds}; ${fmt(parse.parseEntriesPerCpuSecond, 0)} per CPU-second), ${fmt(parse.optimadeEntriesPerSecond, 0)} entries/s to OPTIMADE JSON; ` +
       `${parse.refused} refused ${JSON.stringify(parse.problems)}`,
   );
 
@@ -37,7 +37,7 @@ try {
   const perSecond = ((exported.written + exported.refused) / exported.ms) * 1000;
   console.log(
     `icsd-structure export N=${exportCount} (${fmt(corpus.bytes / 1024 / 1024)} MB of CIF): ${fmt(exported.ms / 1000, 2)} s ` +
-      `(${fmt(perSecond, 0)} entries/s), peak RSS ${fmt(exported.peakRssMB)} MB, ${exported.written} written, ` +
+      `(${fmt(perSecond, 0)} entries/s, CPU ${fmt(exported.cpuMs / 1000, 2)} s), peak RSS ${fmt(exported.peakRssMB)} MB, ${exported.written} written, ` +
       `${exported.refused} refused ${JSON.stringify(exported.problems)}`,
   );
   const targets = {

@@ -9,8 +9,10 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 20);
 const started = performance.now();
+const cpu = process.cpuUsage();
 const report = await exportStructures(dir, out);
 const ms = performance.now() - started;
+const used = process.cpuUsage(cpu);
 clearInterval(sampler);
 peakRss = Math.max(peakRss, process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024);
 const problems = {};
@@ -22,6 +24,7 @@ console.log(
     problems,
     bytes: report.bytes,
     ms,
+    cpuMs: (used.user + used.system) / 1000,
     peakRssMB: peakRss / 1024 / 1024,
   }),
 );

@@ -1,4 +1,5 @@
-import { opendir, readFile, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isAbortLike, throwIfAborted, UsageError } from '@sciport/core';
 import { AtomicFile } from '@sciport/core/node';
@@ -10,7 +11,7 @@ import { parseCif } from '../structure/parse-cif.js';
 /**
  * `exportStructures`: a mirror folder's CIFs as OPTIMADE JSON Lines, in flat memory at any size. The folder is
  * listed as a stream (`opendir`), the collection codes kept as 4 bytes each and sorted (the output is in
- * collection-code order, the same bytes on every run), then the files are read a few at a time, parsed,
+ * collection-code order, the same bytes on every run), then the files are read one at a time, parsed,
  * written through one buffered temporary file and renamed over the target at the end. An entry that cannot
  * be parsed is refused (counted, with the reason) and the run goes on.
  */
@@ -46,8 +47,6 @@ export interface ExportProgress {
 export interface ExportOptions {
   /** Output format (only `optimade`: one OPTIMADE v1.2 `structures` entry per line). */
   format?: ExportFormat | undefined;
-  /** Files read ahead at once (default 8). */
-  readAhead?: number | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ((progress: ExportProgress) => void) | undefined;
   /** Called for each refused entry as it happens (the report lists them all too). */
@@ -123,9 +122,6 @@ export async function exportStructures(
   const format = options.format ?? 'optimade';
   if (format !== 'optimade')
     throw new UsageError(`Unknown export format ${JSON.stringify(format)}; use optimade`);
-  const readAhead = options.readAhead ?? 8;
-  if (!Number.isInteger(readAhead) || readAhead < 1)
-    throw new UsageError('readAhead must be a positive integer');
   const signal = options.signal;
   const source = path.resolve(dir);
   const target = path.resolve(outFile);
@@ -154,25 +150,13 @@ export async function exportStructures(
       pendingBytes = 0;
       await file.write(text);
     };
-    // Reads run `readAhead` files ahead of the parser, in order; their texts wait in this window.
-    const window: Promise<string | Error>[] = [];
-    const read = async (i: number): Promise<string | Error> => {
-      const filePath = path.join(source, nameAt(i));
-      try {
-        const size = (await stat(filePath)).size;
-        if (size > MAX_CIF_BYTES)
-          return new Error(`${size} bytes, more than an ICSD CIF has (${MAX_CIF_BYTES}); left unread`);
-        return await readFile(filePath, 'utf8');
-      } catch (error) {
-        return error instanceof Error ? error : new Error(String(error));
-      }
-    };
-    for (let i = 0; i < Math.min(readAhead, total); i++) window.push(read(i));
+    const reader = new CifReader();
     for (let i = 0; i < total; i++) {
+      // The reads are synchronous (see CifReader): give the event loop (Ctrl-C, progress) a turn now and then.
+      if (i % 64 === 63) await new Promise<void>((resolve) => setImmediate(resolve));
       throwIfAborted(signal);
-      const text = await (window.shift() as Promise<string | Error>);
-      if (i + readAhead < total) window.push(read(i + readAhead));
       const name = nameAt(i);
+      const text = reader.read(path.join(source, name));
       const fallbackCode = i < codes.length ? (codes[i] as number) : codeFromName(name);
       if (text instanceof Error) {
         refuse({
@@ -211,6 +195,40 @@ export async function exportStructures(
     bytes: file.bytesWritten,
     durationMs: performance.now() - started,
   };
+}
+
+/**
+ * Reads small files synchronously into one reused buffer. For files of a few kilobytes this is about twice
+ * as fast as `fs.promises.readFile` (no round trip through libuv's thread pool, no buffer per file), and each
+ * read blocks for a few microseconds on a local disk.
+ */
+class CifReader {
+  private buffer = Buffer.allocUnsafe(256 * 1024);
+
+  /** The file's text, or the error that kept it from being read. */
+  read(file: string): string | Error {
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'r');
+      const size = fstatSync(fd).size;
+      if (size > MAX_CIF_BYTES)
+        return new Error(`${size} bytes, more than an ICSD CIF has (${MAX_CIF_BYTES}); left unread`);
+      if (size + 1 > this.buffer.length) this.buffer = Buffer.allocUnsafe(size + 1);
+      let length = 0;
+      // Read to the end (a file that grew since fstat is read up to the buffer's size, then refused).
+      for (;;) {
+        const n = readSync(fd, this.buffer, length, this.buffer.length - length, null);
+        if (n === 0) break;
+        length += n;
+        if (length === this.buffer.length) return new Error('the file grew while it was read');
+      }
+      return this.buffer.toString('utf8', 0, length);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
 }
 
 /** The refusal of an entry whose parsing or writing failed. */
