@@ -1,9 +1,9 @@
-import { elementInfo, symmetryOperations } from './icsd-chemistry.js';
+import type { AtomSite } from './icsd-build.js';
+import { symmetryOperations } from './icsd-chemistry.js';
 import {
   formatStandardisedCell,
   type IcsdSimEntry,
   lastPageOf,
-  sitesOf,
   spaceGroupOf,
   standardisedCellOf,
 } from './icsd-dataset.js';
@@ -14,7 +14,8 @@ import { journalAstm } from './icsd-vocabulary.js';
 export type IcsdCellType = 'experimental' | 'standardized';
 
 export interface CifRenderOptions {
-  readonly seed: number;
+  /** The entry's `_atom_site` rows. */
+  readonly sites: readonly AtomSite[];
   readonly cellType: IcsdCellType;
   readonly lineEnd: '\n' | '\r\n';
   readonly copyrightYear: number;
@@ -50,7 +51,7 @@ function loopRow(values: readonly string[], wrap: boolean, breakAfter: number): 
  * comment, one data block, and `#End of TTdata_<cc>-ICSD` followed by the line terminator.
  */
 export function renderCif(entry: IcsdSimEntry, options: CifRenderOptions): string {
-  const { seed, cellType, copyrightYear } = options;
+  const { sites, cellType, copyrightYear } = options;
   const modern = entry.cifDialect === 2025;
   const experimental = entry.contentType !== 'THERORETICAL_STRUCTURES';
   const cc = entry.collectionCode;
@@ -154,13 +155,12 @@ export function renderCif(entry: IcsdSimEntry, options: CifRenderOptions): strin
     lines.push(`${i + 1} '${op}'`);
   });
 
-  const organic = entry.contentType === 'EXPERIMENTAL_METALORGANIC';
-  const anionic = entry.elements.some((e) => elementInfo(e).oxidation < 0);
-  const oxidation = (e: string): number => (organic || anionic ? elementInfo(e).oxidation : 0);
   lines.push('loop_', '_atom_type_symbol', '_atom_type_oxidation_number');
-  for (const e of [...entry.elements].sort()) lines.push(`${typeSymbol(e, oxidation(e))} ${oxidation(e)}`);
+  const types = entry.elements
+    .map((e, i) => [e, entry.oxidationStates[i]!] as const)
+    .sort(([x], [y]) => (x < y ? -1 : 1));
+  for (const [e, oxidation] of types) lines.push(`${typeSymbol(e, oxidation)} ${oxidation}`);
 
-  const sites = sitesOf(entry, seed);
   const bColumn = experimental
     ? modern
       ? '_atom_site_U_iso_or_equiv'
@@ -181,7 +181,7 @@ export function renderCif(entry: IcsdSimEntry, options: CifRenderOptions): strin
   for (const site of sites) {
     const values = [
       site.label,
-      typeSymbol(site.element, oxidation(site.element)),
+      typeSymbol(site.element, site.oxidation),
       String(site.multiplicity),
       site.wyckoff,
       site.x,
@@ -189,7 +189,8 @@ export function renderCif(entry: IcsdSimEntry, options: CifRenderOptions): strin
       site.z,
     ];
     if (bColumn !== undefined) {
-      if (modern) {
+      if (site.bIso === '.') values.push('.');
+      else if (modern) {
         const b = Number.parseFloat(site.bIso);
         const esd = /\((\d+)\)$/.exec(site.bIso)?.[1] ?? '1';
         values.push(`${(b / (8 * Math.PI * Math.PI)).toFixed(4)}(${esd})`);
@@ -201,6 +202,23 @@ export function renderCif(entry: IcsdSimEntry, options: CifRenderOptions): strin
     values.push(occupancy, '0');
     const row = values.join(' ');
     lines.push(...loopRow(values, modern && row.length > 56, 7));
+  }
+  if (sites.some((site) => site.u !== undefined)) {
+    lines.push(
+      'loop_',
+      '_atom_site_aniso_label',
+      '_atom_site_aniso_type_symbol',
+      '_atom_site_aniso_U_11',
+      '_atom_site_aniso_U_22',
+      '_atom_site_aniso_U_33',
+      '_atom_site_aniso_U_12',
+      '_atom_site_aniso_U_13',
+      '_atom_site_aniso_U_23',
+    );
+    for (const site of sites) {
+      if (site.u === undefined) continue;
+      lines.push([site.label, typeSymbol(site.element, site.oxidation), ...site.u].join(' '));
+    }
   }
   lines.push(`#End of TTdata_${cc}-ICSD`);
   return lines.join(options.lineEnd) + options.lineEnd;

@@ -1,37 +1,35 @@
 import { createRandom } from '../random.js';
 import {
+  type AtomSite,
+  entryCell,
+  inorganicLayout,
+  type Layout,
+  molecularLayout,
+  molecularVolume,
+  renderSites,
+} from './icsd-build.js';
+import {
   type CrystalSystem,
   crystalSystemOf,
-  elementInfo,
   MO_SPACE_GROUPS,
   SPACE_GROUP_BY_NUMBER,
-  SPACE_GROUPS,
   type SpaceGroup,
 } from './icsd-chemistry.js';
 import type { IcsdContentType } from './icsd-constants.js';
 import {
-  type AtomSite,
-  type Chemistry,
+  type Cell,
   cellNumbers,
   cellVolumeOf,
   createShare,
-  elementFormula,
-  type Formula,
   formatCell,
   formatCount,
-  generateSites,
-  intermetallicFormula,
-  ionicFormula,
   makeCell,
   mixSeed,
   organicFormula,
-  pearsonSymbolOf,
   pickDistinct,
   randomDate,
-  siteLayout,
   uniform,
   weighted,
-  wyckoffSequenceOf,
 } from './icsd-structure.js';
 import {
   AUTHORS,
@@ -39,9 +37,7 @@ import {
   INORGANIC_TITLES,
   JOURNALS,
   METALORGANIC_TITLES,
-  MINERALS,
   PRESSURES,
-  STRUCTURE_TYPES,
   TEMPERATURES,
   THEORY_JOURNALS,
   THEORY_TITLES,
@@ -62,6 +58,8 @@ export interface IcsdSimEntry {
   readonly elements: readonly string[];
   /** Number of atoms of each of {@link IcsdSimEntry.elements} per formula unit (`[1, 1, 2]`; may be fractional). */
   readonly elementCounts: readonly number[];
+  /** Oxidation number of each of {@link IcsdSimEntry.elements}, as in the CIF's `_atom_type` loop (0 in metals). */
+  readonly oxidationStates: readonly number[];
   /** `Li Fe O2`; metal-organic entries have groups: `Cu (C2 H3 O2)2 (H2 O)2`. */
   readonly structuredFormula: string;
   /** Elements in alphabetical order, every count written: `Fe1 Li1 O2`. */
@@ -130,13 +128,11 @@ export interface IcsdDataset {
   entryByCode(collectionCode: number): IcsdSimEntry | undefined;
   /** Puts `entry` in the place of the entry with the same collection code (upstream changes). */
   replaceEntry(entry: IcsdSimEntry): void;
+  /** The `_atom_site` rows of an entry's CIF (regenerated on each call from the entry's seed). */
+  sitesOf(entry: IcsdSimEntry): AtomSite[];
 }
 
 const LAST_YEAR = 2025;
-
-function groupWeights(): readonly number[] {
-  return SPACE_GROUPS.map((group) => group.weight);
-}
 
 /**
  * Generates the dataset of a simulator: `count` entries sorted by collection code, deterministic for `seed`.
@@ -147,7 +143,6 @@ function groupWeights(): readonly number[] {
  */
 export function generateDataset(seed: number, count: number): IcsdDataset {
   const random = createRandom(mixSeed(seed, 0x1c5d));
-  const sgWeights = groupWeights();
   const entries: IcsdSimEntry[] = new Array<IcsdSimEntry>(count);
 
   // Entry i gets a code in [4i + 1, 4i + 4]: increasing, gaps of 1 to 7, never above 4 × count.
@@ -171,12 +166,23 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
 
   // Repeated values share one string or array (keyed by numbers where possible, which is cheaper than hashing
   // strings), so that a 50,000-entry dataset stays small.
-  const formulas = new Map<string, Chemistry>();
+  const layouts = new Map<string, Layout>();
+  const layoutList: Layout[] = [];
+  const layoutNumbers = new Map<Layout, number>();
+  const layoutIds = (layout: Layout): number => {
+    let n = layoutNumbers.get(layout);
+    if (n === undefined) {
+      n = layoutList.length;
+      layoutList.push(layout);
+      layoutNumbers.set(layout, n);
+    }
+    return n;
+  };
+  const layoutIndex = new Int32Array(count);
   const shareDate = createShare();
   const sharePage = createShare();
   const shareDensity = createShare();
   const shareRValue = createShare();
-  const sharePearson = createShare();
 
   for (let i = 0; i < count; i++) {
     const collectionCode = codes[i]!;
@@ -190,50 +196,30 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
     const experimental = contentType !== 'THERORETICAL_STRUCTURES';
     const organic = contentType === 'EXPERIMENTAL_METALORGANIC';
 
-    let formula: Formula;
-    if (organic) formula = organicFormula(random);
-    else {
+    let layout: Layout;
+    let cell: Cell;
+    if (organic) {
+      const formula = organicFormula(random);
+      const group = SPACE_GROUP_BY_NUMBER.get(random.pick(MO_SPACE_GROUPS))!;
+      const key = `${group.number}|${formula.structured}`;
+      let found = layouts.get(key);
+      if (found === undefined) {
+        found = molecularLayout(group, formula.elements, formula.counts, formula.structured, formula.name);
+        layouts.set(key, found);
+      }
+      layout = found;
+      cell = makeCell(random, crystalSystemOf(group.number), molecularVolume(random, layout));
+    } else {
       const kind = random.next();
-      formula =
-        kind < 0.02
-          ? elementFormula(random)
-          : kind < 0.14
-            ? intermetallicFormula(random)
-            : ionicFormula(random);
+      layout = inorganicLayout(
+        random,
+        kind < 0.02 ? 'element' : kind < 0.14 ? 'intermetallic' : 'ionic',
+        layouts,
+      );
+      cell = entryCell(random, layout, crystalSystemOf(layout.group.number));
     }
-    let chemistry = formulas.get(formula.structured);
-    if (chemistry === undefined) {
-      const { elements: symbols, counts: numbers } = formula;
-      const sorted = symbols.map((_, k) => k).sort((x, y) => (symbols[x]! < symbols[y]! ? -1 : 1));
-      let atomCount = 0;
-      let mass = 0;
-      symbols.forEach((e, k) => {
-        atomCount += numbers[k]!;
-        mass += numbers[k]! * elementInfo(e).mass;
-      });
-      chemistry = {
-        elements: symbols.slice(),
-        counts: numbers.slice(),
-        structured: formula.structured,
-        sum: sorted.map((k) => `${symbols[k]}${formatCount(numbers[k]!)}`).join(' '),
-        name: formula.name,
-        atoms: atomCount,
-        weight: mass,
-        weightText: mass.toFixed(2),
-      };
-      formulas.set(formula.structured, chemistry);
-    }
-    const { elements, counts, atoms, weight } = chemistry;
-
-    const group = organic
-      ? SPACE_GROUP_BY_NUMBER.get(random.pick(MO_SPACE_GROUPS))!
-      : weighted(random, SPACE_GROUPS, sgWeights);
+    const { elements, counts, weight, group, z } = layout;
     const system = crystalSystemOf(group.number);
-    const z = organic
-      ? weighted(random, [1, 2, 4, 8], [10, 40, 40, 10])
-      : weighted(random, [1, 2, 3, 4, 6, 8], [15, 25, 5, 35, 5, 15]);
-    const volumePerAtom = organic ? uniform(random, 8, 13) : uniform(random, 11, 24);
-    const cell = makeCell(random, system, z * atoms * volumePerAtom);
     const cellParameters = formatCell(random, system, cell, experimental);
     const volume = cellVolumeOf(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma);
     const cellVolume =
@@ -254,13 +240,12 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
       rValue = shareRValue(thousandths, () => (thousandths / 1000).toFixed(3));
     }
 
-    const structureType = random.chance(0.55) && !organic ? random.pick(STRUCTURE_TYPES) : '';
-    const mineral =
-      contentType === 'EXPERIMENTAL_INORGANIC' && random.chance(0.22) ? random.pick(MINERALS) : undefined;
+    const structureType = layout.structureType;
+    const mineral = contentType === 'EXPERIMENTAL_INORGANIC' ? layout.mineral : undefined;
 
-    const compact = formula.structured.replace(/ /g, '');
+    const compact = layout.structured.replace(/ /g, '');
     const titles = organic ? METALORGANIC_TITLES : experimental ? INORGANIC_TITLES : THEORY_TITLES;
-    const title = random.pick(titles)(formula.name.toLowerCase(), compact);
+    const title = random.pick(titles)(layout.name.toLowerCase(), compact);
     const authors = pickDistinct(
       random,
       AUTHORS,
@@ -294,14 +279,7 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
         ? recordingDate
         : randomDate(random, shareDate, recordingYear + 1, LAST_YEAR);
 
-    const layout = siteLayout({
-      seed: mixSeed(seed, collectionCode),
-      elements,
-      counts,
-      group,
-      experimental,
-      organic,
-    });
+    layoutIndex[i] = layoutIds(layout);
 
     entries[i] = {
       id: ids[i]!,
@@ -309,9 +287,10 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
       contentType,
       elements,
       elementCounts: counts,
-      structuredFormula: chemistry.structured,
-      sumFormula: chemistry.sum,
-      chemicalName: chemistry.name,
+      oxidationStates: layout.oxidation,
+      structuredFormula: layout.structured,
+      sumFormula: layout.sum,
+      chemicalName: layout.name,
       mineralName: mineral?.[0] ?? '',
       mineralGroup: mineral?.[1] ?? '',
       title,
@@ -327,17 +306,15 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
       cellParameters,
       cellVolume,
       formulaUnitsPerCell: z,
-      formulaWeight: chemistry.weightText,
+      formulaWeight: layout.weightText,
       calculatedDensity: shareDensity(Math.round(density * 100), () => density.toFixed(2)),
       measuredDensity,
       temperature,
       pressure,
       rValue,
       structureType,
-      pearsonSymbol: sharePearson(group.number * 1e5 + Math.round(z * atoms), () =>
-        pearsonSymbolOf(group, z * atoms),
-      ),
-      wyckoffSequence: wyckoffSequenceOf(layout),
+      pearsonSymbol: layout.pearsonSymbol,
+      wyckoffSequence: layout.wyckoffSequence,
       quality: experimental ? random.int(1, 4) : 0,
       recordingDate,
       modificationDate: modification,
@@ -373,6 +350,16 @@ export function generateDataset(seed: number, count: number): IcsdDataset {
       const index = indexByCode(collectionCode);
       return index < 0 ? undefined : entries[index];
     },
+    sitesOf(entry) {
+      const index = indexByCode(entry.collectionCode);
+      if (index < 0)
+        throw new RangeError(`icsd simulator: no entry with collection code ${entry.collectionCode}`);
+      return renderSites(
+        layoutList[layoutIndex[index]!]!,
+        mixSeed(seed, entry.collectionCode),
+        entry.contentType !== 'THERORETICAL_STRUCTURES',
+      );
+    },
     replaceEntry(entry) {
       const index = indexByCode(entry.collectionCode);
       if (index < 0 || entries[index]!.id !== entry.id) {
@@ -393,27 +380,9 @@ export function spaceGroupOf(entry: IcsdSimEntry): SpaceGroup {
   return group;
 }
 
-/** The atom sites of an entry, as its CIF lists them. */
-export function sitesOf(entry: IcsdSimEntry, seed: number): AtomSite[] {
-  return generateSites({
-    seed: mixSeed(seed, entry.collectionCode),
-    elements: entry.elements,
-    counts: entry.elementCounts,
-    group: spaceGroupOf(entry),
-    experimental: entry.contentType !== 'THERORETICAL_STRUCTURES',
-    organic: entry.contentType === 'EXPERIMENTAL_METALORGANIC',
-  });
-}
-
-/**
- * The standardised cell: the published cell without uncertainties, lengths to 5 decimals and angles to 3, with
- * `a` and `c` exchanged in monoclinic and triclinic cells whose `a` is longer than `c`.
- */
+/** The standardised cell: the published cell without uncertainties, lengths to 5 decimals and angles to 3. */
 export function standardisedCellOf(entry: IcsdSimEntry): [number, number, number, number, number, number] {
-  const [a, b, c, alpha, beta, gamma] = cellNumbers(entry.cellParameters);
-  const lowSymmetry = entry.crystalSystem === 'monoclinic' || entry.crystalSystem === 'triclinic';
-  if (lowSymmetry && a > c) return [c, b, a, gamma, beta, alpha];
-  return [a, b, c, alpha, beta, gamma];
+  return cellNumbers(entry.cellParameters);
 }
 
 export function formatStandardisedCell(cell: readonly number[]): string {
@@ -443,8 +412,8 @@ export function anxFormulaOf(entry: IcsdSimEntry): string {
   const cations: number[] = [];
   const anions: number[] = [];
   const organic = entry.contentType === 'EXPERIMENTAL_METALORGANIC';
-  entry.elements.forEach((e, i) => {
-    const anion = !organic && elementInfo(e).oxidation < 0;
+  entry.elements.forEach((_, i) => {
+    const anion = !organic && entry.oxidationStates[i]! < 0;
     (anion ? anions : cations).push(entry.elementCounts[i]!);
   });
   const letters = (counts: number[], alphabet: string): string =>

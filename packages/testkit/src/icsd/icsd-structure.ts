@@ -1,18 +1,15 @@
-import { createRandom, type Random } from '../random.js';
+import type { Random } from '../random.js';
 import {
-  ANIONS,
-  CATIONS,
   type CrystalSystem,
   crystalSystemOf,
   elementInfo,
   LIGANDS,
-  METALS,
   MO_METALS,
   type SpaceGroup,
 } from './icsd-chemistry.js';
-import { FRACTIONS, HYDRATES } from './icsd-vocabulary.js';
+import { HYDRATES } from './icsd-vocabulary.js';
 
-/** Formatting, cells, atom sites, formulas and dates of the simulated entries. */
+/** Formatting, cells, molecular formulas and dates of the simulated entries. */
 
 // ---------------------------------------------------------------------------------------------------------
 // Formatting
@@ -99,131 +96,6 @@ export function cellNumbers(cellParameters: string): [number, number, number, nu
   return [values[0]!, values[1]!, values[2]!, values[3]!, values[4]!, values[5]!];
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Atom sites (regenerated from a per-entry seed, so they need no storage)
-// ---------------------------------------------------------------------------------------------------------
-
-export interface AtomSite {
-  readonly label: string;
-  readonly element: string;
-  readonly multiplicity: number;
-  readonly wyckoff: string;
-  /** Fractional coordinates as written (`0.2845(3)`, `0.25`). */
-  readonly x: string;
-  readonly y: string;
-  readonly z: string;
-  /** Occupancy as a number (1 for full sites). */
-  readonly occupancy: number;
-  /** Isotropic displacement B in Å² as written, or `''` when absent. */
-  readonly bIso: string;
-}
-
-const SPECIAL_COORDINATES: readonly string[] = ['0', '0', '0.5', '0.25', '0.75', '0.125', '0.3333', '0.6667'];
-
-const divisorCache = new Map<number, readonly number[]>();
-
-function divisors(n: number): readonly number[] {
-  let list = divisorCache.get(n);
-  if (list === undefined) {
-    const found: number[] = [];
-    for (let d = 1; d <= n; d++) if (n % d === 0) found.push(d);
-    list = found;
-    divisorCache.set(n, list);
-  }
-  return list;
-}
-
-function formatCoordinate(random: Random, withEsd: boolean): string {
-  const value = random.next().toFixed(withEsd ? 4 : 5);
-  return withEsd ? `${value}(${random.int(1, 9)})` : value;
-}
-
-interface SiteParams {
-  readonly seed: number;
-  readonly elements: readonly string[];
-  readonly counts: readonly number[];
-  readonly group: SpaceGroup;
-  readonly experimental: boolean;
-  readonly organic: boolean;
-}
-
-interface SiteLayout {
-  readonly element: string;
-  readonly index: number;
-  readonly letterIndex: number;
-  readonly multiplicity: number;
-  readonly occupancy: number;
-}
-
-/**
- * Which sites an entry has (element, Wyckoff letter, multiplicity), from its own random stream, so that the
- * dataset can compute the Wyckoff sequence without drawing coordinates.
- */
-export function siteLayout(params: SiteParams): SiteLayout[] {
-  const { elements, counts, group, organic } = params;
-  const random = createRandom(params.seed);
-  const d = divisors(group.order);
-  const letterCount = Math.min(2 * d.length - 1, 26);
-  const layout: SiteLayout[] = [];
-  for (let index = 0; index < elements.length; index++) {
-    const element = elements[index]!;
-    const count = counts[index]!;
-    const light = organic && (element === 'C' || element === 'H' || element === 'N' || element === 'O');
-    const siteCount = light
-      ? Math.min(6, Math.max(1, Math.round(count / 2)))
-      : count >= 3 && random.chance(0.4)
-        ? 2
-        : 1;
-    const occupancy = Number.isInteger(count) ? 1 : Number((count / Math.ceil(count)).toFixed(3));
-    for (let s = 0; s < siteCount; s++) {
-      const general = light || random.chance(0.45);
-      const letterIndex = general ? letterCount - 1 : random.int(0, Math.max(0, letterCount - 2));
-      const multiplicity = d[Math.min(Math.floor(letterIndex / 2), d.length - 1)]!;
-      layout.push({ element, index: s + 1, letterIndex, multiplicity, occupancy });
-    }
-  }
-  return layout;
-}
-
-/** The atom sites of an entry: deterministic for a seed, consistent between the dataset and every CIF. */
-export function generateSites(params: SiteParams): AtomSite[] {
-  const random = createRandom(mixSeed(params.seed, 0xc00d));
-  const { group, experimental } = params;
-  return siteLayout(params).map((site) => {
-    const { element, multiplicity } = site;
-    const fixed = multiplicity === group.order ? 0 : multiplicity * 4 <= group.order ? 3 : random.int(1, 2);
-    const x = fixed > 0 ? random.pick(SPECIAL_COORDINATES) : formatCoordinate(random, experimental);
-    const y = fixed > 1 ? random.pick(SPECIAL_COORDINATES) : formatCoordinate(random, experimental);
-    const z = fixed > 2 ? random.pick(SPECIAL_COORDINATES) : formatCoordinate(random, experimental);
-    const hydrogen = element === 'H';
-    const b = uniform(random, hydrogen ? 1.5 : 0.2, hydrogen ? 4 : 2.5).toFixed(2);
-    return {
-      label: `${element}${site.index}`,
-      element,
-      multiplicity,
-      wyckoff: String.fromCharCode(97 + site.letterIndex),
-      x,
-      y,
-      z,
-      occupancy: site.occupancy,
-      bIso: experimental ? `${b}(${random.int(1, 9)})` : '',
-    };
-  });
-}
-
-export function wyckoffSequenceOf(layout: readonly SiteLayout[]): string {
-  const counts = new Array<number>(26).fill(0);
-  for (const site of layout) counts[site.letterIndex] = counts[site.letterIndex]! + 1;
-  const parts: string[] = [];
-  for (let letter = 25; letter >= 0; letter--) {
-    const n = counts[letter]!;
-    if (n === 0) continue;
-    const symbol = String.fromCharCode(97 + letter);
-    parts.push(n === 1 ? symbol : `${symbol}${n}`);
-  }
-  return parts.join(' ');
-}
-
 const PEARSON_FAMILY: Record<CrystalSystem, string> = {
   triclinic: 'a',
   monoclinic: 'm',
@@ -249,56 +121,6 @@ export interface Formula {
   structured: string;
   name: string;
   kind: 'ionic' | 'intermetallic' | 'element' | 'organic';
-}
-
-export function ionicFormula(random: Random): Formula {
-  const used = new Set<string>();
-  const cationCount = weighted(random, [1, 2, 3], [35, 45, 20]);
-  const anionCount = random.chance(0.15) ? 2 : 1;
-  const cations = pickDistinct(random, CATIONS, cationCount, used);
-  const anions = pickDistinct(random, ANIONS, anionCount, used);
-  const cationCounts = cations.map(() => weighted(random, [1, 2, 3, 4], [55, 30, 10, 5]));
-  if (random.chance(0.06)) cationCounts[0] = random.pick(FRACTIONS);
-  const anionCounts = anions.map(() =>
-    weighted(random, [1, 2, 3, 4, 5, 6, 7, 8], [20, 22, 18, 18, 6, 6, 5, 5]),
-  );
-  const elements = [...cations, ...anions];
-  const counts = [...cationCounts, ...anionCounts];
-  const structured = elements
-    .map((e, i) => (counts[i] === 1 ? e : `${e}${formatCount(counts[i]!)}`))
-    .join(' ');
-  const cationNames = cations.map((e, i) => {
-    const name = elementInfo(e).name;
-    return i === 0 ? name : name.toLowerCase();
-  });
-  const anionNames = anions.map((e) => elementInfo(e).anionName ?? elementInfo(e).name.toLowerCase());
-  return { elements, counts, structured, name: [...cationNames, ...anionNames].join(' '), kind: 'ionic' };
-}
-
-export function intermetallicFormula(random: Random): Formula {
-  const used = new Set<string>();
-  const elements = pickDistinct(random, METALS, random.chance(0.7) ? 2 : 3, used);
-  const counts = elements.map(() => weighted(random, [1, 2, 3, 5], [50, 30, 15, 5]));
-  const structured = elements.map((e, i) => (counts[i] === 1 ? e : `${e}${counts[i]}`)).join(' ');
-  const names = elements.map((e, i) => (i === 0 ? elementInfo(e).name : elementInfo(e).name.toLowerCase()));
-  return {
-    elements,
-    counts,
-    structured,
-    name: `${names.join(' ')} (${counts.join('/')})`,
-    kind: 'intermetallic',
-  };
-}
-
-export function elementFormula(random: Random): Formula {
-  const symbol = random.pick(METALS);
-  return {
-    elements: [symbol],
-    counts: [1],
-    structured: symbol,
-    name: elementInfo(symbol).name,
-    kind: 'element',
-  };
 }
 
 export function organicFormula(random: Random): Formula {

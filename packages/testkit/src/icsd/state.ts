@@ -205,7 +205,7 @@ export function createIcsdState(options: IcsdSimulatorOptions): IcsdSim {
     stats: freshStats(),
     renderEntry: (entry, cellType, windows) =>
       renderCif(entry, {
-        seed: normalizedSeed,
+        sites: dataset.sitesOf(entry),
         cellType,
         lineEnd: windows ? '\r\n' : '\n',
         copyrightYear: yearNow(),
