@@ -30,26 +30,7 @@ let cleanup: () => Promise<void>;
 
 beforeEach(async () => {
   sim = createIcsdSimulator({ entries: 60, seed: 12 });
-  server = await startTestServer({
-    handlers: sim.handlers,
-    // Symmetry-consistent CIFs for the entries asked: the fixtures, renumbered to each entry's code.
-    raw: [
-      {
-        match: { method: 'GET', path: /\/cif\/multiple$/ },
-        handle: async (_req, res, { url }) => {
-          const names = ['rocksalt-nacl.cif', 'spinel-mgal2o4.cif', 'disorder-mg07ni03o.cif'];
-          const docs = await Promise.all(
-            url.searchParams.getAll('idnum').map((id, i) => {
-              const entry = sim.entryById(Number(id));
-              return cifAs(names[i % names.length]!, entry!.collectionCode);
-            }),
-          );
-          res.writeHead(200, { 'content-type': 'application/cif;charset=UTF-8' });
-          res.end(docs.join(''));
-        },
-      },
-    ],
-  });
+  server = await startTestServer({ handlers: sim.handlers });
   ({ root, dir, cleanup } = await tempConfigDir());
 });
 
@@ -175,6 +156,7 @@ describe('sciport icsd structure (local files)', () => {
 
 describe('sciport icsd structure (collection codes)', () => {
   it('fetches codes from the service, one document per operand, in the order given', async () => {
+    // The simulator serves symmetry-consistent CIFs: every one parses.
     const [a, b] = [sim.entries[5]!, sim.entries[9]!];
     const r = await icsd([
       'structure',
@@ -190,6 +172,7 @@ describe('sciport icsd structure (collection codes)', () => {
       .split('\n')
       .map((l) => optimadeStructureSchema.parse(JSON.parse(l)).id);
     expect(ids).toEqual([String(b.collectionCode), String(a.collectionCode)]);
+    expect(sim.stats.cifsServed).toBe(2);
     expect(sim.stats).toMatchObject({ logins: 1, logouts: 1, liveTokens: 0 });
   });
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { UsageError } from '@sciport/core';
+import { createIcsdSimulator } from '@sciport/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   anonymousLabel,
@@ -293,5 +294,28 @@ describe('the writers over parsed ICSD CIFs (test/fixtures/cif)', () => {
     const s = parsed('corundum-al2o3.cif');
     expect(JSON.parse(toStructureJson(s))).toEqual(s);
     expect(toStructureJson(parsed('corundum-al2o3.cif'))).toBe(toStructureJson(s));
+  });
+});
+
+describe('the writers over every CIF of the simulator', () => {
+  it('gives schema-valid OPTIMADE, and a POSCAR exactly for the ordered structures', () => {
+    const sim = createIcsdSimulator({ entries: 400, seed: 5 });
+    let disordered = 0;
+    for (const entry of sim.entries) {
+      const s = parseCif(sim.cif(entry.id));
+      const o = toOptimade(s);
+      expect(optimadeStructureSchema.safeParse(o).success, String(entry.collectionCode)).toBe(true);
+      expect(o.id).toBe(String(entry.collectionCode));
+      const disorder = o.attributes.structure_features.includes('disorder');
+      if (disorder) {
+        disordered += 1;
+        expect(() => toPoscar(s)).toThrow(UnsupportedStructureError);
+      } else {
+        const lines = toPoscar(s).trimEnd().split('\n');
+        expect(lines.length - 8).toBe(o.attributes.nsites);
+      }
+      expect(toXyz(s).split('\n')[0]).toBe(String(s.atoms.length));
+    }
+    expect(disordered).toBeGreaterThan(0);
   });
 });
