@@ -68,7 +68,7 @@ export interface ExportReport {
 const CIF_NAME = /^icsd_(\d{1,9})\.cif$/;
 /** The largest file read as a CIF: ICSD's largest entries are a few hundred kilobytes. */
 const MAX_CIF_BYTES = 16 * 1024 * 1024;
-/** Bytes gathered before a write to the temporary file. */
+/** The size of the output buffer: bytes gathered before a (synchronous) write to the temporary file. */
 const WRITE_CHUNK = 256 * 1024;
 
 /** The CIF files of `dir`: collection codes of `icsd_<code>.cif` (sorted, 4 bytes each) and any other `*.cif`. */
@@ -141,14 +141,21 @@ export async function exportStructures(
   };
   const file = await AtomicFile.create(target, { mkdirs: false, signal });
   try {
-    let pending: string[] = [];
-    let pendingBytes = 0;
-    const flush = async () => {
-      if (pending.length === 0) return;
-      const text = pending.join('');
-      pending = [];
-      pendingBytes = 0;
-      await file.write(text);
+    // Lines are encoded into one reused buffer, written synchronously when full: no string outlives its
+    // entry, so the garbage stays in V8's young generation and the peak RSS stays flat (strings kept for a
+    // batched write would be promoted and pile up in the old generation between full collections).
+    const out = Buffer.allocUnsafe(WRITE_CHUNK);
+    let used = 0;
+    const flush = () => {
+      if (used === 0) return;
+      file.writeSync(out.subarray(0, used));
+      used = 0;
+    };
+    const append = (line: string) => {
+      const length = Buffer.byteLength(line);
+      if (used + length > out.length) flush();
+      if (length > out.length) file.writeSync(Buffer.from(line, 'utf8'));
+      else used += out.write(line, used);
     };
     const reader = new CifReader();
     for (let i = 0; i < total; i++) {
@@ -169,18 +176,16 @@ export async function exportStructures(
       } else {
         try {
           const line = `${JSON.stringify(toOptimade(parseCif(text, { source: name })))}\n`;
-          pending.push(line);
-          pendingBytes += line.length;
+          append(line);
           written += 1;
         } catch (error) {
           if (isAbortLike(error)) throw error;
           refuse(refusalOf(error, name, fallbackCode));
         }
       }
-      if (pendingBytes >= WRITE_CHUNK) await flush();
       options.onProgress?.({ done: i + 1, total, written, refused: refused.length });
     }
-    await flush();
+    flush();
     throwIfAborted(signal);
     await file.commit();
   } catch (error) {
