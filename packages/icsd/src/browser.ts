@@ -60,10 +60,37 @@ export { ELEMENTS, elementOf, isElement } from './structure/elements.js';
 // issue 12: parse
 export type { CifProblem } from './structure/errors.js';
 export { CifStructureError } from './structure/errors.js';
+// issue 12: formats
+export {
+  anonymousLabel,
+  cellContent,
+  formatNumber,
+  integerProportions,
+  type SiteSpecies,
+  speciesOf,
+} from './structure/formula.js';
 export { fractToCartesian, latticeVectors } from './structure/lattice.js';
+export {
+  type OptimadeOptions,
+  type OptimadeSpecies,
+  type OptimadeStructure,
+  type OptimadeStructureAttributes,
+  optimadeSpeciesSchema,
+  optimadeStructureAttributesSchema,
+  optimadeStructureSchema,
+  toOptimade,
+} from './structure/optimade.js';
 export { type ParseCifOptions, parseCif } from './structure/parse-cif.js';
+export {
+  type PoscarOptions,
+  type StructureFormat,
+  toPoscar,
+  UnsupportedStructureError,
+} from './structure/poscar.js';
+export { toStructureJson } from './structure/structure-json.js';
 export { parseSymmetryOperation } from './structure/symmetry.js';
 export type * from './structure/types.js';
+export { toXyz } from './structure/xyz.js';
 // issue 12: session
 export {
   type IcsdKeptSession,

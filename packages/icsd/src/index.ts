@@ -8,6 +8,16 @@
 export * from './browser.js';
 // issue 12: codes
 export type { CodeDownloadReport, DownloadOptions, MirrorOptions, NodeCifs } from './node/cifs.js';
+// issue 12: formats
+export {
+  type ExportFormat,
+  type ExportOptions,
+  type ExportProblem,
+  type ExportProgress,
+  type ExportRefusal,
+  type ExportReport,
+  exportStructures,
+} from './node/export.js';
 export { IcsdClient } from './node/icsd-client.js';
 export { JOURNAL_FILE } from './node/journal.js';
 // issue 12: session

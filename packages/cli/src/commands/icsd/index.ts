@@ -1,5 +1,6 @@
 import type { CommandModule } from '../../program.js';
 import { registerCite } from './cite.js';
+import { registerExport } from './export.js';
 import { registerFetch } from './fetch.js';
 import { registerFields } from './fields.js';
 import { registerLogin } from './login.js';
@@ -7,9 +8,10 @@ import { registerLogout } from './logout.js';
 import { registerMirror } from './mirror.js';
 import { registerSearch } from './search.js';
 import { settingsHelp } from './shared.js';
+import { registerStructure } from './structure.js';
 
 /**
- * `sciport icsd login|logout|search|fetch|mirror|fields`: a thin layer over `@sciport/icsd`, one command a file.
+ * `sciport icsd login|logout|search|fetch|mirror|fields|cite|structure|export`: a thin layer over `@sciport/icsd`, one command a file.
  *
  * Credentials and server: flag > environment > config file, by the names of the package's `ICSD_SETTINGS`.
  * The session is logged out however the command ends (success, error, Ctrl-C), unless it is the one
@@ -24,4 +26,6 @@ export const register: CommandModule['register'] = (command, api) => {
   registerMirror(command, api);
   registerFields(command, api);
   registerCite(command, api);
+  registerStructure(command, api);
+  registerExport(command, api);
 };
