@@ -98,7 +98,7 @@ describe('sciport icsd login', () => {
     const ids = search.stdout.trim().split('\n').map(Number);
     expect(ids.length).toBeGreaterThan(2);
     const out = path.join(root, 'cifs');
-    const fetch = await icsd(['--verbose', 'fetch', String(ids[0]), String(ids[1]), '--out', out]);
+    const fetch = await icsd(['--verbose', 'fetch', '--idnum', String(ids[0]), String(ids[1]), '--out', out]);
     expect(fetch.code).toBe(0);
     expect(fetch.stderr).toMatch(/using the kept ICSD session/);
     const json = await icsd(['--json', 'search', '--expert', 'COLLECTIONCODE : 1-500', '--limit', '2']);

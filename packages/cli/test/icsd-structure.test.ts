@@ -183,10 +183,8 @@ describe('sciport icsd structure (collection codes)', () => {
     const r = await icsd(['structure', '--out', out, String(known), String(unknown)]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain(`No ICSD entry with collection code ${unknown}`);
-    expect(await readdir(out)).toEqual([`icsd_${String(known).padStart(6, '0')}.json`]);
-    const written = JSON.parse(
-      await readFile(path.join(out, `icsd_${String(known).padStart(6, '0')}.json`), 'utf8'),
-    );
+    expect(await readdir(out)).toEqual([`icsd_${known}.json`]);
+    const written = JSON.parse(await readFile(path.join(out, `icsd_${known}.json`), 'utf8'));
     expect(written.collectionCode).toBe(known);
   });
 });

@@ -3,12 +3,10 @@
  * (`index.ts`) exports all of this too, with its own `IcsdClient` (`cifs.download`, `cifs.mirror`).
  */
 
-// issue 12: codes
 export * from './citations/index.js';
 export { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
 export { IcsdClient, type IcsdClientOptions, type IcsdEvent } from './icsd-client.js';
 export { type IcsdError, IcsdLoginRefusedError, IcsdQuotaError } from './icsd-error.js';
-// issue 12: session
 export type { IcsdLogoutResult } from './internal/auth.js';
 export type { CifBatch } from './internal/cif-batch.js';
 export type { CodeDuplicate, CodeMismatch } from './internal/codes.js';
@@ -57,10 +55,8 @@ export * from './schemas/query.js';
 export { parseSearchBody, type SearchJson, searchJsonSchema } from './schemas/search.js';
 export { parseCifNumber } from './structure/cif-number.js';
 export { ELEMENTS, elementOf, isElement } from './structure/elements.js';
-// issue 12: parse
 export type { CifProblem } from './structure/errors.js';
 export { CifStructureError } from './structure/errors.js';
-// issue 12: formats
 export {
   anonymousLabel,
   cellContent,
@@ -91,7 +87,6 @@ export { toStructureJson } from './structure/structure-json.js';
 export { parseSymmetryOperation } from './structure/symmetry.js';
 export type * from './structure/types.js';
 export { toXyz } from './structure/xyz.js';
-// issue 12: session
 export {
   type IcsdKeptSession,
   type IcsdSessionKey,

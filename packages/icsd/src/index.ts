@@ -6,9 +6,7 @@
 // The browser entry's exports, but for `IcsdClient`: the Node client below takes its place (a name exported
 // here explicitly wins over the same name from `export *`).
 export * from './browser.js';
-// issue 12: codes
 export type { CodeDownloadReport, DownloadOptions, MirrorOptions, NodeCifs } from './node/cifs.js';
-// issue 12: formats
 export {
   type ExportFormat,
   type ExportOptions,
@@ -20,6 +18,5 @@ export {
 } from './node/export.js';
 export { IcsdClient } from './node/icsd-client.js';
 export { JOURNAL_FILE } from './node/journal.js';
-// issue 12: session
 export { type ConfigTokenStoreOptions, configTokenStore, keptSessionKey } from './node/token-store.js';
 export type { DownloadReport, MirrorReport, TransferProgress } from './node/transfer.js';

@@ -33,7 +33,7 @@ async function checkOutFile(value: string): Promise<string> {
 /**
  * `sciport icsd cite <code...> [--format bibtex|ris|csl-json] [--out FILE]`: references of collection codes
  * from the service's CSV properties, on stdout or in a file written atomically. Codes that do not exist are
- * reported on stderr (and in `--json`); exit 4 when any is missing, after the others are written.
+ * reported on stderr (and in `--json`); exit 4 only when none of the codes exists.
  */
 export function registerCite(parent: Command, { action }: CommandApi): void {
   connectionOptions(
@@ -75,7 +75,8 @@ export function registerCite(parent: Command, { action }: CommandApi): void {
             `${found && out ? ` written to ${out}` : ''}${missing.length > 0 ? `, ${missing.length} not found` : ''}`,
         );
       }
-      if (missing.length > 0) throw new ExitError(ExitCode.NotFound, missingCodesText(missing, asked));
+      // Codes that do not exist are named by the client's warning and in --json; only none found fails.
+      if (!found) throw new ExitError(ExitCode.NotFound, missingCodesText(missing, asked));
     }),
   );
 }

@@ -89,8 +89,8 @@ export function registerFetch(parent: Command, { action }: CommandApi): void {
 }
 
 /**
- * The report of a fetch by collection code. Exit 0 when every code was written (or already there); exit 4,
- * after the others are written, when a code does not exist (or ICSD could not serve one).
+ * The report of a fetch by collection code. Exit 0 when every code that exists was written (or already there),
+ * the others named on stderr; exit 4 when no code exists, or when ICSD could not serve an entry that exists.
  */
 function summariseCodes(ctx: CliContext, report: CodeDownloadReport, asked: number): void {
   const missing = report.missingCodes;
@@ -116,7 +116,9 @@ function summariseCodes(ctx: CliContext, report: CodeDownloadReport, asked: numb
     );
   }
   const problems: string[] = [];
-  if (missing.length > 0) problems.push(missingCodesText(missing, asked));
+  // Codes that do not exist are named by the client's warning (stderr) and in --json; they fail the command
+  // only when none of the codes exists (issue 12: the others are written, and that is a success).
+  if (missing.length > 0 && missing.length >= asked) problems.push(missingCodesText(missing, asked));
   if (report.badIds.length > 0) {
     problems.push(
       `ICSD could not serve ${report.badIds.length === 1 ? 'id' : `${report.badIds.length} ids`} ` +

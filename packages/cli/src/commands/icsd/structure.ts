@@ -5,7 +5,6 @@ import { writeFileAtomic } from '@sciport/core/node';
 import {
   CifStructureError,
   type CrystalStructure,
-  cifFileName,
   parseCif,
   toOptimade,
   toPoscar,
@@ -25,8 +24,9 @@ import { classifyOperands, fetchByCode, type Operand } from './structure-sources
 /**
  * `sciport icsd structure <code-or-file...>`: crystal structures from CIFs, as sciport JSON, OPTIMADE, POSCAR
  * or extended XYZ. One document per operand, to stdout (JSON formats one object per line) or, with `--out`,
- * one file each, named after the collection code as the mirror names its CIFs:
- * `icsd_001975.json`, `icsd_001975.optimade.json`, `icsd_001975.vasp`, `icsd_001975.xyz`.
+ * one file each, `icsd_<collection code>.<ext>` (the code as written, not padded):
+ * `icsd_1975.json`, `icsd_1975.optimade.json`, `icsd_1975.vasp` (the extension VASP tools, ASE and pymatgen
+ * recognise), `icsd_1975.xyz`.
  */
 
 export const STRUCTURE_FORMATS = ['json', 'optimade', 'poscar', 'xyz'] as const;
@@ -54,11 +54,11 @@ export function renderStructure(structure: CrystalStructure, format: StructureFo
   }
 }
 
-/** The file name of a structure: the mirror's name of its CIF with the format's extension. */
+/** The file name of a structure: `icsd_<collection code>` with the format's extension. */
 function outputName(structure: CrystalStructure, operand: Operand, format: StructureFormatName): string {
   const ext = STRUCTURE_EXTENSIONS[format];
   if (structure.collectionCode !== null && structure.collectionCode > 0)
-    return cifFileName(structure.collectionCode).replace(/\.cif$/, ext);
+    return `icsd_${structure.collectionCode}${ext}`;
   // A local CIF without a collection code keeps its own name.
   return path.basename(operand.operand).replace(/\.cif$/i, '') + ext;
 }
