@@ -67,7 +67,9 @@ try {
 
   section(`ICSD, against the simulator at ${server.url}/ws (${sim.entries.length} entries)`);
   env.ICSD_BASE_URL = `${server.url}/ws`;
-  await run(['icsd', 'login'], { title: 'checks the credentials; no token is printed' });
+  await run(['icsd', 'login'], {
+    title: 'logs in and keeps the session for the commands below; no token is printed',
+  });
   const ids = (
     await run(['icsd', 'search', 'Li', 'O', '--limit', '5'], { title: 'simple search: internal ids' })
   )
@@ -94,6 +96,15 @@ try {
   const codes = [sim.entries[0], sim.entries[1]].map((e) => String(e.collectionCode));
   await run(['icsd', 'fetch', ...codes, '--out', out], { title: 'CIFs by collection code (ICSD number)' });
   await run(['icsd', 'cite', codes[0]], { title: 'a reference as BibTeX, key icsd<code>' });
+  const disordered = sim.entries.find((e) => /\d\.\d/.test(e.sumFormula ?? ''));
+  await run(['icsd', 'structure', codes[0], '--format', 'poscar'], {
+    title: 'the crystal structure of a CIF: the expanded unit cell, as a VASP POSCAR',
+  });
+  if (disordered) {
+    await run(['icsd', 'structure', String(disordered.collectionCode), '--format', 'optimade'], {
+      title: 'a disordered entry as OPTIMADE: partial occupancies kept, structure_features ["disorder"]',
+    });
+  }
   const mirror = path.join(work, 'mirror');
   await run(['icsd', 'mirror', '--out', mirror, '--from', '1', '--to', '4000'], {
     title: 'mirror a collection-code range',
@@ -101,6 +112,20 @@ try {
   await run(['icsd', 'mirror', '--out', mirror, '--from', '1', '--to', '4000'], {
     title: 'again: resumes, nothing to fetch',
   });
+  const changed = sim.modify(
+    sim.entries
+      .filter((e) => e.collectionCode <= 4000)
+      .slice(0, 400)
+      .filter((_, i) => i % 40 === 0)
+      .map((e) => e.collectionCode),
+  );
+  await run(['icsd', 'mirror', '--out', mirror, '--from', '1', '--to', '4000', '--refresh'], {
+    title: `ICSD changed ${changed.length} entries upstream: --refresh fetches only those`,
+  });
+  await run(['icsd', 'export', mirror, '--format', 'optimade', '--out', path.join(work, 'icsd.jsonl')], {
+    title: 'the whole mirror as OPTIMADE JSON Lines',
+  });
+  await run(['icsd', 'logout'], { title: 'ends the kept session' });
   const files = readdirSync(mirror)
     .filter((f) => f.endsWith('.cif'))
     .sort();

@@ -39,7 +39,7 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'icsd',
-    description: 'ICSD (FIZ Karlsruhe): search, properties, CIF downloads and mirrors',
+    description: 'ICSD (FIZ Karlsruhe): search, properties, CIFs, mirrors, structures and citations',
     load: () => import('./commands/icsd/index.js'),
   },
   {

@@ -22,7 +22,7 @@ export function cleanNumber(x: number): number {
 }
 
 /**
- * `x` as text: {@link cleanNumber}'s value in the shortest form that reads back as it (JavaScript's `String`),
+ * `x` as text: rounded to 12 significant digits, in the shortest form that reads back as it (JavaScript's `String`),
  * never `-0`, noise written `0`. Finite numbers only.
  */
 export function formatNumber(x: number): string {
