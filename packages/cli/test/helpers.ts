@@ -75,3 +75,22 @@ export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * The environment of a `sciport icsd` run against a simulator: its own config folder and home, the server's
+ * `/ws` base URL and the simulator's demo account.
+ */
+export function icsdEnv(
+  serverUrl: string,
+  config: { root: string; dir: string },
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    SCIPORT_CONFIG_DIR: config.dir,
+    HOME: config.root,
+    ICSD_BASE_URL: `${serverUrl}/ws`,
+    ICSD_USERNAME: 'demo',
+    ICSD_PASSWORD: 'demo-password',
+    ...extra,
+  };
+}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createIcsdSimulator, type IcsdSimulator, startTestServer, type TestServer } from '@sciport/testkit';
 import { fixedAnswer } from '@sciport/testkit/hostile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, tempConfigDir } from './helpers.js';
+import { icsdEnv, runCli, tempConfigDir } from './helpers.js';
 
 /**
  * `sciport icsd fetch <code...>` (collection codes; `--idnum` for ids) and `sciport icsd cite`, end to end: the
@@ -29,13 +29,7 @@ afterEach(async () => {
 
 function icsd(args: string[]) {
   return runCli(['icsd', ...args], {
-    env: {
-      SCIPORT_CONFIG_DIR: dir,
-      HOME: root,
-      ICSD_BASE_URL: `${server.url}/ws`,
-      ICSD_USERNAME: 'demo',
-      ICSD_PASSWORD: 'demo-password',
-    },
+    env: icsdEnv(server.url, { root, dir }),
   });
 }
 

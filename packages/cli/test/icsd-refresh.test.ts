@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createIcsdSimulator, type IcsdSimulator, startTestServer, type TestServer } from '@sciport/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, tempConfigDir, waitFor } from './helpers.js';
+import { icsdEnv, runCli, tempConfigDir, waitFor } from './helpers.js';
 
 /** `sciport icsd mirror --refresh` end to end: the built CLI as a child process, over real sockets. */
 
@@ -29,14 +29,7 @@ afterEach(async () => {
 function icsd(args: string[], options: Parameters<typeof runCli>[1] = {}) {
   return runCli(['icsd', ...args], {
     ...options,
-    env: {
-      SCIPORT_CONFIG_DIR: dir,
-      HOME: root,
-      ICSD_BASE_URL: `${server.url}/ws`,
-      ICSD_USERNAME: 'demo',
-      ICSD_PASSWORD: 'demo-password',
-      ...options.env,
-    },
+    env: icsdEnv(server.url, { root, dir }, options.env),
   });
 }
 

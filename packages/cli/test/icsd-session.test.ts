@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createIcsdSimulator, type IcsdSimulator, startTestServer, type TestServer } from '@sciport/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunResult, runCli, tempConfigDir } from './helpers.js';
+import { icsdEnv, type RunResult, runCli, tempConfigDir } from './helpers.js';
 
 /**
  * `sciport icsd login` keeps the session for the other commands (spec §14.6): the built CLI as child processes,
@@ -31,14 +31,7 @@ afterEach(async () => {
 
 async function icsd(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
   const r = await runCli(['icsd', ...args], {
-    env: {
-      SCIPORT_CONFIG_DIR: dir,
-      HOME: root,
-      ICSD_BASE_URL: `${server.url}/ws`,
-      ICSD_USERNAME: 'demo',
-      ICSD_PASSWORD: 'demo-password',
-      ...env,
-    },
+    env: icsdEnv(server.url, { root, dir }, env),
   });
   outputs.push(r.stdout, r.stderr);
   return r;

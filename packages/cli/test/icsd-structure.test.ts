@@ -4,7 +4,7 @@ import path from 'node:path';
 import { optimadeStructureSchema } from '@sciport/icsd';
 import { createIcsdSimulator, type IcsdSimulator, startTestServer, type TestServer } from '@sciport/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, tempConfigDir, waitFor } from './helpers.js';
+import { icsdEnv, runCli, tempConfigDir, waitFor } from './helpers.js';
 
 /**
  * `sciport icsd structure` and `sciport icsd export` end to end: the built CLI as a child process, over real
@@ -41,14 +41,7 @@ afterEach(async () => {
 
 function icsd(args: string[], env: Record<string, string | undefined> = {}) {
   return runCli(['icsd', ...args], {
-    env: {
-      SCIPORT_CONFIG_DIR: dir,
-      HOME: root,
-      ICSD_BASE_URL: `${server.url}/ws`,
-      ICSD_USERNAME: 'demo',
-      ICSD_PASSWORD: 'demo-password',
-      ...env,
-    },
+    env: icsdEnv(server.url, { root, dir }, env),
   });
 }
 

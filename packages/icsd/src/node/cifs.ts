@@ -67,24 +67,17 @@ export class NodeCifs extends Cifs {
   async download(ids: Iterable<number>, dir: string, options: DownloadOptions = {}): Promise<DownloadReport> {
     const unique = [...new Set(ids)];
     checkIds(unique);
-    const {
-      discovered: _d,
-      searches: _s,
-      new: _n,
-      updated: _u,
-      unchanged: _c,
-      unavailable: _a,
-      since: _since,
-      ...report
-    } = await transfer(
-      this.ctx,
-      path.resolve(dir),
-      options,
-      async (feed) => {
-        feed(unique);
-        return 0;
-      },
-      true,
+    const report = downloadReport(
+      await transfer(
+        this.ctx,
+        path.resolve(dir),
+        options,
+        async (feed) => {
+          feed(unique);
+          return 0;
+        },
+        true,
+      ),
     );
     return report;
   }
@@ -110,38 +103,31 @@ export class NodeCifs extends Cifs {
     const duplicates: CodeDuplicate[] = [];
     const mismatches: CodeMismatch[] = [];
     const codeOfId = new Map<number, number>();
-    const {
-      discovered: _d,
-      searches: _s,
-      new: _n,
-      updated: _u,
-      unchanged: _c,
-      unavailable: _a,
-      since: _since,
-      ...report
-    } = await transfer(
-      this.ctx,
-      path.resolve(dir),
-      {
-        ...options,
-        checkBatch: (batch) => {
-          const checked = keepAskedCodes(this.ctx, batch, codeOfId);
-          mismatches.push(...checked.mismatches);
-          return checked.batch;
+    const report = downloadReport(
+      await transfer(
+        this.ctx,
+        path.resolve(dir),
+        {
+          ...options,
+          checkBatch: (batch) => {
+            const checked = keepAskedCodes(this.ctx, batch, codeOfId);
+            mismatches.push(...checked.mismatches);
+            return checked.batch;
+          },
         },
-      },
-      async (feed, signal) => {
-        for (const group of chunks(list, MAX_IDS_PER_REQUEST)) {
-          const resolved = await resolveCodes(this.ctx, group, { ...options, signal });
-          missing.push(...resolved.missing);
-          warnMissing(this.ctx, resolved.missing);
-          duplicates.push(...resolved.duplicates);
-          for (const [code, id] of resolved.idOf) codeOfId.set(id, code);
-          feed([...resolved.idOf.values()]);
-        }
-        return 0;
-      },
-      true,
+        async (feed, signal) => {
+          for (const group of chunks(list, MAX_IDS_PER_REQUEST)) {
+            const resolved = await resolveCodes(this.ctx, group, { ...options, signal });
+            missing.push(...resolved.missing);
+            warnMissing(this.ctx, resolved.missing);
+            duplicates.push(...resolved.duplicates);
+            for (const [code, id] of resolved.idOf) codeOfId.set(id, code);
+            feed([...resolved.idOf.values()]);
+          }
+          return 0;
+        },
+        true,
+      ),
     );
     return { ...report, missingCodes: missing, duplicates, mismatches };
   }
@@ -177,4 +163,19 @@ export class NodeCifs extends Cifs {
       return searches;
     });
   }
+}
+
+/** A download's report: the transfer's, without what only a mirror reports (searches, refresh counts). */
+function downloadReport(report: MirrorReport): DownloadReport {
+  const {
+    discovered: _d,
+    searches: _s,
+    new: _n,
+    updated: _u,
+    unchanged: _c,
+    unavailable: _a,
+    since: _since,
+    ...rest
+  } = report;
+  return rest;
 }

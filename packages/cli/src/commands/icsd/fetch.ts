@@ -6,7 +6,7 @@ import type { CliContext } from '../../context.js';
 import { ExitCode, ExitError } from '../../exit-codes.js';
 import { createProgress, info, printJson } from '../../output.js';
 import type { CommandApi } from '../../program.js';
-import { type ConnectionOptions, connectionOptions, makeClient, summarise } from './shared.js';
+import { type ConnectionOptions, connectionOptions, makeClient, summarise, transferJson } from './shared.js';
 
 /**
  * The operands of `fetch` and `cite`: whole numbers, space- or comma-separated, checked before anything is
@@ -96,16 +96,10 @@ function summariseCodes(ctx: CliContext, report: CodeDownloadReport, asked: numb
   const missing = report.missingCodes;
   if (ctx.json) {
     printJson(ctx.out, {
-      dir: report.dir,
-      downloaded: report.downloaded,
-      skipped: report.skipped,
+      ...transferJson(report),
       missingCodes: missing,
       duplicates: report.duplicates,
       mismatches: report.mismatches,
-      badIds: report.badIds,
-      bytes: report.bytes,
-      requests: report.requests,
-      durationMs: report.durationMs,
     });
   } else {
     info(

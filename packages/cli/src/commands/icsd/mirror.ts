@@ -12,6 +12,7 @@ import {
   contentTypes,
   makeClient,
   summarise,
+  transferJson,
 } from './shared.js';
 
 /** `sciport icsd mirror --out <dir>`: the database (or a collection-code range) into a folder; resumes. */
@@ -107,13 +108,7 @@ function summariseMirror(ctx: CliContext, report: MirrorReport, refresh: boolean
   }
   if (ctx.json) {
     printJson(ctx.out, {
-      dir: report.dir,
-      downloaded: report.downloaded,
-      skipped: report.skipped,
-      badIds: report.badIds,
-      bytes: report.bytes,
-      requests: report.requests,
-      durationMs: report.durationMs,
+      ...transferJson(report),
       new: report.new,
       updated: report.updated,
       unchanged: report.unchanged,

@@ -186,6 +186,19 @@ export interface TransferSummary {
  * serve end the command with exit code 4 once the others are written; a mirror only warns (its ids come from
  * the server's own search).
  */
+/** The fields every download report prints under `--json`. */
+export function transferJson(report: TransferSummary): Record<string, unknown> {
+  return {
+    dir: report.dir,
+    downloaded: report.downloaded,
+    skipped: report.skipped,
+    badIds: report.badIds,
+    bytes: report.bytes,
+    requests: report.requests,
+    durationMs: report.durationMs,
+  };
+}
+
 export function summarise(ctx: CliContext, report: TransferSummary, strict = false): void {
   const missing =
     report.badIds.length === 0
@@ -194,15 +207,7 @@ export function summarise(ctx: CliContext, report: TransferSummary, strict = fal
         `${report.badIds.slice(0, 50).join(', ')}${report.badIds.length > 50 ? ', …' : ''}` +
         ' (ids are internal ids from `sciport icsd search`, not collection codes)';
   if (ctx.json) {
-    printJson(ctx.out, {
-      dir: report.dir,
-      downloaded: report.downloaded,
-      skipped: report.skipped,
-      badIds: report.badIds,
-      bytes: report.bytes,
-      requests: report.requests,
-      durationMs: report.durationMs,
-    });
+    printJson(ctx.out, transferJson(report));
     if (strict && missing) throw new ExitError(ExitCode.NotFound, missing);
     return;
   }
