@@ -1,4 +1,3 @@
-import { ResponseValidationError } from '@sciport/core';
 import { z } from 'zod';
 import { isEntryNumber } from '../schemas/cif.js';
 
@@ -178,61 +177,3 @@ export const citationRowSchema = z
       doiText: clean(row.doi),
     };
   });
-
-/** The rows of a `/csv` body, as records keyed by lower-case header cell (a header of unknown names is fine). */
-export function csvRecords(
-  body: string,
-  endpoint: string,
-): {
-  header: string[];
-  rows: Array<{ line: number; cells: Record<string, string>; raw: Record<string, string> }>;
-} {
-  const text = body.startsWith('\uFEFF') ? body.slice(1) : body;
-  const lines = text.split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) return { header: [], rows: [] };
-  if (text.trimStart().startsWith('<')) {
-    throw new ResponseValidationError({
-      service: 'icsd',
-      endpoint,
-      issues: [{ path: '', message: 'the answer is HTML or XML, not tab-separated values' }],
-      body,
-    });
-  }
-  const split = (line: string) => {
-    const cells = line.split('\t');
-    if (cells.length > 1 && cells[cells.length - 1] === '') cells.pop();
-    return cells;
-  };
-  const header = split(lines[0] ?? '');
-  const keys = header.map((h) => h.trim().toLowerCase());
-  if (!keys.includes('collectioncode')) {
-    throw new ResponseValidationError({
-      service: 'icsd',
-      endpoint,
-      issues: [{ path: 'header', message: 'no CollectionCode column' }],
-      body,
-    });
-  }
-  const rows: Array<{ line: number; cells: Record<string, string>; raw: Record<string, string> }> = [];
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n] ?? '';
-    if (line.trim() === '') continue;
-    const values = split(line);
-    if (values.length > header.length) {
-      throw new ResponseValidationError({
-        service: 'icsd',
-        endpoint,
-        issues: [{ path: `line ${n + 1}`, message: `${values.length} cells for ${header.length} columns` }],
-      });
-    }
-    const cells: Record<string, string> = {};
-    const raw: Record<string, string> = {};
-    for (const [i, key] of keys.entries()) {
-      cells[key] = values[i] ?? '';
-      raw[header[i] as string] = values[i] ?? '';
-    }
-    rows.push({ line: n + 1, cells, raw });
-  }
-  return { header, rows };
-}

@@ -2,14 +2,9 @@ import { BadRequestError, type RequestOptions, requestOptions } from '@sciport/c
 import { checkCodes, chunks, searchCodes, warnMissing } from '../internal/codes.js';
 import { type IcsdContext, warn } from '../internal/context.js';
 import { decodeText } from '../internal/decode.js';
+import { csvRecords } from '../schemas/csv.js';
 import { MAX_IDS_PER_REQUEST } from '../schemas/fields.js';
-import {
-  CITATION_PROPERTIES,
-  type Citation,
-  citationRowSchema,
-  csvRecords,
-  normalizeDoi,
-} from './citation.js';
+import { CITATION_PROPERTIES, type Citation, citationRowSchema, normalizeDoi } from './citation.js';
 
 /** Options of `entries.cite`. */
 export interface CiteOptions extends RequestOptions {

@@ -11,6 +11,7 @@ import { type IcsdContext, warn } from '../internal/context.js';
 import { decodeText } from '../internal/decode.js';
 import { idsForCodes, type SearchTarget } from '../internal/search.js';
 import { cifFileName, isEntryNumber } from '../schemas/cif.js';
+import { csvRecords } from '../schemas/csv.js';
 import { MAX_IDS_PER_REQUEST } from '../schemas/fields.js';
 import { addDays, cifModificationDay, dayOf, isoDay, utcDay } from './cif-dates.js';
 import type { MirrorOptions } from './cifs.js';
@@ -311,25 +312,18 @@ function invalidCsv(message: string, path = ''): ResponseValidationError {
 
 /** The rows of a `/csv` answer for `CollectionCode` and `ModificationDate` (spec §4.4), columns by header name. */
 export function parseDatesCsv(text: string): Array<[number, number]> {
-  const lines = text.split(/\r?\n/);
-  const header = (lines[0] ?? '').split('\t').map((h) => h.trim().toLowerCase());
-  const codeAt = header.indexOf('collectioncode');
-  const dateAt = header.indexOf('modificationdate');
-  if (codeAt === -1 || dateAt === -1) {
+  const { header, rows } = csvRecords(text, 'GET /csv');
+  if (!header.some((h) => h.trim().toLowerCase() === 'modificationdate')) {
     throw invalidCsv(
-      `the header does not name CollectionCode and ModificationDate: ${lines[0]?.slice(0, 80)}`,
+      `the header does not name CollectionCode and ModificationDate: ${header.join(' ').slice(0, 80)}`,
     );
   }
-  const out: Array<[number, number]> = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.trim() === '') continue;
-    const cells = line.split('\t');
-    const cc = csvCode.safeParse(cells[codeAt] ?? '');
-    const day = csvDate.safeParse(cells[dateAt] ?? '');
-    if (!cc.success) throw invalidCsv(`CollectionCode "${(cells[codeAt] ?? '').slice(0, 40)}"`, `${i}`);
-    if (!day.success) throw invalidCsv(day.error.issues[0]?.message ?? 'bad date', `${i}`);
-    out.push([cc.data, day.data]);
-  }
-  return out;
+  return rows.map(({ line, cells }) => {
+    const cc = csvCode.safeParse(cells.collectioncode ?? '');
+    const day = csvDate.safeParse(cells.modificationdate ?? '');
+    if (!cc.success)
+      throw invalidCsv(`CollectionCode "${(cells.collectioncode ?? '').slice(0, 40)}"`, `${line}`);
+    if (!day.success) throw invalidCsv(day.error.issues[0]?.message ?? 'bad date', `${line}`);
+    return [cc.data, day.data];
+  });
 }

@@ -179,16 +179,31 @@ export interface ParsedCsv {
  * many cells as were requested and that property has no column of its own (`positional` lists them). An empty
  * body is an answer without rows.
  */
-export function parseCsv(body: string, endpoint: string, requested?: readonly CsvProperty[]): ParsedCsv {
-  const fail = (issues: ValidationIssue[]): never => {
-    throw new ResponseValidationError({ service: 'icsd', endpoint, issues, body });
-  };
+/** The cells of a `/csv` answer, line by line: the header, then each non-blank line with its 1-based number. */
+export interface CsvTable {
+  header: string[];
+  lines: Array<{ line: number; values: string[] }>;
+}
+
+/**
+ * Splits a `/csv` answer (spec §4.4) into cells: a BOM and trailing blank lines dropped, LF or CRLF, the TAB that
+ * follows every cell (the last one too) tolerated when absent, blank lines skipped. What every reader of `/csv`
+ * shares; typing the cells is theirs.
+ *
+ * @throws ResponseValidationError for an HTML or XML page instead of tab-separated values.
+ */
+export function readCsvTable(body: string, endpoint: string): CsvTable {
   const text = body.startsWith('\uFEFF') ? body.slice(1) : body;
   const lines = text.split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) return { columns: [...(requested ?? [])], positional: [], rows: [] };
+  if (lines.length === 0) return { header: [], lines: [] };
   if (text.trimStart().startsWith('<')) {
-    fail([{ path: '', message: 'the answer is HTML or XML, not tab-separated values' }]);
+    throw new ResponseValidationError({
+      service: 'icsd',
+      endpoint,
+      issues: [{ path: '', message: 'the answer is HTML or XML, not tab-separated values' }],
+      body,
+    });
   }
   const splitLine = (line: string) => {
     const cells = line.split('\t');
@@ -196,7 +211,60 @@ export function parseCsv(body: string, endpoint: string, requested?: readonly Cs
     if (cells.length > 1 && cells[cells.length - 1] === '') cells.pop();
     return cells;
   };
-  const header = splitLine(lines[0] ?? '');
+  const out: CsvTable = { header: splitLine(lines[0] ?? ''), lines: [] };
+  for (let n = 1; n < lines.length; n++) {
+    const line = lines[n] ?? '';
+    if (line.trim() !== '') out.lines.push({ line: n + 1, values: splitLine(line) });
+  }
+  return out;
+}
+
+/**
+ * The rows of a `/csv` answer as records keyed by lower-case header cell, for readers of properties this
+ * package does not type (citations, modification dates). The header must name `CollectionCode`; a row may
+ * lack trailing cells but never have more than the header.
+ */
+export function csvRecords(
+  body: string,
+  endpoint: string,
+): {
+  header: string[];
+  rows: Array<{ line: number; cells: Record<string, string>; raw: Record<string, string> }>;
+} {
+  const fail = (path: string, message: string, withBody = true): never => {
+    throw new ResponseValidationError({
+      service: 'icsd',
+      endpoint,
+      issues: [{ path, message }],
+      ...(withBody ? { body } : {}),
+    });
+  };
+  const table = readCsvTable(body, endpoint);
+  if (table.header.length === 0) return { header: [], rows: [] };
+  const { header } = table;
+  const keys = header.map((h) => h.trim().toLowerCase());
+  if (!keys.includes('collectioncode')) fail('header', 'no CollectionCode column');
+  const rows = table.lines.map(({ line, values }) => {
+    if (values.length > header.length)
+      fail(`line ${line}`, `${values.length} cells for ${header.length} columns`, false);
+    const cells: Record<string, string> = {};
+    const raw: Record<string, string> = {};
+    for (const [i, key] of keys.entries()) {
+      cells[key] = values[i] ?? '';
+      raw[header[i] as string] = values[i] ?? '';
+    }
+    return { line, cells, raw };
+  });
+  return { header, rows };
+}
+
+export function parseCsv(body: string, endpoint: string, requested?: readonly CsvProperty[]): ParsedCsv {
+  const fail = (issues: ValidationIssue[]): never => {
+    throw new ResponseValidationError({ service: 'icsd', endpoint, issues, body });
+  };
+  const table = readCsvTable(body, endpoint);
+  if (table.header.length === 0) return { columns: [...(requested ?? [])], positional: [], rows: [] };
+  const { header } = table;
   const named = header.map((name) => findCsvProperty(name));
   const columns: CsvProperty[] = [];
   const positional: CsvProperty[] = [];
@@ -225,10 +293,8 @@ export function parseCsv(body: string, endpoint: string, requested?: readonly Cs
   const ccColumn = columns.indexOf('CollectionCode');
   if (ccColumn === -1) fail([{ path: 'header', message: 'no CollectionCode column' }]);
   const rows: ParsedCsv['rows'] = [];
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n] ?? '';
-    if (line.trim() === '') continue;
-    const cells = splitLine(line);
+  for (const { line, values: cells } of table.lines) {
+    const n = line - 1;
     // A row may lack trailing empty cells; it may never have more cells than the header.
     if (cells.length > columns.length) {
       fail([{ path: `line ${n + 1}`, message: `${cells.length} cells for ${columns.length} columns` }]);
