@@ -15,7 +15,15 @@ export {
   RequestTimeoutError,
   UploadStalledError,
 } from './crucible-error.js';
+// issue 13: basics
+export {
+  DEFAULT_CRUCIBLE_EXPLORER_URL,
+  defaultExplorerUrl,
+  type ExplorerTarget,
+  explorerUrl,
+} from './explorer.js';
 export type { ApiVersion, CrucibleEvent } from './internal/context.js';
+export { SEARCH_LIMIT_CAP, type SearchOptions } from './internal/search.js';
 export { Access } from './resources/access.js';
 export {
   type DatasetFilters,
@@ -35,8 +43,10 @@ export {
   Requests,
   type WaitForRequestOptions,
 } from './resources/requests.js';
+export type { MetadataHitType } from './resources/resources.js';
 export { type ResourceInfo, Resources } from './resources/resources.js';
 export { type SampleInput, type SampleListOptions, Samples } from './resources/samples.js';
+export type { CrucibleStatus, CrucibleStatusCheck } from './resources/status.js';
 export { Thumbnails } from './resources/thumbnails.js';
 export { type UserInput, Users } from './resources/users.js';
 export * from './schemas/index.js';

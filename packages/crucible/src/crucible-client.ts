@@ -5,6 +5,7 @@ import {
   EventEmitter,
   logEvents,
   MissingCredentialsError,
+  type RequestOptions,
   readSetting,
   registerSecret,
   type Transport,
@@ -21,6 +22,7 @@ import { Projects } from './resources/projects.js';
 import { Requests } from './resources/requests.js';
 import { Resources } from './resources/resources.js';
 import { Samples } from './resources/samples.js';
+import { type CrucibleStatus, serviceStatus } from './resources/status.js';
 import { Thumbnails } from './resources/thumbnails.js';
 import { Users } from './resources/users.js';
 
@@ -163,6 +165,15 @@ export class CrucibleClient {
   /** The page where a user gets an API key (ORCID login). */
   get apiKeyPage(): string {
     return `${this.baseUrl}/auth/apikey`;
+  }
+
+  // issue 13: basics
+  /**
+   * The service's health and whether the key works (spec §19.7): `GET /health/live` and `GET /health/ready`
+   * without the key, then `GET /account` with it. A failed check is reported in the result, not thrown.
+   */
+  async status(options: RequestOptions = {}): Promise<CrucibleStatus> {
+    return serviceStatus(this.ctx, options);
   }
 
   /** Releases the client (Crucible keys hold no session: nothing to log out of). Safe to call twice. */

@@ -15,7 +15,6 @@ export {
 } from './node/datasets.js';
 export type { DownloadedFile, DownloadOptions } from './node/download.js';
 export {
-  DEFAULT_INGESTION_CLASS,
   type FileUploadOptions,
   type IngestOptions,
   NodeFiles,

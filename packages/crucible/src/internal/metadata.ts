@@ -76,3 +76,10 @@ function sameJson(a: unknown, b: unknown): boolean {
 export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/** The id, when the API keeps metadata for this kind of record (v2: any; v1: datasets only). */
+export function v2Only(ctx: Context, resourceId: string, what: string): string {
+  if (ctx.version !== 'v2')
+    throw new UsageError(`${what} metadata needs API v2 (v1 keeps metadata of datasets only)`);
+  return resourceId;
+}

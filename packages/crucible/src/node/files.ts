@@ -5,14 +5,11 @@ import { type RequestOutcome, Requests, type WaitForRequestOptions } from '../re
 import type { CrucibleRequest } from '../schemas/requests.js';
 import { type UploadOptions, type UploadResult, uploadMultipart, uploadResumable } from './upload.js';
 
-/** The ingestor for files no specific one reads: it copies, sizes and hashes them (spec §8, §17.4). */
-export const DEFAULT_INGESTION_CLASS = 'ApiUploadIngestor';
-
 export interface IngestOptions {
   /**
-   * The server-side ingestor. Default `ApiUploadIngestor`, as the reference client's file helpers use (the
-   * server's auto-detection ends in `not supported` for files no specific ingestor reads, which then never
-   * become downloadable); `'auto'` lets the server pick.
+   * The server-side ingestor. Default none: no `ingestion_class` is sent and the server picks one by file type
+   * (spec §19.1; `'auto'` means the same). Files no specific ingestor reads then end `not supported`: name
+   * `ApiUploadIngestor` to have them copied, sized and hashed as they are.
    */
   ingestionClass?: string;
   /** Wait for the request to end (default false), with these options. */
@@ -82,14 +79,14 @@ export function waitWith(options: UploadOptions & IngestOptions, datasetId: stri
   return { ...waitOptions, signal: options.signal, datasetId };
 }
 
-/** The request options of an ingestion: per call, and the class (`auto`: none, the server picks). */
+/** The request options of an ingestion: per call, and the class (none or `auto`: the server picks). */
 export function ingestWith(options: UploadOptions & IngestOptions) {
-  const chosen = options.ingestionClass ?? DEFAULT_INGESTION_CLASS;
+  const chosen = options.ingestionClass;
   return {
     signal: options.signal,
     timeout: options.timeout,
     maxRetries: options.maxRetries,
-    ...(chosen === 'auto' ? {} : { ingestionClass: chosen }),
+    ...(chosen === undefined || chosen === 'auto' ? {} : { ingestionClass: chosen }),
   };
 }
 

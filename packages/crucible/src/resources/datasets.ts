@@ -9,6 +9,7 @@ import {
 import { body, type Context, call, clean, getRecord, id, setLink } from '../internal/context.js';
 import { arrayList, keysetList, offsetOrArrayList } from '../internal/lists.js';
 import { isObject, readMetadata, setMetadata } from '../internal/metadata.js';
+import { type SearchOptions, searchList } from '../internal/search.js';
 import { itemsOf } from '../schemas/common.js';
 import {
   type CrucibleDataset,
@@ -163,6 +164,19 @@ export class Datasets {
     return v === 'v2'
       ? keysetList(this.ctx, 'datasets', schema, query, options)
       : arrayList(this.ctx, 'datasets', schema, query, options);
+  }
+
+  // issue 13: basics
+  /**
+   * Datasets whose name matches `text` (fuzzy, best first; spec §19.2), readable ones only, optionally of one
+   * project. One request, sent when iterated; `text` under 3 characters is a `UsageError`.
+   */
+  search(
+    text: string,
+    options: SearchOptions & { projectId?: string } = {},
+  ): PageIterable<CrucibleDataset, unknown> {
+    const query = { project_id: options.projectId };
+    return searchList(this.ctx, 'datasets/search', datasetSchema, text, query, options);
   }
 
   /** One dataset; with `includeMetadata`, its scientific metadata as a flat object (one call on v2). */

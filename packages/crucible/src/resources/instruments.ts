@@ -8,6 +8,8 @@ import {
 } from '@sciport/core';
 import { body, type Context, call, getRecord, id } from '../internal/context.js';
 import { offsetOrArrayList } from '../internal/lists.js';
+import { readMetadata, setMetadata, v2Only } from '../internal/metadata.js';
+import { type SearchOptions, searchList } from '../internal/search.js';
 import { type CrucibleInstrument, instrumentSchema } from '../schemas/catalog.js';
 import { itemsOf } from '../schemas/common.js';
 
@@ -29,6 +31,35 @@ export class Instruments {
   list(options: ListOptions & { name?: string } = {}): PageIterable<CrucibleInstrument, unknown> {
     const query = { instrument_name: options.name };
     return offsetOrArrayList(this.ctx, 'instruments', instrumentSchema, query, options);
+  }
+
+  // issue 13: basics
+  /** Instruments whose name matches `text` (fuzzy, best first; spec §19.2). One request, sent when iterated. */
+  search(text: string, options: SearchOptions = {}): PageIterable<CrucibleInstrument, unknown> {
+    return searchList(this.ctx, 'instruments/search', instrumentSchema, text, {}, options);
+  }
+
+  /** The instrument's scientific metadata as a flat object; `{}` when it has none (v2). */
+  async metadata(iid: string, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+    return readMetadata(this.ctx, v2Only(this.ctx, iid, 'instrument'), options);
+  }
+
+  /** Deep-merges `metadata` into the instrument's (v2; admins write instruments). */
+  async mergeMetadata(
+    iid: string,
+    metadata: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return setMetadata(this.ctx, v2Only(this.ctx, iid, 'instrument'), metadata, 'merge', options);
+  }
+
+  /** Replaces the instrument's metadata with `metadata` (v2; not repeated blindly). */
+  async replaceMetadata(
+    iid: string,
+    metadata: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return setMetadata(this.ctx, v2Only(this.ctx, iid, 'instrument'), metadata, 'replace', options);
   }
 
   /** By id (MFID), or by name when `byName` (v1 names are case-insensitive). */

@@ -10,6 +10,8 @@ import {
 import { z } from 'zod';
 import { body, type Context, call, getRecord, id } from '../internal/context.js';
 import { arrayList, offsetList, offsetOrArrayList } from '../internal/lists.js';
+import { readMetadata, setMetadata, v2Only } from '../internal/metadata.js';
+import { type SearchOptions, searchList } from '../internal/search.js';
 import { type CrucibleProject, projectSchema } from '../schemas/catalog.js';
 import { accountSchema, type CrucibleUser, userSchema } from '../schemas/users.js';
 
@@ -57,6 +59,38 @@ export class Projects {
       {},
       { ...options, sendLimit: false, ...(options.all ? { adminOnly: 'Listing every project' } : {}) },
     );
+  }
+
+  // issue 13: basics
+  /**
+   * Projects whose id or title matches `text` (fuzzy, best first; spec §19.2): every project, not only the
+   * caller's, without lead or metadata. One request, sent when iterated.
+   */
+  search(text: string, options: SearchOptions = {}): PageIterable<CrucibleProject, unknown> {
+    return searchList(this.ctx, 'projects/search', projectSchema, text, {}, options);
+  }
+
+  /** The project's scientific metadata as a flat object; `{}` when it has none (v2, by `project_id`). */
+  async metadata(pid: string, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+    return readMetadata(this.ctx, v2Only(this.ctx, pid, 'project'), options);
+  }
+
+  /** Deep-merges `metadata` into the project's (v2; members write). */
+  async mergeMetadata(
+    pid: string,
+    metadata: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return setMetadata(this.ctx, v2Only(this.ctx, pid, 'project'), metadata, 'merge', options);
+  }
+
+  /** Replaces the project's metadata with `metadata` (v2; not repeated blindly). */
+  async replaceMetadata(
+    pid: string,
+    metadata: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return setMetadata(this.ctx, v2Only(this.ctx, pid, 'project'), metadata, 'replace', options);
   }
 
   async get(pid: string, options: RequestOptions = {}): Promise<CrucibleProject> {

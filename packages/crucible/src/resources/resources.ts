@@ -1,5 +1,15 @@
-import { NotFoundError, type RequestOptions, requestOptions } from '@sciport/core';
+import {
+  NotFoundError,
+  type PageIterable,
+  type RequestOptions,
+  requestOptions,
+  singlePage,
+  UsageError,
+} from '@sciport/core';
 import { type Context, getRecord, id } from '../internal/context.js';
+import { readMetadata, setMetadata } from '../internal/metadata.js';
+import { type SearchOptions, searchList } from '../internal/search.js';
+import { type CrucibleMetadataHit, metadataHitSchema } from '../schemas/basics.js';
 import { type CrucibleResourceRecord, resourceSchema } from '../schemas/catalog.js';
 import type { CrucibleDataset } from '../schemas/datasets.js';
 import type { CrucibleSample } from '../schemas/samples.js';
@@ -13,6 +23,10 @@ export interface ResourceInfo {
   projectId: string | undefined;
   record: CrucibleResourceRecord | CrucibleDataset | CrucibleSample;
 }
+
+/** The kinds of record the metadata search finds (spec §19.2). */
+export type MetadataHitType = 'dataset' | 'sample' | 'instrument';
+const METADATA_HIT_TYPES: readonly string[] = ['dataset', 'sample', 'instrument'];
 
 /** Any record by its id, whatever its kind (spec §16). */
 export class Resources {
@@ -41,5 +55,48 @@ export class Resources {
     }
     const sample = await new Samples(this.ctx).get(resourceId, options);
     return { type: 'sample', projectId: sample.projectId ?? undefined, record: sample };
+  }
+
+  // issue 13: basics
+  /**
+   * Full-text search over the scientific metadata of every readable dataset, sample and instrument (spec
+   * §19.2), best `rank` first; with `type`, only hits of that kind. One request, sent when iterated; `text`
+   * under 3 characters is a `UsageError`.
+   */
+  searchMetadata(
+    text: string,
+    options: SearchOptions & { type?: MetadataHitType } = {},
+  ): PageIterable<CrucibleMetadataHit, unknown> {
+    const type = options.type;
+    if (type !== undefined && !METADATA_HIT_TYPES.includes(type))
+      throw new UsageError(`Metadata search finds ${METADATA_HIT_TYPES.join(', ')}s, not ${String(type)}`);
+    const hits = searchList(this.ctx, 'resources/metadata/search', metadataHitSchema, text, {}, options);
+    if (type === undefined) return hits;
+    return singlePage(async () => (await hits.toArray()).filter((h) => h.resourceType === type), {
+      signal: options.signal,
+    });
+  }
+
+  /** The scientific metadata of any record (dataset, sample, instrument; a project by `project_id`); `{}` when none. */
+  async metadata(resourceId: string, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+    return readMetadata(this.ctx, resourceId, options);
+  }
+
+  /** Deep-merges `metadata` into any record's (creating it when absent); v1: datasets only. */
+  async mergeMetadata(
+    resourceId: string,
+    metadata: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return setMetadata(this.ctx, resourceId, metadata, 'merge', options);
+  }
+
+  /** Replaces any record's metadata with `metadata` (not repeated blindly); v1: datasets only. */
+  async replaceMetadata(
+    resourceId: string,
+    metadata: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return setMetadata(this.ctx, resourceId, metadata, 'replace', options);
   }
 }

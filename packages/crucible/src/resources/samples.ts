@@ -7,7 +7,8 @@ import {
 } from '@sciport/core';
 import { body, type Context, call, getRecord, id, setLink } from '../internal/context.js';
 import { arrayList, keysetList, offsetOrArrayList } from '../internal/lists.js';
-import { setMetadata } from '../internal/metadata.js';
+import { readMetadata, setMetadata, v2Only } from '../internal/metadata.js';
+import { type SearchOptions, searchList } from '../internal/search.js';
 import { type CrucibleSample, sampleSchema } from '../schemas/samples.js';
 
 /** Fields of a sample a caller may set (spec §5.3, §16.5). */
@@ -62,6 +63,33 @@ export class Samples {
     return this.ctx.version === 'v2'
       ? keysetList(this.ctx, 'samples', sampleSchema, query, options)
       : arrayList(this.ctx, 'samples', sampleSchema, query, { ...options, sendLimit: false });
+  }
+
+  // issue 13: basics
+  /**
+   * Samples whose name matches `text` (fuzzy, best first; spec §19.2), readable ones only, optionally of one
+   * project. One request, sent when iterated; `text` under 3 characters is a `UsageError`.
+   */
+  search(
+    text: string,
+    options: SearchOptions & { projectId?: string } = {},
+  ): PageIterable<CrucibleSample, unknown> {
+    const query = { project_id: options.projectId };
+    return searchList(this.ctx, 'samples/search', sampleSchema, text, query, options);
+  }
+
+  /** The sample's scientific metadata as a flat object; `{}` when it has none (v2). */
+  async metadata(sid: string, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+    return readMetadata(this.ctx, v2Only(this.ctx, sid, 'sample'), options);
+  }
+
+  /** Replaces the sample's scientific metadata with `metadata` (v2; not repeated blindly). */
+  async replaceMetadata(
+    sid: string,
+    metadata: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return setMetadata(this.ctx, v2Only(this.ctx, sid, 'sample'), metadata, 'replace', options);
   }
 
   async get(sid: string, options: RequestOptions = {}): Promise<CrucibleSample> {

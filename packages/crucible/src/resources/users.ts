@@ -7,6 +7,7 @@ import {
   UsageError,
 } from '@sciport/core';
 import { body, type Context, call, getRecord, id } from '../internal/context.js';
+import { type SearchOptions, searchList } from '../internal/search.js';
 
 import { itemsOf } from '../schemas/common.js';
 import { accountSchema, type CrucibleAccount, type CrucibleUser, userSchema } from '../schemas/users.js';
@@ -31,6 +32,15 @@ export class Users {
   async me(options: RequestOptions = {}): Promise<CrucibleAccount> {
     // An empty answer (`null`) or one that names no user is a ResponseValidationError: not an account.
     return call(this.ctx, 'account', accountSchema, requestOptions(options));
+  }
+
+  // issue 13: basics
+  /**
+   * Users whose username or name matches `text` (fuzzy, best first; spec §19.2), public fields only. One
+   * request, sent when iterated.
+   */
+  search(text: string, options: SearchOptions = {}): PageIterable<CrucibleUser, unknown> {
+    return searchList(this.ctx, 'users/search', userSchema, text, {}, options);
   }
 
   /** A user by ORCID (admin). */

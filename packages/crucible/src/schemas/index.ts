@@ -1,5 +1,7 @@
 /** The records Crucible returns: zod schemas (camelCase output, the server's object under `raw`) and their types. */
 
+// issue 13: basics
+export { type CrucibleMetadataHit, metadataHitSchema } from './basics.js';
 export {
   type CrucibleInstrument,
   type CrucibleProject,

@@ -192,6 +192,8 @@ export interface CrucibleSimulator {
   expireUploadSessions(): void;
   /** The next `times` chunk PUTs persist at most `bytes` more bytes (rounded down to 256 KiB) and answer 308. */
   persistPartially(bytes: number, times?: number): void;
+  /** `false`: `GET /health/ready` answers 503 `{status: "degraded", db: "error"}` until set back (or `reset()`). */
+  setDatabaseHealth(healthy: boolean): void;
   /** Adds a file record to a dataset, with its bytes in storage; returns the record. */
   addFile(datasetId: string, options: AddFileOptions): Promise<CrucibleSimFile>;
   /** The bytes a file's download serves (production copy, else the uploaded object). Small files only. */
@@ -330,6 +332,9 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
     },
     persistPartially(bytes, times = 1) {
       sim.partial = { bytes, times };
+    },
+    setDatabaseHealth(healthy) {
+      sim.dbHealthy = healthy;
     },
     async addFile(datasetId, opts) {
       const ds = state.datasetById.get(datasetId);

@@ -55,6 +55,8 @@ export interface CrucibleSimState {
   linkNow(): number;
   /** `persistPartially(bytes, times)`: what the next chunk PUTs persist at most. */
   partial: { bytes: number; times: number } | undefined;
+  /** `setDatabaseHealth(false)`: `/health/ready` answers 503 `degraded` with `db: "error"`. */
+  dbHealthy: boolean;
   /** The counters; zeroed in place by `reset()`. */
   readonly stats: CrucibleSimStats;
   /** Back to the seeded state; counters zeroed; uploaded bytes removed. */
@@ -126,6 +128,7 @@ export function createCrucibleState(options: CrucibleSimulatorOptions): Crucible
     linkClockMs: 0,
     linkNow: () => now() + state.linkClockMs,
     partial: undefined,
+    dbHealthy: true,
     stats: emptyStats(),
     reset() {
       for (const s of state.db.sessions.values()) if (!s.blob) void s.writer.discard();
@@ -136,6 +139,7 @@ export function createCrucibleState(options: CrucibleSimulatorOptions): Crucible
       state.revoked.clear();
       state.linkClockMs = 0;
       state.partial = undefined;
+      state.dbHealthy = true;
       Object.assign(state.stats, emptyStats());
     },
   };

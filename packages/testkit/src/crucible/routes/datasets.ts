@@ -1,6 +1,7 @@
 import { BOTH, V1, V2 } from '../common.js';
 import { type CrucibleSimDataset, type CrucibleSimSample, link, unlink } from '../model.js';
 import { apiRouter } from '../router.js';
+import { rankByName } from '../search.js';
 import type { CrucibleRoutes } from '../state.js';
 import { clone, detail, json, MFID_PATTERN, mfid, parseIsoMs, validation } from '../util.js';
 
@@ -83,20 +84,12 @@ export const datasetRoutes: CrucibleRoutes = (sim, mount) => {
     const q = sim.searchQuery(ctx);
     if (q instanceof Response) return q;
     const pid = ctx.query.get('project_id');
-    const hits: CrucibleSimDataset[] = [];
-    let total = 0;
-    for (let i = sim.db.datasets.length - 1; i >= 0; i--) {
-      const d = sim.db.datasets[i] as CrucibleSimDataset;
-      if (
-        sim.canRead(ctx.user, d) &&
-        (pid === null || d.projectId === pid) &&
-        (d.datasetName ?? '').toLowerCase().includes(q.q)
-      ) {
-        total += 1;
-        if (hits.length < q.limit) hits.push(d);
-      }
-    }
-    return json({ items: hits.map((d) => sim.datasetOut(ctx, d)), limit: q.limit, total });
+    // Fuzzy and ranked (spec §19.2); among equals, newest first.
+    const readable = [...sim.db.datasets]
+      .reverse()
+      .filter((d) => sim.canRead(ctx.user, d) && (pid === null || d.projectId === pid));
+    const { items, total } = rankByName(readable, (d) => [d.datasetName], q.q, q.limit);
+    return json({ items: items.map((d) => sim.datasetOut(ctx, d)), limit: q.limit, total, offset: 0 });
   });
   add('GET', 'datasets/{dsid}', BOTH, (ctx) => {
     const ds = sim.db.datasetById.get(ctx.params.dsid ?? '');

@@ -20,13 +20,18 @@ export const fastApiGate: CrucibleRoutes = (sim, mount) => {
   ];
 };
 
-/** v2 liveness and readiness: no key needed, not counted per route. */
-export const healthRoutes: CrucibleRoutes = (_sim, mount) => {
+/**
+ * v2 liveness and readiness (spec §15.1): no key needed, not counted per route. Ready is `degraded` with
+ * `db: "error"` and `db_ms: null`, as a 503, while the database is down (`setDatabaseHealth(false)`).
+ */
+export const healthRoutes: CrucibleRoutes = (sim, mount) => {
   if (mount.api !== 'v2') return [];
   return [
     getOrHead(exactPath(mount.prefix, '/health/live'), () => json({ status: 'ok' })),
     getOrHead(exactPath(mount.prefix, '/health/ready'), () =>
-      json({ status: 'ok', db: 'ok', db_ms: 1.2, version: 'crucible-sim' }),
+      sim.dbHealthy
+        ? json({ status: 'ok', db: 'ok', db_ms: 1.2, version: 'crucible-sim' })
+        : json({ status: 'degraded', db: 'error', db_ms: null, version: 'crucible-sim' }, 503),
     ),
   ];
 };

@@ -1,6 +1,7 @@
 import { BOTH, V2 } from '../common.js';
 import type { CrucibleSimInstrument } from '../model.js';
 import { apiRouter } from '../router.js';
+import { rankByName } from '../search.js';
 import type { CrucibleRoutes } from '../state.js';
 import { detail, json, mfid, validation } from '../util.js';
 
@@ -66,13 +67,18 @@ export const instrumentRoutes: CrucibleRoutes = (sim, mount) => {
   add('GET', 'instruments/search', V2, (ctx) => {
     const q = sim.searchQuery(ctx);
     if (q instanceof Response) return q;
-    const hits = sim.db.instruments.filter((i) =>
-      [i.name, i.instrumentType, i.manufacturer].some((f) => f?.toLowerCase().includes(q.q)),
+    // Fuzzy and ranked (spec §19.2).
+    const hits = rankByName(
+      sim.db.instruments,
+      (i) => [i.name, i.instrumentType, i.manufacturer],
+      q.q,
+      q.limit,
     );
     return json({
-      items: hits.slice(0, q.limit).map((i) => sim.instrumentOut(ctx, i)),
+      items: hits.items.map((i) => sim.instrumentOut(ctx, i)),
       limit: q.limit,
-      total: hits.length,
+      total: hits.total,
+      offset: 0,
     });
   });
   add('GET', 'instruments/{iid}', V2, (ctx) => {

@@ -1,6 +1,7 @@
 import { ADMIN_ONLY, BOTH, type Ctx, V2 } from '../common.js';
 import type { CrucibleSimProject, CrucibleSimUser } from '../model.js';
 import { apiRouter } from '../router.js';
+import { rankByName } from '../search.js';
 import type { CrucibleRoutes } from '../state.js';
 import { detail, json, validation } from '../util.js';
 
@@ -75,18 +76,18 @@ export const projectRoutes: CrucibleRoutes = (sim, mount) => {
   add('GET', 'projects/search', V2, (ctx) => {
     const q = sim.searchQuery(ctx);
     if (q instanceof Response) return q;
-    const hits = [...sim.db.projects.values()].filter(
-      (p) => p.projectId.toLowerCase().includes(q.q) || (p.title ?? '').toLowerCase().includes(q.q),
-    );
+    // Fuzzy and ranked (spec §19.2), over every project.
+    const hits = rankByName(sim.db.projects.values(), (p) => [p.projectId, p.title], q.q, q.limit);
     return json({
-      items: hits.slice(0, q.limit).map((p) => ({
+      offset: 0,
+      items: hits.items.map((p) => ({
         project_id: p.projectId,
         organization: p.organization,
         title: p.title,
         status: p.status,
       })),
       limit: q.limit,
-      total: hits.length,
+      total: hits.total,
     });
   });
   add('GET', 'projects/{pid}', BOTH, (ctx) => {

@@ -135,7 +135,7 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
     for (const i of sim.db.instruments)
       consider(i.uniqueId, 'instrument', i.name, null, i.metadata, i.creationMs, i.modificationMs);
     hits.sort((a, b) => (b.rank as number) - (a.rank as number));
-    return json({ items: hits.slice(0, q.limit), limit: q.limit, total: hits.length });
+    return json({ items: hits.slice(0, q.limit), limit: q.limit, total: hits.length, offset: 0 });
   });
   add('GET', 'resources/{id}', V2, (ctx) => {
     const r = resource(ctx, 'read', false);

@@ -1,6 +1,7 @@
 import { BOTH, V2 } from '../common.js';
 import { type CrucibleSimDataset, type CrucibleSimSample, link, unlink } from '../model.js';
 import { apiRouter } from '../router.js';
+import { rankByName } from '../search.js';
 import type { CrucibleRoutes } from '../state.js';
 import { detail, json, MFID_PATTERN, mfid, validation } from '../util.js';
 
@@ -59,17 +60,12 @@ export const sampleRoutes: CrucibleRoutes = (sim, mount) => {
     const q = sim.searchQuery(ctx);
     if (q instanceof Response) return q;
     const pid = ctx.query.get('project_id');
-    const hits = sim.db.samples.filter(
-      (s) =>
-        sim.sampleRead(ctx.user, s) &&
-        (pid === null || s.projectId === pid) &&
-        (s.sampleName ?? '').toLowerCase().includes(q.q),
+    const readable = sim.db.samples.filter(
+      (s) => sim.sampleRead(ctx.user, s) && (pid === null || s.projectId === pid),
     );
-    return json({
-      items: hits.slice(0, q.limit).map((s) => sim.sampleOut(ctx, s)),
-      limit: q.limit,
-      total: hits.length,
-    });
+    // Fuzzy and ranked (spec §19.2).
+    const { items, total } = rankByName(readable, (s) => [s.sampleName], q.q, q.limit);
+    return json({ items: items.map((s) => sim.sampleOut(ctx, s)), limit: q.limit, total, offset: 0 });
   });
   add('GET', 'samples/{sid}', BOTH, (ctx) => {
     const s = sim.db.sampleById.get(ctx.params.sid ?? '');

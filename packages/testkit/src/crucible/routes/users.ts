@@ -1,6 +1,7 @@
 import { ADMIN_ONLY, BOTH, type Ctx, V2 } from '../common.js';
 import type { CrucibleSimUser } from '../model.js';
 import { apiRouter } from '../router.js';
+import { rankByName } from '../search.js';
 import type { CrucibleRoutes } from '../state.js';
 import {
   detail,
@@ -143,10 +144,9 @@ export const userRoutes: CrucibleRoutes = (sim, mount) => {
   add('GET', 'users/search', V2, (ctx) => {
     const q = sim.searchQuery(ctx);
     if (q instanceof Response) return q;
-    const hits = sim.db.users.filter((u) =>
-      [u.username, u.firstName, u.lastName].some((f) => f?.toLowerCase().includes(q.q)),
-    );
-    return json(hits.slice(0, q.limit).map((u) => sim.userV2(u, false)));
+    // Fuzzy and ranked (spec §19.2); a bare array.
+    const hits = rankByName(sim.db.users, (u) => [u.username, u.firstName, u.lastName], q.q, q.limit);
+    return json(hits.items.map((u) => sim.userV2(u, false)));
   });
   add('POST', 'users/resolve', V2, async (ctx) => {
     const body = await sim.readObject(ctx);
