@@ -187,22 +187,25 @@ describe('sciport crucible: datasets, metadata, samples', () => {
     expect(sim.samples.find((s) => s.uniqueId === s2)).toBeTruthy();
     const projects = await crucible(['projects', 'list', '--json']);
     expect(projects.stdout).toContain('DEMO-0001');
-    // The explorer's pages are per project and type (spec §11): the id is looked up when not given.
+    // The explorer's pages are per project and type (spec §19.1): the id is looked up when not given.
     const open = await crucible(['open', a, '--print']);
-    expect(open.stdout.trim()).toBe(`${server.url}/explore/DEMO-0001/dataset/${a}`);
+    expect(open.stdout.trim()).toBe(`${server.url}/explore/DEMO-0001/datasets/${a}`);
     const sample = await crucible(['open', s1, '--print']);
-    expect(sample.stdout.trim()).toBe(`${server.url}/explore/DEMO-0001/sample-graph/${s1}`);
-    const elsewhere = await crucible(['open', a, '--print', '--project', 'P2', '--type', 'main'], {
+    expect(sample.stdout.trim()).toBe(`${server.url}/explore/DEMO-0001/samples/${s1}`);
+    const elsewhere = await crucible(['open', a, '--print', '--project', 'P2', '--type', 'sample'], {
       env: {
         CRUCIBLE_GRAPH_EXPLORER_URL: 'https://explorer.example.org/graph/',
         CRUCIBLE_API_KEY: undefined,
       },
     });
-    expect(elsewhere.stdout.trim()).toBe(`https://explorer.example.org/graph/P2/${a}`);
+    expect(elsewhere.stdout.trim()).toBe(`https://explorer.example.org/graph/P2/samples/${a}`);
+    // Without a project there is no page.
     const offline = await crucible(['open', a, '--print'], {
       env: { CRUCIBLE_EXPLORER_URL: 'https://explorer.example.org/graph/', CRUCIBLE_API_KEY: undefined },
     });
-    expect(offline.stdout.trim()).toBe(`https://explorer.example.org/graph/${a}`);
+    expect(offline.code).toBe(2);
+    expect(offline.stdout).toBe('');
+    expect(offline.stderr).toContain('without a project');
     const flag = await crucible(['open', a, '--print', '--explorer-url', 'not a url']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('Not a URL');

@@ -58,7 +58,7 @@ async function health(
     }
     const body = healthSchema.safeParse(parsed);
     return body.success
-      ? { httpStatus: response.status, body }
+      ? { httpStatus: response.status, body: body.data }
       : { httpStatus: response.status, body: null, error: `not a health answer (HTTP ${response.status})` };
   } catch (error) {
     if (isAbortLike(error)) throw error;

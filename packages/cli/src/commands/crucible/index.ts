@@ -10,6 +10,8 @@ import { registerMetadata } from './metadata.js';
 import { registerOpen } from './open.js';
 import { registerProjects } from './projects.js';
 import { registerSamples } from './samples.js';
+import { registerSearch } from './search.js';
+import { registerStatus } from './status.js';
 import { registerUpload } from './upload.js';
 import { registerWait } from './wait.js';
 import { registerWhoami } from './whoami.js';
@@ -40,4 +42,7 @@ export const register: CommandModule['register'] = (command, api) => {
   registerIngest(command, api);
   registerWait(command, api);
   registerOpen(command, api);
+  // issue 13: basics
+  registerSearch(command, api);
+  registerStatus(command, api);
 };

@@ -1,12 +1,19 @@
 import { envNames, MissingCredentialsError, UsageError } from '@sciport/core';
-import { CRUCIBLE_SETTINGS, type CrucibleClient, DEFAULT_CRUCIBLE_BASE_URL } from '@sciport/crucible';
+import {
+  CRUCIBLE_SETTINGS,
+  type CrucibleClient,
+  DEFAULT_CRUCIBLE_BASE_URL,
+  DEFAULT_CRUCIBLE_EXPLORER_URL,
+  defaultExplorerUrl,
+  explorerUrl,
+} from '@sciport/crucible';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { resolveSettings } from '../../client-factory.js';
 import type { CommandApi } from '../../program.js';
 import { type ApiOptions, apiOptions, makeClient } from './shared.js';
 
-/** `sciport crucible open: the explorer page of a dataset or sample`. */
+/** `sciport crucible open`: the explorer page of a dataset or sample (spec §19.1). */
 export function registerOpen(command: Command, { action }: CommandApi): void {
   apiOptions(
     command
@@ -19,13 +26,14 @@ export function registerOpen(command: Command, { action }: CommandApi): void {
         `its project (default: looked up, else ${CRUCIBLE_SETTINGS.currentProject.env})`,
       )
       .addOption(
-        new Option('--type <type>', 'the page: dataset, sample (graph) or main (default: looked up)').choices(
-          ['dataset', 'sample', 'main'],
-        ),
+        new Option('--type <type>', 'the page: dataset or sample (default: looked up)').choices([
+          'dataset',
+          'sample',
+        ]),
       )
       .option(
         '--explorer-url <url>',
-        `the explorer (default ${envNames(CRUCIBLE_SETTINGS.explorerUrl).join(' or ')}, config ${CRUCIBLE_SETTINGS.explorerUrl.configKey}, or <API origin>/explore)`,
+        `the explorer (default ${envNames(CRUCIBLE_SETTINGS.explorerUrl).join(' or ')}, config ${CRUCIBLE_SETTINGS.explorerUrl.configKey}; for the live API ${DEFAULT_CRUCIBLE_EXPLORER_URL}, else <API origin>/explore)`,
       ),
   ).action(
     action(
@@ -35,7 +43,7 @@ export function registerOpen(command: Command, { action }: CommandApi): void {
         o: ApiOptions & {
           print?: boolean;
           project?: string;
-          type?: 'dataset' | 'sample' | 'main';
+          type?: 'dataset' | 'sample';
           explorerUrl?: string;
         },
       ) => {
@@ -44,17 +52,11 @@ export function registerOpen(command: Command, { action }: CommandApi): void {
           baseUrl: { flag: o.apiUrl },
           currentProject: {},
         });
-        const explorerBase = found.explorerUrl;
-        const apiUrl = found.baseUrl ?? DEFAULT_CRUCIBLE_BASE_URL;
-        const base = explorerBase ?? `${new URL(apiUrl).origin}/explore`;
-        let root: string;
-        try {
-          root = new URL(base).href.replace(/\/+$/, '');
-        } catch {
-          throw new UsageError(`Not a URL: ${base} (the Crucible explorer)`);
-        }
+        const base = found.explorerUrl ?? defaultExplorerUrl(found.baseUrl ?? DEFAULT_CRUCIBLE_BASE_URL);
+        // A bad explorer URL fails before any request.
+        explorerUrl({ type: 'dataset', id, projectId: 'check' }, base);
         let project = o.project;
-        let type = o.type;
+        let type: string | undefined = o.type;
         if (project === undefined || type === undefined) {
           // The explorer's pages are per project: ask the API what the id is, when a key is at hand.
           let client: CrucibleClient | undefined;
@@ -66,20 +68,17 @@ export function registerOpen(command: Command, { action }: CommandApi): void {
           if (client) {
             const found = await client.resources.get(id, { signal: ctx.signal });
             project ??= found.projectId;
-            type ??= found.type === 'sample' ? 'sample' : found.type === 'dataset' ? 'dataset' : 'main';
+            type ??= found.type;
           }
           project ??= found.currentProject;
         }
-        const mfid = encodeURIComponent(id);
-        const explorer = !project
-          ? `${root}/${mfid}`
-          : `${root}/${encodeURIComponent(project)}/${
-              type === 'sample'
-                ? `sample-graph/${mfid}`
-                : type === 'dataset' || type === undefined
-                  ? `dataset/${mfid}`
-                  : mfid
-            }`;
+        if (type !== undefined && type !== 'dataset' && type !== 'sample')
+          throw new UsageError(`${id} is a ${type}: the explorer has pages for datasets and samples only`);
+        const explorer = explorerUrl({ type: type ?? 'dataset', id, projectId: project }, base);
+        if (explorer === undefined)
+          throw new UsageError(
+            `No explorer page without a project: give --project, or set ${CRUCIBLE_SETTINGS.currentProject.env}`,
+          );
         ctx.out.write(`${explorer}\n`);
         if (!o.print && ctx.out.isTTY && !ctx.json) {
           const { spawn } = await import('node:child_process');

@@ -15,7 +15,7 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
       .option('--parser <name>', `with "new": read the files with a parser (${parserNames().join(', ')})`)
       .option(
         '--ingest [class]',
-        'request ingestion, with an ingestion class (default ApiUploadIngestor; "auto": the server picks)',
+        'request ingestion: by this class (e.g. ApiUploadIngestor), else the server picks one by file type',
       )
       .option('--wait', 'wait for the ingestion to end')
       .option('--replace', 'upload even when the dataset has a file of that name with other content')
