@@ -1,7 +1,8 @@
-import { NotFoundError, type RequestOptions, requestOptions } from '@sciport/core';
-import { type Context, getRecord, id } from '../internal/context.js';
+import { NotFoundError, type RequestOptions, requestOptions, UsageError } from '@sciport/core';
+import { type Context, call, getRecord, id } from '../internal/context.js';
 import { type CrucibleResourceRecord, resourceSchema } from '../schemas/catalog.js';
 import type { CrucibleDataset } from '../schemas/datasets.js';
+import { type CrucibleGraph, graphSchema } from '../schemas/graph.js';
 import type { CrucibleSample } from '../schemas/samples.js';
 import { Datasets } from './datasets.js';
 import { Samples } from './samples.js';
@@ -41,5 +42,22 @@ export class Resources {
     }
     const sample = await new Samples(this.ctx).get(resourceId, options);
     return { type: 'sample', projectId: sample.projectId ?? undefined, record: sample };
+  }
+
+  // issue 13: graph
+  /**
+   * The graph around a dataset or sample (v2 `GET /entity_graph_cte/{id}`, spec §19.4): its first-degree
+   * neighbours and the edges among them, or with `recursive: true` its whole connected component. Only
+   * resources the caller may read appear. Cut it with `cutGraph`, draw it with `renderTree`.
+   */
+  async graph(
+    resourceId: string,
+    options: RequestOptions & { recursive?: boolean } = {},
+  ): Promise<CrucibleGraph> {
+    if (this.ctx.version !== 'v2') throw new UsageError('Resource graphs need API v2');
+    return call(this.ctx, `entity_graph_cte/${id(resourceId, 'id')}`, graphSchema, {
+      ...(options.recursive ? { query: { recursive: true } } : {}),
+      ...requestOptions(options),
+    });
   }
 }
