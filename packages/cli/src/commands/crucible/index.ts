@@ -2,6 +2,7 @@ import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from '@sciport/crucible'
 import type { CommandModule } from '../../program.js';
 import { registerDatasets } from './datasets.js';
 import { registerDownload } from './download.js';
+import { registerFiles } from './files.js';
 import { registerIngest } from './ingest.js';
 import { registerInstruments } from './instruments.js';
 import { registerKeywords } from './keywords.js';
@@ -10,6 +11,7 @@ import { registerMetadata } from './metadata.js';
 import { registerOpen } from './open.js';
 import { registerProjects } from './projects.js';
 import { registerSamples } from './samples.js';
+import { registerTree } from './tree.js';
 import { registerUpload } from './upload.js';
 import { registerWait } from './wait.js';
 import { registerWhoami } from './whoami.js';
@@ -40,4 +42,7 @@ export const register: CommandModule['register'] = (command, api) => {
   registerIngest(command, api);
   registerWait(command, api);
   registerOpen(command, api);
+  // issue 13: graph
+  registerTree(command, api);
+  registerFiles(command, api);
 };
