@@ -1,11 +1,17 @@
-import { ConflictError, NotFoundError, PermissionDeniedError, UsageError } from '@sciport/core';
+import {
+  ConflictError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResponseValidationError,
+  UsageError,
+} from '@sciport/core';
 import {
   type CrucibleSimulator,
   createCrucibleSimulator,
   startTestServer,
   type TestServer,
 } from '@sciport/testkit';
-import { fixedAnswer } from '@sciport/testkit/hostile';
+import { fixedAnswer, htmlPage } from '@sciport/testkit/hostile';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrucibleClient, type CrucibleGraph, cutGraph, renderTree, treeLines } from '../src/index.js';
 
@@ -135,9 +141,21 @@ describe('graphs', () => {
     expect(g.edges).toEqual([{ source: 'A', target: '7' }]);
     expect(g.nodes[0]?.raw).toMatchObject({ extra: [1] });
   });
+
+  it('a login page instead of a graph is a ResponseValidationError, not a crash', async () => {
+    const { client } = await setup([htmlPage({ path: /project_graph/ })]);
+    await expect(client.projects.graph('DEMO-0001')).rejects.toBeInstanceOf(ResponseValidationError);
+  });
 });
 
 describe('tree walks (pure)', () => {
+  it('a self-loop and an edge to a node the server left out end cleanly', () => {
+    const g = graphOf([['x', 'x']]);
+    g.edges.push({ source: 'x', target: 'ghost' });
+    expect(renderTree(g, { root: 'x', label: (n) => n.id })).toBe('x *\n└── x * (shown above)\n');
+    expect(cutGraph(g, 'x', 1).edges).toEqual([{ source: 'x', target: 'x' }]);
+  });
+
   it('ends on cycles and shared children, every node shown once in full', () => {
     const cyc = treeLines(
       graphOf([
