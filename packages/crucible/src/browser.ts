@@ -23,6 +23,15 @@ export {
   explorerUrl,
 } from './explorer.js';
 export type { ApiVersion, CrucibleEvent } from './internal/context.js';
+// issue 13: graph
+export {
+  cutGraph,
+  nodeLabel,
+  type RenderTreeOptions,
+  renderTree,
+  type TreeLine,
+  treeLines,
+} from './internal/graph.js';
 export { SEARCH_LIMIT_CAP, type SearchOptions } from './internal/search.js';
 export { Access } from './resources/access.js';
 export {
@@ -36,6 +45,7 @@ export {
 export { type FileRecordInput, Files } from './resources/files.js';
 export { type InstrumentInput, Instruments } from './resources/instruments.js';
 export { Keywords } from './resources/keywords.js';
+export type { JoinRequestStatus, MemberRef } from './resources/projects.js';
 export { type ProjectInput, Projects } from './resources/projects.js';
 export {
   type RequestLookup,

@@ -8,8 +8,9 @@ import {
   UsageError,
 } from '@sciport/core';
 import { z } from 'zod';
-import { body, type Context, call, getRecord, id } from '../internal/context.js';
+import { body, type Context, call, explain, getRecord, id } from '../internal/context.js';
 
+import { offsetList } from '../internal/lists.js';
 import { itemsOf } from '../schemas/common.js';
 import { type CrucibleFile, downloadLinkSchema, fileSchema } from '../schemas/files.js';
 
@@ -133,6 +134,33 @@ export class Files {
       requestOptions(options),
     );
     return { url: link.url, expiresIn: link.expires_in ?? undefined };
+  }
+
+  // issue 13: graph
+  /**
+   * The files, over every dataset the caller may read, whose content has this SHA-256 (v2
+   * `GET /files?sha256_hash=`, spec §19.7): which datasets hold it is their `datasetMfid`.
+   */
+  find(query: { sha256: string }, options: ListOptions = {}): PageIterable<CrucibleFile, unknown> {
+    const sha256 = query?.sha256?.trim() ?? '';
+    if (!/^[0-9a-fA-F]{64}$/.test(sha256))
+      throw new UsageError(
+        `A SHA-256 is 64 hexadecimal characters, got ${JSON.stringify(query?.sha256 ?? '')}`,
+      );
+    if (this.ctx.version !== 'v2') throw new UsageError('Finding files by content needs API v2');
+    return offsetList(this.ctx, 'files', fileSchema, { sha256_hash: sha256.toLowerCase() }, options);
+  }
+
+  /** Deletes a file record by its MFID (v2 `DELETE /files/{mfid}`; writers): it leaves its dataset's files. */
+  async delete(fileId: string, options: RequestOptions = {}): Promise<void> {
+    if (this.ctx.version !== 'v2') throw new UsageError('Deleting files needs API v2');
+    const path = `files/${id(fileId, 'file id')}`;
+    try {
+      // The body of the answer is unused (spec §19.7): not parsed, so an empty or non-JSON 2xx is fine.
+      await this.ctx.http.request(path, { method: 'DELETE', ...requestOptions(options) });
+    } catch (error) {
+      throw explain(error, path);
+    }
   }
 }
 

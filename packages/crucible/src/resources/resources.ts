@@ -6,12 +6,13 @@ import {
   singlePage,
   UsageError,
 } from '@sciport/core';
-import { type Context, getRecord, id } from '../internal/context.js';
+import { type Context, call, getRecord, id } from '../internal/context.js';
 import { readMetadata, setMetadata } from '../internal/metadata.js';
 import { type SearchOptions, searchList } from '../internal/search.js';
 import { type CrucibleMetadataHit, metadataHitSchema } from '../schemas/basics.js';
 import { type CrucibleResourceRecord, resourceSchema } from '../schemas/catalog.js';
 import type { CrucibleDataset } from '../schemas/datasets.js';
+import { type CrucibleGraph, graphSchema } from '../schemas/graph.js';
 import type { CrucibleSample } from '../schemas/samples.js';
 import { Datasets } from './datasets.js';
 import { Samples } from './samples.js';
@@ -98,5 +99,22 @@ export class Resources {
     options: RequestOptions = {},
   ): Promise<Record<string, unknown>> {
     return setMetadata(this.ctx, resourceId, metadata, 'replace', options);
+  }
+
+  // issue 13: graph
+  /**
+   * The graph around a dataset or sample (v2 `GET /entity_graph_cte/{id}`, spec §19.4): its first-degree
+   * neighbours and the edges among them, or with `recursive: true` its whole connected component. Only
+   * resources the caller may read appear. Cut it with `cutGraph`, draw it with `renderTree`.
+   */
+  async graph(
+    resourceId: string,
+    options: RequestOptions & { recursive?: boolean } = {},
+  ): Promise<CrucibleGraph> {
+    if (this.ctx.version !== 'v2') throw new UsageError('Resource graphs need API v2');
+    return call(this.ctx, `entity_graph_cte/${id(resourceId, 'id')}`, graphSchema, {
+      ...(options.recursive ? { query: { recursive: true } } : {}),
+      ...requestOptions(options),
+    });
   }
 }

@@ -14,6 +14,7 @@ import type {
 import { datasetRoutes } from './routes/datasets.js';
 import { fastApiFallback, fastApiGate, healthRoutes } from './routes/fastapi.js';
 import { fileRoutes } from './routes/files.js';
+import { graphRoutes } from './routes/graph.js';
 import { instrumentRoutes } from './routes/instruments.js';
 import { projectRoutes } from './routes/projects.js';
 import { requestRoutes } from './routes/requests.js';
@@ -219,6 +220,7 @@ const API_ROUTES: readonly CrucibleRoutes[] = [
   uploadRoutes,
   requestRoutes,
   resourceRoutes,
+  graphRoutes,
 ];
 
 /**

@@ -2,6 +2,7 @@ import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from '@sciport/crucible'
 import type { CommandModule } from '../../program.js';
 import { registerDatasets } from './datasets.js';
 import { registerDownload } from './download.js';
+import { registerFiles } from './files.js';
 import { registerIngest } from './ingest.js';
 import { registerInstruments } from './instruments.js';
 import { registerKeywords } from './keywords.js';
@@ -12,6 +13,7 @@ import { registerProjects } from './projects.js';
 import { registerSamples } from './samples.js';
 import { registerSearch } from './search.js';
 import { registerStatus } from './status.js';
+import { registerTree } from './tree.js';
 import { registerUpload } from './upload.js';
 import { registerWait } from './wait.js';
 import { registerWhoami } from './whoami.js';
@@ -45,4 +47,7 @@ export const register: CommandModule['register'] = (command, api) => {
   // issue 13: basics
   registerSearch(command, api);
   registerStatus(command, api);
+  // issue 13: graph
+  registerTree(command, api);
+  registerFiles(command, api);
 };

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { printJson, printNdjson, printTable } from '../../output.js';
 import type { CommandApi } from '../../program.js';
+import { registerProjectMembers } from './project-members.js';
 import { type ApiOptions, apiOptions, makeClient, wire } from './shared.js';
 
 /** `sciport crucible projects list | create`. */
 export function registerProjects(command: Command, { action }: CommandApi): void {
   const projects = command.command('projects').description('projects');
+  registerProjectMembers(projects, { action }); // issue 13: graph
   apiOptions(projects.command('list')).action(
     action(async (ctx, o: ApiOptions) => {
       const client = await makeClient(ctx, o);
