@@ -1,5 +1,6 @@
 import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from '@sciport/crucible';
 import type { CommandModule } from '../../program.js';
+import { registerApply } from './apply.js';
 import { registerDatasets } from './datasets.js';
 import { registerDownload } from './download.js';
 import { registerIngest } from './ingest.js';
@@ -40,4 +41,5 @@ export const register: CommandModule['register'] = (command, api) => {
   registerIngest(command, api);
   registerWait(command, api);
   registerOpen(command, api);
+  registerApply(command, api);
 };
