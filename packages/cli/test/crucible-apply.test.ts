@@ -212,6 +212,13 @@ describe('sciport crucible apply', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).toMatch(/nothing was changed/);
     }
+    const file = await writeBatch(MANIFEST.replace('    type: substrate\n', '    colour: red\n'));
+    const json = await crucible(['--json', 'apply', file]);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr.trim().split('\n').at(-1) as string)).toMatchObject({
+      name: 'ManifestError',
+      problems: [{ line: 6, column: 5, field: 'colour' }],
+    });
     expect(writeRequests()).toEqual([]);
   });
 

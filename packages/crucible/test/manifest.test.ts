@@ -100,11 +100,11 @@ describe('parseManifest: every problem with its line', () => {
       expect.objectContaining({
         line: 5,
         column: 5,
-        key: 'colour',
+        field: 'colour',
         message: expect.stringContaining('unknown key "colour"'),
       }),
     ]);
-    expect(problemsOf('version: 1\nextras: 1\n')[0]).toMatchObject({ line: 2, key: 'extras' });
+    expect(problemsOf('version: 1\nextras: 1\n')[0]).toMatchObject({ line: 2, field: 'extras' });
   });
 
   it('reports wrong types, bad and duplicate ids, at their lines', () => {
@@ -125,7 +125,7 @@ describe('parseManifest: every problem with its line', () => {
         '    metadata: [1, 2]', // 13
       ].join('\n'),
     );
-    const lines = p.map((x) => [x.line, x.key]);
+    const lines = p.map((x) => [x.line, x.field]);
     expect(lines).toEqual([
       [4, 'name'],
       [5, 'public'],
@@ -278,7 +278,7 @@ describe('applyManifest against the simulator', () => {
     // Local problems first (the files, the metadata file): the server is not asked yet.
     const local = await attempt();
     expect(local).toBeInstanceOf(ManifestError);
-    expect(local.problems.map((p) => [p.line, p.key])).toEqual([
+    expect(local.problems.map((p) => [p.line, p.field])).toEqual([
       [7, 'metadata'],
       [11, 'files'],
       [11, 'files'],
@@ -293,10 +293,10 @@ describe('applyManifest against the simulator', () => {
     await mkdir(path.join(dir, 'logs'));
     await writeFile(path.join(dir, 'logs', 'x.log'), 'log');
     await writeFile(path.join(dir, 'nothere.txt'), 'now here');
-    expect((await attempt()).problems.map((p) => [p.line, p.key])).toEqual([[7, 'metadata']]);
+    expect((await attempt()).problems.map((p) => [p.line, p.field])).toEqual([[7, 'metadata']]);
     await writeFile(path.join(dir, 'data', 'a.json'), '{"ok": true}');
     const remote = await attempt();
-    expect(remote.problems.map((p) => [p.line, p.key])).toEqual([
+    expect(remote.problems.map((p) => [p.line, p.field])).toEqual([
       [6, 'parents'],
       [12, 'samples'],
       [13, 'project'],

@@ -5,8 +5,11 @@ export interface ManifestProblem {
   file: string;
   line: number;
   column: number;
-  /** The key concerned, when there is one (`colour`, `samples`, `metadata`). */
-  key?: string | undefined;
+  /**
+   * The manifest key concerned, when there is one (`colour`, `samples`, `metadata`). Named `field`, not `key`:
+   * error output redacts anything called `key`.
+   */
+  field?: string | undefined;
   message: string;
 }
 

@@ -39,7 +39,7 @@ export async function readLocal(
   const files = new Map<string, LocalFile[]>();
   const metadata = new Map<string, Record<string, unknown>>();
   const report = (pos: { line: number; column: number }, message: string, key: string) =>
-    problems.push({ file: manifest.file, line: pos.line, column: pos.column, key, message });
+    problems.push({ file: manifest.file, line: pos.line, column: pos.column, field: key, message });
 
   for (const entry of [...manifest.samples, ...manifest.datasets]) {
     if (!entry.metadata) continue;

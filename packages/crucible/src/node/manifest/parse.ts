@@ -143,7 +143,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
     return { line: pos.line, column: pos.col };
   };
   const problem = (node: unknown, message: string, key?: string) =>
-    problems.push({ file, ...at(node), ...(key ? { key } : {}), message });
+    problems.push({ file, ...at(node), ...(key ? { field: key } : {}), message });
 
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   for (const e of doc.errors) {

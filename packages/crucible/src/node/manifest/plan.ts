@@ -118,7 +118,7 @@ export async function planManifest(
 ): Promise<ManifestPlan> {
   const call = { signal };
   const report = (pos: { line: number; column: number }, message: string, key?: string) =>
-    problems.push({ file: manifest.file, line: pos.line, column: pos.column, key, message });
+    problems.push({ file: manifest.file, line: pos.line, column: pos.column, field: key, message });
   const state: ApplyState = structuredClone(previous);
   const cache: ServerCache = { links: new Map(), files: new Map() };
 
