@@ -21,6 +21,27 @@ export {
   type UploadFileResult,
 } from './node/files.js';
 export { fitSegment, localName, MAX_SEGMENT_BYTES } from './node/local-names.js';
+// issue 13: apply
+export {
+  type ApplyAction,
+  type ApplyOptions,
+  type ApplyOutcome,
+  type ApplyResult,
+  type ApplyState,
+  applyManifest,
+  formatProblem,
+  type Manifest,
+  type ManifestDataset,
+  ManifestError,
+  type ManifestPlan,
+  type ManifestProblem,
+  type ManifestSample,
+  type ParseManifestOptions,
+  parseManifest,
+  planManifest,
+  readLocal,
+  statePathFor,
+} from './node/manifest/index.js';
 export {
   type DatasetParser,
   genericParser,

@@ -16,6 +16,7 @@
  * ```
  */
 
+export * from './apply.js';
 export * from './crucible.js';
 export * from './echo.js';
 export * from './fragalysis.js';

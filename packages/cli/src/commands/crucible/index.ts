@@ -1,5 +1,6 @@
 import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from '@sciport/crucible';
 import type { CommandModule } from '../../program.js';
+import { registerApply } from './apply.js';
 import { registerDatasets } from './datasets.js';
 import { registerDownload } from './download.js';
 import { registerFiles } from './files.js';
@@ -50,4 +51,5 @@ export const register: CommandModule['register'] = (command, api) => {
   // issue 13: graph
   registerTree(command, api);
   registerFiles(command, api);
+  registerApply(command, api);
 };
