@@ -22,6 +22,13 @@ export {
   type UploadFileResult,
 } from './node/files.js';
 export { fitSegment, localName, MAX_SEGMENT_BYTES } from './node/local-names.js';
+// issue 13: download
+export {
+  compileGlob,
+  type FileSelection,
+  NoFilesSelectedError,
+  pathInDataset,
+} from './node/select.js';
 export {
   type DatasetParser,
   genericParser,
