@@ -22,13 +22,6 @@ export {
   type UploadFileResult,
 } from './node/files.js';
 export { fitSegment, localName, MAX_SEGMENT_BYTES } from './node/local-names.js';
-// issue 13: download
-export {
-  compileGlob,
-  type FileSelection,
-  NoFilesSelectedError,
-  pathInDataset,
-} from './node/select.js';
 export {
   type DatasetParser,
   genericParser,
@@ -39,6 +32,13 @@ export {
   parserNames,
   registerParser,
 } from './node/parsers.js';
+// issue 13: download
+export {
+  compileGlob,
+  type FileSelection,
+  NoFilesSelectedError,
+  pathInDataset,
+} from './node/select.js';
 export {
   CHUNK_QUANTUM,
   persistedFrom,
