@@ -52,6 +52,13 @@ export {
   parserNames,
   registerParser,
 } from './node/parsers.js';
+// issue 13: download
+export {
+  compileGlob,
+  type FileSelection,
+  NoFilesSelectedError,
+  pathInDataset,
+} from './node/select.js';
 export {
   CHUNK_QUANTUM,
   persistedFrom,

@@ -7,6 +7,12 @@
  */
 
 export { type BytesResponseOptions, bytesResponse, readBody } from './bytes-response.js';
+// issue 13: download
+export {
+  addFolderFiles,
+  type FolderDatasetFile,
+  type FolderDatasetOptions,
+} from './crucible/folder-dataset.js';
 export {
   type AddFileOptions,
   CRUCIBLE_INGESTION_CLASSES,

@@ -30,6 +30,16 @@ export class NodeDatasets extends Datasets {
    * Downloads a dataset's ingested files into `dir`: verified against their size and SHA-256, written
    * atomically, resumed where a transfer was cut; the API key never goes to storage. Returns what it did with
    * each file.
+   *
+   * With a selection (`include` / `exclude` globs, `files`), only the selected files' links are asked for
+   * (v2: `GET /files/{id}/download_link` each, spec §19.3) and each lands at `<dir>/<path in dataset>`;
+   * nothing selected throws `NoFilesSelectedError` listing the files there are. `record: true` also saves
+   * the dataset's record with its metadata as `<dir>/record.json`.
+   *
+   * @example
+   * ```ts
+   * await client.datasets.download(dsid, 'out', { include: ['raw/**'], exclude: ['*.tmp'], record: true });
+   * ```
    */
   async download(datasetId: string, dir: string, options: DownloadOptions = {}): Promise<DownloadedFile[]> {
     return downloadDataset(this.ctx, new Files(this.ctx), datasetId, dir, options);

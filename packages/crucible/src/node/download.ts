@@ -20,10 +20,12 @@ import {
   removePartial,
   safeJoin,
   sha256File,
+  writeFileAtomic,
 } from '@sciport/core/node';
 import { z } from 'zod';
 import { DatasetDownloadError, type DownloadFailure } from '../crucible-error.js';
 import { type Context, getRecord, id } from '../internal/context.js';
+import { Datasets } from '../resources/datasets.js';
 import { type Files, listFiles } from '../resources/files.js';
 import type { CrucibleFile } from '../schemas/files.js';
 import {
@@ -34,12 +36,34 @@ import {
   sanitiseName,
   unwritableReason,
 } from './local-names.js';
+import {
+  type FileSelection,
+  hasSelection,
+  listingEntries,
+  pathInDataset,
+  selectEntries,
+  showName,
+  unsafePathReason,
+} from './select.js';
 
 export { localName, sanitiseName } from './local-names.js';
 
 export interface DownloadOptions extends RequestOptions {
-  /** Which files: a predicate on the local relative name (default: all). */
-  include?: (name: string) => boolean;
+  /**
+   * Which files: globs tested against each file's path in the dataset (spec §19.3, `.gitignore`-like: `*` stays
+   * in one folder, `**` crosses folders, a pattern without `/` matches the last segment; see `compileGlob`),
+   * or (as before) a predicate on the local relative name. Default: every file.
+   */
+  include?: string | readonly string[] | ((name: string) => boolean);
+  /** Globs of files to leave out, applied after `include`. */
+  exclude?: string | readonly string[];
+  /** Single files, each by file id (mfid), exact path in the dataset or unique last path segment. */
+  files?: string | readonly string[];
+  /**
+   * Also save the dataset's record (`GET /datasets/{id}?include_metadata=true`, unchanged, indented 2) as
+   * `record.json` in `dir`, atomically.
+   */
+  record?: boolean;
   onProgress?: (progress: { file: string; bytes: number; total: number | undefined }) => void;
   /** Called for each file that fails, as it fails (the others go on; the call then throws `DatasetDownloadError`). */
   onFailure?: (failure: DownloadFailure) => void;
@@ -76,20 +100,55 @@ export async function downloadDataset(
 ): Promise<DownloadedFile[]> {
   const signal = options.signal;
   const call = requestOptions(options);
+  const selection = selectionOf(options);
+  const selective = hasSelection(selection);
+  const listUrl = ctx.http.url(`datasets/${id(datasetId, 'dataset id')}/files`).href;
   const records = await listFiles(ctx, datasetId, call);
-  const links = await files.links(datasetId, call);
-  if (Object.keys(links).length === 0) {
-    // No links: a dataset with nothing ingested yet, or (some servers answer alike) no dataset at all.
-    await getRecord(
-      ctx,
-      `datasets/${id(datasetId, 'dataset id')}`,
-      z.looseObject({}),
-      `dataset ${datasetId}`,
-      call,
-    );
-  }
   const root = path.resolve(dir);
-  const { jobs, refused } = await planJobs(ctx, records, links, datasetId, root, options);
+  let candidates: Job[];
+  let links: Record<string, string> = {};
+  if (selective && ctx.version === 'v2') {
+    // Spec §19.3 (sciport's choice): the listing carries size and SHA-256; links are asked per selected file.
+    const { entries, notIngested } = listingEntries(records, datasetId);
+    candidates = selectEntries(entries, datasetId, selection, listUrl, notIngested).map((record) => {
+      const inDataset = pathInDataset(record, datasetId) as string;
+      return {
+        name: inDataset,
+        serverName: inDataset,
+        record,
+        key: record.mfid ?? inDataset,
+        perFile: true,
+      };
+    });
+  } else {
+    links = await files.links(datasetId, call);
+    if (Object.keys(links).length === 0 && !options.record) {
+      // No links: a dataset with nothing ingested yet, or (some servers answer alike) no dataset at all.
+      await getRecord(
+        ctx,
+        `datasets/${id(datasetId, 'dataset id')}`,
+        z.looseObject({}),
+        `dataset ${datasetId}`,
+        call,
+      );
+    }
+    candidates = linkCandidates(ctx, records, links, datasetId);
+    if (selective) {
+      // v1 has no per-file links: the dataset's links, selected by their paths.
+      const entries = candidates.map((job) => ({
+        id: job.record?.mfid ?? undefined,
+        path: job.serverName,
+        item: job,
+      }));
+      candidates = selectEntries(entries, datasetId, selection, listUrl);
+    }
+  }
+  if (typeof options.include === 'function') {
+    const keep = options.include;
+    candidates = candidates.filter((job) => keep(job.name));
+  }
+  if (options.record) await saveRecord(ctx, datasetId, root, call);
+  const { jobs, refused } = await planJobs(ctx, candidates, root, options);
   const out: DownloadedFile[] = [];
   const failures: DownloadFailure[] = [];
   const fail = (failure: DownloadFailure) => {
@@ -99,8 +158,14 @@ export async function downloadDataset(
   for (const failure of refused) fail(failure);
   for (const job of jobs) {
     throwIfAborted(signal);
+    const firstLink = async () => {
+      if (job.perFile && job.record?.mfid) return (await files.link(job.record.mfid, call)).url;
+      const url = links[job.key];
+      if (url === undefined) throw new SciportError(`No download link for ${showName(job.serverName)}`);
+      return url;
+    };
     try {
-      out.push(await downloadOne(ctx, files, datasetId, root, job, links, options));
+      out.push(await downloadOne(ctx, files, datasetId, root, job, firstLink, options));
     } catch (error) {
       if (stopsAll(error) || signal?.aborted) throw error;
       fail({
@@ -115,25 +180,57 @@ export async function downloadDataset(
   return out;
 }
 
+/** The selection options as lists of globs and names (a predicate `include` is not a selection). */
+function selectionOf(options: DownloadOptions): FileSelection {
+  const list = (v: string | readonly string[] | undefined) =>
+    v === undefined ? [] : typeof v === 'string' ? [v] : [...v];
+  return {
+    include: typeof options.include === 'function' ? [] : list(options.include),
+    exclude: list(options.exclude),
+    files: list(options.files),
+  };
+}
+
+/**
+ * The dataset's record with its scientific metadata, unchanged, as `record.json` in `root` (atomically). v2:
+ * `GET /datasets/{id}?include_metadata=true`; v1, where a dataset's metadata is a call of its own, the record
+ * with `scientific_metadata` added.
+ */
+async function saveRecord(
+  ctx: Context,
+  datasetId: string,
+  root: string,
+  call: RequestOptions,
+): Promise<void> {
+  const dataset = await new Datasets(ctx).get(datasetId, { ...call, includeMetadata: true });
+  const raw = dataset.raw as Record<string, unknown>;
+  const record =
+    ctx.version === 'v2' || 'scientific_metadata' in raw
+      ? raw
+      : { ...raw, scientific_metadata: dataset.scientificMetadata ?? null };
+  await writeFileAtomic(path.join(root, RECORD_NAME), `${JSON.stringify(record, null, 2)}\n`, {
+    signal: call.signal,
+  });
+}
+
+const RECORD_NAME = 'record.json';
+
 interface Job {
   name: string;
   serverName: string;
   record: CrucibleFile | undefined;
   key: string;
+  /** Its link is asked for on its own (`GET /files/{mfid}/download_link`), not taken from the dataset's. */
+  perFile?: boolean;
 }
 
-/**
- * The files to fetch, with their local names; the files refused before any transfer (a local name that
- * cannot be written, or that another file of the dataset already takes).
- */
-async function planJobs(
+/** The files of the dataset's links, with their local names. */
+function linkCandidates(
   ctx: Context,
   records: readonly CrucibleFile[],
   links: Record<string, string>,
   datasetId: string,
-  root: string,
-  options: DownloadOptions,
-): Promise<{ jobs: Job[]; refused: DownloadFailure[] }> {
+): Job[] {
   const candidates: Job[] = [];
   for (const key of Object.keys(links)) {
     let record: CrucibleFile | undefined;
@@ -150,9 +247,21 @@ async function planJobs(
       const base = path.posix.basename(name);
       record = records.find((r) => path.posix.basename(r.filename.replace(/\\/g, '/')) === base);
     }
-    if (options.include && !options.include(name)) continue;
     candidates.push({ name, serverName, record, key });
   }
+  return candidates;
+}
+
+/**
+ * The files to fetch; the files refused before any transfer (a path in the dataset that is not safe to write
+ * as it is, a local name that cannot be written, or that another file of the dataset, or `record.json`, takes).
+ */
+async function planJobs(
+  ctx: Context,
+  all: readonly Job[],
+  root: string,
+  options: DownloadOptions,
+): Promise<{ jobs: Job[]; refused: DownloadFailure[] }> {
   const jobs: Job[] = [];
   const refused: DownloadFailure[] = [];
   const refuse = (job: Job, message: string, hint?: string) =>
@@ -162,9 +271,29 @@ async function planJobs(
       mfid: job.record?.mfid ?? undefined,
       error: new SciportError(message, hint ? { hint } : {}),
     });
+  const candidates: Job[] = [];
+  for (const job of all) {
+    if (!job.perFile) {
+      candidates.push(job);
+      continue;
+    }
+    // A selected file lands at its path in the dataset, which must be a plain relative path (§19.3).
+    const unsafe = unsafePathReason(job.serverName);
+    if (unsafe) refuse(job, `Not downloading ${showName(job.serverName)}: ${unsafe}`);
+    else candidates.push({ ...job, name: sanitiseName(job.serverName, 'file') });
+  }
   // Names that differ only in case are one file where the file system folds case (macOS, Windows).
   const folded = candidates.length > 1 && (await foldsCase(root));
   const taken = new Map<string, Job>();
+  if (options.record) {
+    const name = RECORD_NAME;
+    taken.set(clashKey(name, folded), {
+      name,
+      serverName: 'the dataset record (--record)',
+      record: undefined,
+      key: name,
+    });
+  }
   for (const job of candidates) {
     const unwritable = unwritableReason(job.name);
     if (unwritable) {
@@ -222,7 +351,7 @@ async function downloadOne(
   datasetId: string,
   root: string,
   job: Job,
-  links: Record<string, string>,
+  firstLink: () => Promise<string>,
   options: DownloadOptions,
 ): Promise<DownloadedFile> {
   const signal = options.signal;
@@ -241,7 +370,7 @@ async function downloadOne(
       ...shortened,
     };
   }
-  let url = links[job.key] as string;
+  let url = await firstLink();
   registerSecret(signedPart(url));
   let renewed = false;
   const fetchAt = async ({ offset, signal: s }: { offset: number; signal: AbortSignal | undefined }) => {
