@@ -97,8 +97,11 @@ describe('the guides and READMEs', () => {
         }
         const own = await help(commandPath);
         const global = await help([]);
-        // A group (a command with subcommands) takes no operands: a leftover word is a misspelt subcommand.
-        if (subcommands(own).length > 0 && operands.length > 0)
+        // A group (a command with subcommands) takes no operands, unless its usage line names an argument
+        // after `[command]`: a leftover word is a misspelt subcommand.
+        const usage = /^Usage: .*$/m.exec(own)?.[0] ?? '';
+        const takesOperands = /\[command\] [<[]/.test(usage);
+        if (subcommands(own).length > 0 && !takesOperands && operands.length > 0)
           problems.push(`${where}: sciport ${commandPath.join(' ')} has no subcommand ${operands[0]}`);
         for (const flag of flags) {
           const known = new RegExp(`(^|[\\s,])${flag.replace(/-/g, '\\-')}([\\s,=<[]|$)`, 'm');

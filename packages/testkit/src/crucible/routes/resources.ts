@@ -38,9 +38,8 @@ export const resourceRoutes: CrucibleRoutes = (sim, mount) => {
     }
     const p = projects ? sim.db.projects.get(id) : undefined;
     if (p) {
-      if (need === 'read' && !sim.isMember(ctx.user, p))
-        return sim.forbidden(`You are not a member of project ${id}`);
-      if (need === 'write' && !sim.isLead(ctx.user, p)) return sim.forbidden(ADMIN_ONLY);
+      // Readers and writers of a project's metadata are its members (spec §19.6).
+      if (!sim.isMember(ctx.user, p)) return sim.forbidden(`You are not a member of project ${id}`);
       return { kind: 'project', p };
     }
     return detail(404, `Resource ${id} not found`);
