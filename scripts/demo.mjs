@@ -266,6 +266,51 @@ try {
   if (lammpsDataset)
     await run(['crucible', 'metadata', 'get', lammpsDataset], { title: 'what the parser read' });
   await run(['crucible', 'open', dsid, '--print'], { title: 'the web page of the dataset' });
+  await run(['crucible', 'status'], { title: 'is the service live and ready, and does the key work?' });
+  await run(['crucible', 'search', 'XRD scna'], { title: 'fuzzy name search (a typo forgiven), best first' });
+  const selected = path.join(work, 'crucible-selected');
+  await run(['crucible', 'download', dsid, '--include', '*.h5', '--record', '--out', selected], {
+    title: 'only the files a glob selects (their links only), and the record with its metadata',
+  });
+  await run(['crucible', 'download', dsid, '--include', 'raw/**', '--out', selected], {
+    expect: 4,
+    title: 'a glob that matches nothing: exit 4, the names there are listed',
+  });
+  const batch = path.join(work, 'batch');
+  mkdirSync(path.join(batch, 'data'), { recursive: true });
+  writeFileSync(path.join(batch, 'data', 'scan-1.csv'), 'two_theta,counts\n20.0,112\n');
+  writeFileSync(path.join(batch, 'data', 'scan-2.csv'), 'two_theta,counts\n20.0,98\n');
+  writeFileSync(path.join(batch, 'xrd-meta.json'), '{"wavelength_A": 1.5406}\n');
+  const manifest = path.join(batch, 'batch.yaml');
+  writeFileSync(
+    manifest,
+    [
+      'version: 1',
+      'project: DEMO-0001',
+      'samples:',
+      '  - id: wafer',
+      '    name: wafer 12',
+      '    metadata: {thickness_nm: 500}',
+      'datasets:',
+      '  - id: xrd-fit',
+      '    name: XRD fit of scan 5',
+      '    keywords: [sciport-demo]',
+      '    metadata: xrd-meta.json',
+      '    files: [data/*.csv]',
+      '    ingest: false',
+      '    samples: [wafer]',
+      `    parents: [${dsid}]`,
+      '',
+    ].join('\n'),
+  );
+  await run(['crucible', 'apply', manifest, '--dry-run'], {
+    title: 'a batch manifest: the plan, nothing sent',
+  });
+  await run(['crucible', 'apply', manifest], {
+    title: 'a sample, a dataset, metadata, keywords, links, files',
+  });
+  await run(['crucible', 'apply', manifest], { title: 'again: everything matches, nothing is sent' });
+  await run(['crucible', 'tree', dsid], { title: 'the graph around the first dataset' });
   env.CRUCIBLE_API_KEY = 'not-a-key';
   await run(['crucible', 'whoami'], { expect: 3, title: 'a wrong key: exit 3' });
   process.stdout.write(
