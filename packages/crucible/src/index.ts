@@ -22,6 +22,16 @@ export {
   type UploadFileResult,
 } from './node/files.js';
 export { fitSegment, localName, MAX_SEGMENT_BYTES } from './node/local-names.js';
+// issue 13: multipart
+export {
+  DEFAULT_PARALLEL,
+  DEFAULT_PART_SIZE,
+  DEFAULT_STORAGE_HOST,
+  MIN_PART_SIZE,
+  MULTIPART_THRESHOLD,
+  partSizeFor,
+  storageHost,
+} from './node/multipart.js';
 export {
   type DatasetParser,
   genericParser,
