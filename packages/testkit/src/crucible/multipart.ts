@@ -1,4 +1,4 @@
-import type { SimBlob } from './blobs.js';
+import type { BlobWriter } from './blobs.js';
 import { basename } from './common.js';
 import type { CrucibleSimDataset, UploadSession } from './model.js';
 import type { CrucibleSim, CrucibleSimState } from './state.js';
@@ -87,8 +87,10 @@ export interface Grant {
   expired: boolean;
 }
 
+/** A stored part: a plain temp file (not hashed: only the assembled object is). */
 export interface Part {
-  readonly blob: SimBlob;
+  readonly path: string;
+  readonly size: number;
   readonly etag: string;
   readonly modifiedMs: number;
 }
@@ -99,6 +101,14 @@ export interface XmlUpload {
   readonly object: string;
   readonly parts: Map<number, Part>;
   state: 'open' | 'completed' | 'aborted';
+  /**
+   * The object assembled (hashed) in the background from part 1 on, as far as the parts are contiguous: the
+   * ETags appended, in order, and the work under way. `complete` goes on from there when its list starts with
+   * the same parts, else it starts again.
+   */
+  assembly: { writer: BlobWriter; etags: string[]; running: Promise<void> | undefined } | undefined;
+  /** Parts replaced by a later PUT of the same number (their files go when the upload ends). */
+  readonly replaced: Part[];
 }
 
 export interface MultipartState {

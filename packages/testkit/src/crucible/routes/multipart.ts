@@ -1,11 +1,16 @@
+import { createReadStream } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { HttpResponse } from 'msw';
 import { route, underPrefix } from '../../routes.js';
+import type { BlobWriter } from '../blobs.js';
 import {
   type Grant,
   MAX_PARTS,
   MIN_PART,
   type MultipartState,
   multipartState,
+  type Part,
   type XmlUpload,
 } from '../multipart.js';
 import type { CrucibleRoutes, CrucibleSim } from '../state.js';
@@ -37,6 +42,70 @@ async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
 }
 
 const unquote = (etag: string) => etag.trim().replace(/^"|"$/g, '');
+
+let nextPart = 1;
+
+/** Writes exactly `expected` bytes of `body` to a new file under `dir` (no hashing); removes it on failure. */
+async function writePart(
+  dir: string,
+  body: ReadableStream<Uint8Array> | null,
+  expected: number,
+): Promise<string> {
+  const path = join(dir, `part-${process.pid}-${nextPart++}.bin`);
+  const handle = await open(path, 'w');
+  let at = 0;
+  try {
+    if (body !== null) {
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+        if (at + chunk.byteLength > expected) throw new Error('body longer than Content-Length');
+        let written = 0;
+        while (written < chunk.byteLength) {
+          const r = await handle.write(chunk, written, chunk.byteLength - written, at + written);
+          written += r.bytesWritten;
+        }
+        at += chunk.byteLength;
+      }
+    }
+    if (at !== expected) throw new Error('body shorter than Content-Length');
+    await handle.close();
+    return path;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw error;
+  }
+}
+
+const removePart = (p: Part) => void unlink(p.path).catch(() => undefined);
+
+/** Appends a part's file to the assembly writer (which hashes it). */
+async function appendPart(writer: BlobWriter, part: Part): Promise<void> {
+  if (part.size === 0) return;
+  for await (const chunk of createReadStream(part.path, { highWaterMark: 1 << 20 }))
+    await writer.append(chunk as Buffer);
+}
+
+/** Assembles, in the background, the parts contiguous with what is assembled already. */
+function assemble(sim: CrucibleSim, upload: XmlUpload): Promise<void> {
+  upload.assembly ??= { writer: sim.blobs.writer(), etags: [], running: undefined };
+  const a = upload.assembly;
+  a.running ??= (async () => {
+    try {
+      for (;;) {
+        const part = upload.parts.get(a.etags.length + 1);
+        if (!part || upload.state !== 'open' || upload.assembly !== a) return;
+        await appendPart(a.writer, part);
+        a.etags.push(part.etag);
+      }
+    } catch {
+      // Part of a part may be in the writer: no list matches this, so complete starts again.
+      a.etags.push('"broken"');
+    } finally {
+      a.running = undefined;
+    }
+  })();
+  return a.running;
+}
 
 /**
  * The GCS XML multipart API and the object metadata of the JSON API on the storage mount (spec §19.9), with a
@@ -84,6 +153,8 @@ export const multipartStorageRoutes: CrucibleRoutes = (sim, mount) => {
           object,
           parts: new Map(),
           state: 'open',
+          assembly: undefined,
+          replaced: [],
         };
         mp.uploads.set(upload.id, upload);
         mp.stats.xmlInitiates += 1;
@@ -101,8 +172,9 @@ export const multipartStorageRoutes: CrucibleRoutes = (sim, mount) => {
       if (method === 'POST') return complete(sim, mp, request, upload, bucket);
       if (method === 'DELETE') {
         upload.state = 'aborted';
-        for (const p of upload.parts.values()) sim.blobs.release(p.blob);
+        for (const p of [...upload.parts.values(), ...upload.replaced]) removePart(p);
         upload.parts.clear();
+        await dropAssembly(upload);
         mp.stats.aborts += 1;
         return new HttpResponse(null, { status: 204 });
       }
@@ -110,6 +182,14 @@ export const multipartStorageRoutes: CrucibleRoutes = (sim, mount) => {
     }),
   ];
 };
+
+async function dropAssembly(upload: XmlUpload): Promise<void> {
+  const a = upload.assembly;
+  upload.assembly = undefined;
+  if (!a) return;
+  await a.running?.catch(() => undefined);
+  await a.writer.discard();
+}
 
 function count(sim: CrucibleSim): void {
   sim.stats.requests += 1;
@@ -193,25 +273,26 @@ async function putPart(
       return xmlError(503, 'ServiceUnavailable', 'Please try again.');
     }
     if (mp.holdIn !== undefined) mp.holdIn -= 1;
-    const writer = sim.blobs.writer();
+    let path: string;
     try {
-      await writer.writeChunk(request.body, 0, length, length);
+      path = await writePart(sim.blobs.dir, request.body, length);
     } catch {
-      await writer.discard();
-      return xmlError(400, 'IncompleteBody', 'The request body ended before Content-Length was satisfied.');
+      return xmlError(400, 'IncompleteBody', 'The request body did not match Content-Length.');
     }
-    const blob = await writer.finish();
+    const part: Part = { path, size: length, etag: `"${token(sim.db.random, 32)}"`, modifiedMs: sim.now() };
     if (upload.state !== 'open') {
-      sim.blobs.release(blob);
+      removePart(part);
       return xmlError(404, 'NoSuchUpload', 'The requested upload was not found.');
     }
+    // A replaced part's file stays until the upload ends (the assembly may be reading it); the ETags compared
+    // at complete tell whether the assembly holds the right one.
     const old = upload.parts.get(n);
-    if (old) sim.blobs.release(old.blob);
-    const etag = `"${blob.sha256.slice(0, 32)}"`;
-    upload.parts.set(n, { blob, etag, modifiedMs: sim.now() });
+    if (old) upload.replaced.push(old);
+    upload.parts.set(n, part);
     stats.partsStored += 1;
     stats.partBytes += length;
-    return new HttpResponse(null, { status: 200, headers: { etag, 'content-length': '0' } });
+    void assemble(sim, upload).catch(() => undefined);
+    return new HttpResponse(null, { status: 200, headers: { etag: part.etag, 'content-length': '0' } });
   } finally {
     mp.inFlight -= 1;
   }
@@ -228,7 +309,7 @@ function listParts(mp: MultipartState, upload: XmlUpload, bucket: string, q: URL
     .map((n) => {
       const p = upload.parts.get(n);
       if (!p) return '';
-      return `<Part><PartNumber>${n}</PartNumber><LastModified>${new Date(p.modifiedMs).toISOString()}</LastModified><ETag>${escapeXml(p.etag)}</ETag><Size>${p.blob.size}</Size></Part>`;
+      return `<Part><PartNumber>${n}</PartNumber><LastModified>${new Date(p.modifiedMs).toISOString()}</LastModified><ETag>${escapeXml(p.etag)}</ETag><Size>${p.size}</Size></Part>`;
     })
     .join('');
   return xml(
@@ -271,7 +352,7 @@ async function complete(
     const part = upload.parts.get(n);
     if (!part || unquote(part.etag) !== unquote(etag))
       return xmlError(400, 'InvalidPart', `One or more of the specified parts could not be found (${n}).`);
-    if (i < listed.length - 1 && part.blob.size < MIN_PART)
+    if (i < listed.length - 1 && part.size < MIN_PART)
       return xmlError(400, 'EntityTooSmall', `Part ${n} is smaller than the minimum allowed size.`);
   }
   const session = sim.db.sessions.get(upload.grant.sessionId);
@@ -281,20 +362,23 @@ async function complete(
     sim.blobs.release(session.blob);
     session.blob = undefined;
   }
-  const writer = sim.blobs.writer();
-  for (const { n } of listed) {
+  // Go on from the background assembly when it holds the first parts of the list, else start again.
+  await upload.assembly?.running;
+  const done = upload.assembly?.etags ?? [];
+  const reuse =
+    done.length <= listed.length &&
+    done.every((e, i) => unquote(e) === unquote((listed[i] as { etag: string }).etag));
+  if (!reuse) await dropAssembly(upload);
+  upload.assembly ??= { writer: sim.blobs.writer(), etags: [], running: undefined };
+  const { writer } = upload.assembly;
+  for (const { n } of listed.slice(upload.assembly.etags.length)) {
     const part = upload.parts.get(n);
-    if (!part) continue;
-    const reader = sim.blobs.stream(part.blob, 0, part.blob.size - 1).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      await writer.append(value);
-    }
+    if (part) await appendPart(writer, part);
   }
   const blob = await writer.finish();
+  upload.assembly = undefined;
   upload.state = 'completed';
-  for (const p of upload.parts.values()) sim.blobs.release(p.blob);
+  for (const p of [...upload.parts.values(), ...upload.replaced]) removePart(p);
   upload.parts.clear();
   session.blob = blob;
   sim.putBlob(sim.db.uploadBucket, upload.object, blob);
