@@ -8,12 +8,13 @@
 //   node bench/crucible-multipart.mjs [megabytes]       (default 1024; BENCH_MULTIPART_MB also sets it)
 //
 // Rounds alternate multipart and single stream (BENCH_ROUNDS, default 1); medians are compared.
+// Each run also records the simulator process's CPU time (from /proc) and the 1-minute load average at its start.
 // Targets: multipart throughput at least 2x the single stream's; peak RSS of the uploading process under 200 MB.
 // Writes bench/results/crucible-multipart.json; exits 1 when a target is missed.
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fmt, medianOf, root, runJson, writeResult } from './lib.mjs';
 
@@ -35,6 +36,16 @@ function randomFile(file, bytes) {
   closeSync(fd);
 }
 
+/** CPU time (user + system, ms) a process used so far, from /proc (Linux); undefined elsewhere. */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 function startServer() {
   const child = spawn(process.execPath, [path.join(here, 'multipart-server.mjs'), String(latencyMs)], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -48,6 +59,7 @@ function startServer() {
       if (nl === -1) return;
       resolve({
         ...JSON.parse(buffer.slice(0, nl)),
+        cpuMs: () => cpuMsOf(child.pid),
         stop: () =>
           new Promise((done) => {
             child.once('exit', () => done());
@@ -77,12 +89,18 @@ try {
       if (!res.ok) throw new Error(`create dataset: ${res.status}`);
       return (await res.json()).unique_id;
     };
-    const run = async (mode) =>
-      runJson(
+    const run = async (mode) => {
+      const ds = await dataset(`bench ${mode}`);
+      const cpu0 = server.cpuMs();
+      const load = loadavg()[0];
+      const result = await runJson(
         path.join(here, 'multipart-upload.mjs'),
-        [api, server.apiKey, await dataset(`bench ${mode}`), source, `${server.url}/storage`, mode, '4'],
+        [api, server.apiKey, ds, source, `${server.url}/storage`, mode, '4'],
         { XDG_CACHE_HOME: path.join(work, 'cache') },
       );
+      const cpu1 = server.cpuMs();
+      return { ...result, serverCpuMs: cpu0 === undefined ? undefined : cpu1 - cpu0, loadAvg1: load };
+    };
     const runs = { multipart: [], single: [] };
     for (let round = 0; round < rounds; round++) {
       runs.multipart.push(await run('multipart'));
@@ -93,6 +111,8 @@ try {
       mbps: mbps(size, medianOf(list.map((r) => r.ms))),
       peakRssMB: Math.max(...list.map((r) => r.peakRssMB)),
       cpuMs: medianOf(list.map((r) => r.cpuMs)),
+      serverCpuMs: list[0]?.serverCpuMs === undefined ? undefined : medianOf(list.map((r) => r.serverCpuMs)),
+      loadAvg1: list.map((r) => Number(r.loadAvg1.toFixed(2))),
       runs: list.map((r) => Math.round(r.ms)),
     });
     const multipart = summary(runs.multipart);

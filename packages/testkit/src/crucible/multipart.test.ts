@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesOf, type Json, newDataset, sameBytes, serve, sha256 } from './crucible-test-helpers.js';
+import { crc32c, crc32cBase64 } from './util.js';
 
 const MiB = 1024 * 1024;
 
@@ -87,7 +88,10 @@ describe('Crucible simulator: multipart upload with credential vending (§19.9)'
       { headers: auth },
     );
     expect(meta.status).toBe(200);
-    expect(await meta.json()).toMatchObject({ size: String(data.byteLength), crc32c: expect.any(String) });
+    expect(await meta.json()).toMatchObject({
+      size: String(data.byteLength),
+      crc32c: crc32cBase64(crc32c(0, data)),
+    });
 
     const bad = await v2().send('POST', `datasets/${dsid}/upload/complete`, {
       upload_id: v.upload_id,
@@ -211,5 +215,29 @@ describe('Crucible simulator: multipart upload with credential vending (§19.9)'
     const f = await sim.addFile(dsid, { filename: 'same.bin', bytes: data });
     const dedup = (await vend(v2(), dsid, data)).body as Vended;
     expect(dedup).toMatchObject({ upload_id: null, access_token: null, existing_file: { mfid: f.mfid } });
+  });
+
+  it('computes the GCS crc32c (CRC32C, Castagnoli) right at any alignment and in pieces', () => {
+    // Bit by bit, as the definition (reflected polynomial 0x82F63B78).
+    const reference = (data: Uint8Array) => {
+      let c = 0xffffffff;
+      for (const byte of data) {
+        c ^= byte;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    expect(crc32c(0, new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+    const data = bytesOf(100_003, 9);
+    for (const [from, to] of [
+      [0, 100_003],
+      [1, 99_999],
+      [3, 70],
+      [7, 8],
+    ] as const) {
+      expect(crc32c(0, data.subarray(from, to))).toBe(reference(data.subarray(from, to)));
+    }
+    expect(crc32c(crc32c(0, data.subarray(0, 4097)), data.subarray(4097))).toBe(reference(data));
+    expect(crc32cBase64(0xe3069283)).toBe('4waSgw==');
   });
 });
