@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ResponseValidationError } from '@sciport/core';
 import {
   type CrucibleSimulator,
   type CrucibleSimulatorOptions,
@@ -11,6 +12,8 @@ import {
 } from '@sciport/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CrucibleClient, type CrucibleEvent, partSizeFor, storageHost } from '../src/index.js';
+import { parseXml } from '../src/node/multipart.js';
+import { xmlInitiateSchema, xmlListPartsSchema } from '../src/schemas/multipart.js';
 
 // The multipart upload (§19.9) against the simulator over real sockets: 5 MiB parts (the smallest GCS takes) of
 // files of 3-4 parts, with the threshold lowered to keep the files small.
@@ -177,5 +180,50 @@ describe('multipart upload (v2, §19.9)', () => {
       if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST;
       else process.env.STORAGE_EMULATOR_HOST = saved;
     }
+  });
+
+  it('reads the XML answers tolerantly (namespaces, entities, one Part or many, extra elements) and refuses wrong ones', () => {
+    const one = parseXml(
+      xmlListPartsSchema,
+      `<?xml version="1.0" encoding="UTF-8"?>
+      <ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+        <Bucket>b</Bucket><Key>k</Key><IsTruncated> true </IsTruncated><NextPartNumberMarker>1</NextPartNumberMarker>
+        <Part><PartNumber>1</PartNumber><LastModified>2026-01-01T00:00:00Z</LastModified>
+          <ETag>&quot;a&amp;b&quot;</ETag><Size>5242880</Size><Owner><ID>x</ID></Owner></Part>
+      </ListPartsResult>`,
+      'GET ?uploadId',
+    ).ListPartsResult;
+    expect(one.Part).toEqual([{ partNumber: 1, etag: '"a&b"', size: 5 * MiB }]);
+    expect(one).toMatchObject({ IsTruncated: 'true', NextPartNumberMarker: 1 });
+    const many = parseXml(
+      xmlListPartsSchema,
+      '<ListPartsResult><Part><PartNumber>1</PartNumber><ETag>"x"</ETag><Size>1</Size></Part><Part><PartNumber>2</PartNumber><ETag>&#34;y&#34;</ETag><Size>2</Size></Part></ListPartsResult>',
+      'GET ?uploadId',
+    ).ListPartsResult.Part;
+    expect(many.map((p) => p.etag)).toEqual(['"x"', '"y"']);
+    expect(
+      parseXml(xmlListPartsSchema, '<ListPartsResult><Bucket>b</Bucket></ListPartsResult>', 'GET')
+        .ListPartsResult.Part,
+    ).toEqual([]);
+    expect(
+      parseXml(
+        xmlInitiateSchema,
+        '<InitiateMultipartUploadResult><UploadId><![CDATA[ABC-1]]></UploadId></InitiateMultipartUploadResult>',
+        'POST',
+      ).InitiateMultipartUploadResult.UploadId,
+    ).toBe('ABC-1');
+    for (const bad of [
+      '<html><body>Sign in</body></html>',
+      '<InitiateMultipartUploadResult><Bucket>b</Bucket></InitiateMultipartUploadResult>',
+      '',
+    ])
+      expect(() => parseXml(xmlInitiateSchema, bad, 'POST ?uploads')).toThrow(ResponseValidationError);
+    expect(() =>
+      parseXml(
+        xmlListPartsSchema,
+        '<ListPartsResult><Part><PartNumber>x</PartNumber><ETag>e</ETag><Size>1</Size></Part></ListPartsResult>',
+        'GET',
+      ),
+    ).toThrow(ResponseValidationError);
   });
 });

@@ -17,6 +17,7 @@ import {
   UsageError,
 } from '@sciport/core';
 import { sha256File, writeFileAtomic } from '@sciport/core/node';
+import { XMLParser } from 'fast-xml-parser';
 import pMap from 'p-map';
 import { z } from 'zod';
 import { type Context, call, id } from '../internal/context.js';
@@ -25,7 +26,8 @@ import {
   initiateMultipartSchema,
   type StoragePart,
   storageObjectSchema,
-  storagePartSchema,
+  xmlInitiateSchema,
+  xmlListPartsSchema,
 } from '../schemas/multipart.js';
 import {
   complete,
@@ -69,7 +71,12 @@ const stateSchema = z.object({
 });
 type State = z.infer<typeof stateSchema>;
 
-class NotOffered extends Error {}
+/** The server does not offer multipart uploads; carries the file's SHA-256 so the fallback does not hash again. */
+class NotOffered extends Error {
+  constructor(readonly sha256: string) {
+    super('multipart upload not offered');
+  }
+}
 /** Storage no longer knows the upload or the token (401/403/404): start over with a new initiation. */
 class StorageGone extends Error {}
 
@@ -116,7 +123,7 @@ export async function uploadV2(
       type: 'warning',
       message: 'The server does not offer multipart uploads: using the single-stream upload',
     });
-    return uploadResumable(ctx, datasetId, file, options);
+    return uploadResumable(ctx, datasetId, file, options, error.sha256);
   }
 }
 
@@ -162,7 +169,7 @@ async function uploadParallel(
           ...requestOptions(options),
           idempotent: true,
         }).catch((error: unknown) => {
-          if (ApiError.isInstance(error) && NOT_OFFERED.includes(error.status)) throw new NotOffered();
+          if (ApiError.isInstance(error) && NOT_OFFERED.includes(error.status)) throw new NotOffered(sha256);
           throw error;
         });
         if (init.existing_file) {
@@ -284,9 +291,7 @@ async function xmlInitiate(
   const response = await storageCall(ctx, url, token, { method: 'POST' }, options).catch((error) => {
     throw unwrap(error);
   });
-  const uploadId = xmlText(response.text(), 'UploadId');
-  if (!uploadId) throw invalid('POST ?uploads', 'UploadId: missing', response.text());
-  return uploadId;
+  return parseXml(xmlInitiateSchema, response.text(), 'POST ?uploads').InitiateMultipartUploadResult.UploadId;
 }
 
 /** The parts storage holds (`GET ?uploadId=`, every page). */
@@ -300,17 +305,10 @@ async function listParts(
   for (;;) {
     const url = `${objectUrl(state)}?uploadId=${encodeURIComponent(state.xmlUploadId)}${marker ? `&part-number-marker=${marker}` : ''}`;
     const text = (await storageCall(ctx, url, state.token, { method: 'GET' }, options)).text();
-    for (const block of xmlBlocks(text, 'Part')) {
-      const part = storagePartSchema.safeParse({
-        partNumber: Number(xmlText(block, 'PartNumber')),
-        etag: xmlText(block, 'ETag'),
-        size: Number(xmlText(block, 'Size')),
-      });
-      if (!part.success) throw invalid('GET ?uploadId', part.error.message, text);
-      parts.set(part.data.partNumber, part.data);
-    }
-    const next = Number(xmlText(text, 'NextPartNumberMarker'));
-    if (xmlText(text, 'IsTruncated') !== 'true' || !(next > marker)) return parts;
+    const result = parseXml(xmlListPartsSchema, text, 'GET ?uploadId').ListPartsResult;
+    for (const part of result.Part) parts.set(part.partNumber, part);
+    const next = result.NextPartNumberMarker ?? 0;
+    if (result.IsTruncated?.trim() !== 'true' || !(next > marker)) return parts;
     marker = next;
   }
 }
@@ -464,23 +462,33 @@ function invalid(endpoint: string, message: string, body: string): ResponseValid
   });
 }
 
-// The XML answers of the multipart API are small and flat (no attributes, no nesting beyond <Part>): tag
-// extraction is enough; entities are decoded.
-function xmlBlocks(text: string, tag: string): string[] {
-  return [...text.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1] ?? '');
-}
+/**
+ * The parser of the storage's XML answers. A well-kept library (fast-xml-parser) rather than tag extraction by
+ * hand: it copes with what GCS, its emulators and proxies may send and a regex would not (XML declarations,
+ * namespaces, CDATA, entities named or numeric — ETags come quoted as `"`, `&quot;` or `&#34;` —, attributes,
+ * whitespace, nesting), and it ignores elements we do not read. Tolerant on purpose: tag values stay strings
+ * (an upload id or ETag is never turned into a number), a single `<Part>` is still a list, and the shape is
+ * then checked with zod (schemas/multipart.ts), so a wrong answer is a {@link ResponseValidationError}.
+ */
+const xmlParser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  removeNSPrefix: true,
+  htmlEntities: true,
+  isArray: (_name, jpath) => jpath === 'ListPartsResult.Part',
+});
 
-function xmlText(text: string, tag: string): string | undefined {
-  const raw = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(text)?.[1];
-  return raw
-    ?.trim()
-    .replace(/&#(\d+);/g, (_, d: string) => String.fromCharCode(Number(d)))
-    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
+/** Parses and validates one XML answer (exported for the tests); a wrong one is a ResponseValidationError. */
+export function parseXml<T>(schema: z.ZodType<T>, text: string, endpoint: string): T {
+  let tree: unknown;
+  try {
+    tree = xmlParser.parse(text);
+  } catch (error) {
+    throw invalid(endpoint, `not XML: ${error instanceof Error ? error.message : String(error)}`, text);
+  }
+  const parsed = schema.safeParse(tree);
+  if (!parsed.success) throw invalid(endpoint, parsed.error.message, text);
+  return parsed.data;
 }
 
 function escapeXml(text: string): string {

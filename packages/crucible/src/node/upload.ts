@@ -124,6 +124,8 @@ export async function uploadResumable(
   datasetId: string,
   file: string,
   options: UploadOptions = {},
+  /** The file's SHA-256 when the caller computed it already (the multipart fallback): not hashed twice. */
+  knownSha256?: string,
 ): Promise<UploadResult> {
   const signal = options.signal;
   const abs = path.resolve(file);
@@ -132,7 +134,7 @@ export async function uploadResumable(
   });
   if (!info.isFile()) throw new UsageError(`Not a file: ${abs}`);
   const size = info.size;
-  const sha256 = await sha256File(abs, signal);
+  const sha256 = knownSha256 ?? (await sha256File(abs, signal));
   const dsPath = `datasets/${id(datasetId, 'dataset id')}`;
   const stateDir = options.stateDir ?? defaultStateDir();
   const stateFile = path.join(

@@ -25,6 +25,31 @@ export const storagePartSchema = z.object({
 });
 export type StoragePart = z.output<typeof storagePartSchema>;
 
+// The storage's XML answers as fast-xml-parser gives them (node/multipart.ts): every value a string (tag values
+// are not converted), `Part` always a list, elements other than these ignored (loose objects).
+const xmlInteger = z.string().trim().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
+
+/** `POST …?uploads`: the `InitiateMultipartUploadResult`. */
+export const xmlInitiateSchema = z.looseObject({
+  InitiateMultipartUploadResult: z.looseObject({ UploadId: z.string().min(1) }),
+});
+
+/** `GET …?uploadId=`: the `ListPartsResult`, its parts as {@link StoragePart}s. */
+export const xmlListPartsSchema = z.looseObject({
+  ListPartsResult: z.looseObject({
+    IsTruncated: z.string().optional(),
+    NextPartNumberMarker: xmlInteger.optional(),
+    Part: z
+      .array(
+        z
+          .looseObject({ PartNumber: xmlInteger, ETag: z.string(), Size: xmlInteger })
+          .transform((p) => ({ partNumber: p.PartNumber, etag: p.ETag, size: p.Size }))
+          .pipe(storagePartSchema),
+      )
+      .default([]),
+  }),
+});
+
 /** The object resource of the JSON API (`GET /storage/v1/b/<bucket>/o/<object>`): what the upload checks. */
 export const storageObjectSchema = z.looseObject({
   name: z.string(),

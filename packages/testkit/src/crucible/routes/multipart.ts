@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
 import { HttpResponse } from 'msw';
 import { route, underPrefix } from '../../routes.js';
 import type { BlobWriter } from '../blobs.js';
@@ -39,6 +40,43 @@ async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
   } catch {
     // the client went away
   }
+}
+
+/**
+ * The parser of `CompleteMultipartUpload` bodies. fast-xml-parser (a well-kept library) rather than regexes: it
+ * checks the document is well-formed (GCS answers `MalformedXML` otherwise) and copes with what clients send
+ * (XML declarations, namespaces, whitespace, entities named or numeric in ETags, extra elements). Tag values stay
+ * strings; a single `<Part>` is still a list.
+ */
+const completeParser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  removeNSPrefix: true,
+  htmlEntities: true,
+  isArray: (_name, jpath) => jpath === 'CompleteMultipartUpload.Part',
+});
+
+/** The parts a `CompleteMultipartUpload` body lists, in its order; undefined when it is not one. */
+function completeList(text: string): Array<{ n: number; etag: string }> | undefined {
+  let doc: unknown;
+  try {
+    doc = completeParser.parse(text, true);
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null || !('CompleteMultipartUpload' in doc)) return undefined;
+  const root = doc.CompleteMultipartUpload;
+  const parts = typeof root === 'object' && root !== null && 'Part' in root ? root.Part : [];
+  if (!Array.isArray(parts)) return undefined;
+  const listed: Array<{ n: number; etag: string }> = [];
+  for (const part of parts as unknown[]) {
+    if (typeof part !== 'object' || part === null) return undefined;
+    const { PartNumber: number, ETag: etag } = part as { PartNumber?: unknown; ETag?: unknown };
+    if (typeof number !== 'string' || !/^\s*\d+\s*$/.test(number) || typeof etag !== 'string')
+      return undefined;
+    listed.push({ n: Number(number), etag });
+  }
+  return listed;
 }
 
 const unquote = (etag: string) => etag.trim().replace(/^"|"$/g, '');
@@ -332,19 +370,9 @@ async function complete(
     await drain(request.body);
     return xmlError(fault.status, 'InternalError', 'We encountered an internal error. Please try again.');
   }
-  const text = await request.text();
-  if (!/<CompleteMultipartUpload>/.test(text))
+  const listed = completeList(await request.text());
+  if (listed === undefined || listed.length === 0)
     return xmlError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
-  const listed: Array<{ n: number; etag: string }> = [];
-  for (const m of text.matchAll(/<Part>([\s\S]*?)<\/Part>/g)) {
-    const body = m[1] ?? '';
-    const n = Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(body)?.[1] ?? Number.NaN);
-    const etag = /<ETag>([\s\S]*?)<\/ETag>/.exec(body)?.[1]?.replace(/&quot;|&#34;/g, '"');
-    if (!Number.isSafeInteger(n) || etag === undefined)
-      return xmlError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
-    listed.push({ n, etag });
-  }
-  if (listed.length === 0) return xmlError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
   if (listed.some((p, i) => i > 0 && p.n <= (listed[i - 1] as { n: number }).n))
     return xmlError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order.');
   for (let i = 0; i < listed.length; i++) {
