@@ -104,6 +104,47 @@ function generatedStream(seed: number, start: number, end: number): ReadableStre
   );
 }
 
+/**
+ * Writes the chunks of a request body (tens of KiB each) from `position` on, gathered into writes of about 1 MiB
+ * (`writev`, so without copying them): a few hundred times fewer file writes per gigabyte.
+ */
+export function gatheredWrites(handle: FileHandle, position: number) {
+  let pending: Uint8Array[] = [];
+  let bytes = 0;
+  let at = position;
+  const flush = async () => {
+    let list = pending;
+    let left = bytes;
+    pending = [];
+    bytes = 0;
+    while (left > 0) {
+      const { bytesWritten } = await handle.writev(list, at);
+      at += bytesWritten;
+      left -= bytesWritten;
+      let skip = bytesWritten;
+      while (skip > 0 && list.length > 0) {
+        const first = list[0] as Uint8Array;
+        if (first.byteLength <= skip) {
+          skip -= first.byteLength;
+          list = list.slice(1);
+        } else {
+          list = [first.subarray(skip), ...list.slice(1)];
+          skip = 0;
+        }
+      }
+    }
+  };
+  return {
+    async write(chunk: Uint8Array): Promise<void> {
+      if (chunk.byteLength === 0) return;
+      pending.push(chunk);
+      bytes += chunk.byteLength;
+      if (bytes >= 1 << 20) await flush();
+    },
+    flush,
+  };
+}
+
 /** A running SHA-256 (node:crypto, fed the bytes as they arrive) + size over bytes written in order to a temp file. */
 export interface BlobWriter {
   readonly path: string;
@@ -227,6 +268,7 @@ export class BlobStore {
         const h = hash.copy();
         let position = persisted;
         let seen = 0;
+        const out = gatheredWrites(handle, position);
         if (body !== null) {
           const reader = body.getReader();
           try {
@@ -239,7 +281,7 @@ export class BlobStore {
               if (seen > expected) throw new ChunkLengthError(seen);
               if (to > from) {
                 const piece = value.subarray(from, to);
-                await writeAll(handle, piece, position);
+                await out.write(piece);
                 position += piece.byteLength;
                 h.update(piece);
               }
@@ -249,6 +291,7 @@ export class BlobStore {
           }
         }
         if (seen !== expected) throw new ChunkLengthError(seen);
+        await out.flush();
         hash = h;
         persisted = position;
         return seen;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { HttpResponse } from 'msw';
 import { route, underPrefix } from '../../routes.js';
-import type { BlobWriter } from '../blobs.js';
+import { type BlobWriter, gatheredWrites } from '../blobs.js';
 import {
   type Grant,
   MAX_PARTS,
@@ -93,18 +93,16 @@ async function writePart(
   const handle = await open(path, 'w');
   let at = 0;
   try {
+    const out = gatheredWrites(handle, 0);
     if (body !== null) {
       for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
         if (at + chunk.byteLength > expected) throw new Error('body longer than Content-Length');
-        let written = 0;
-        while (written < chunk.byteLength) {
-          const r = await handle.write(chunk, written, chunk.byteLength - written, at + written);
-          written += r.bytesWritten;
-        }
+        await out.write(chunk);
         at += chunk.byteLength;
       }
     }
     if (at !== expected) throw new Error('body shorter than Content-Length');
+    await out.flush();
     await handle.close();
     return path;
   } catch (error) {
