@@ -42,6 +42,16 @@ export {
   readLocal,
   statePathFor,
 } from './node/manifest/index.js';
+// issue 13: multipart
+export {
+  DEFAULT_PARALLEL,
+  DEFAULT_PART_SIZE,
+  DEFAULT_STORAGE_HOST,
+  MIN_PART_SIZE,
+  MULTIPART_THRESHOLD,
+  partSizeFor,
+  storageHost,
+} from './node/multipart.js';
 export {
   type DatasetParser,
   genericParser,

@@ -3,7 +3,8 @@ import type { Context } from '../internal/context.js';
 import { Files } from '../resources/files.js';
 import { type RequestOutcome, Requests, type WaitForRequestOptions } from '../resources/requests.js';
 import type { CrucibleRequest } from '../schemas/requests.js';
-import { type UploadOptions, type UploadResult, uploadMultipart, uploadResumable } from './upload.js';
+import { uploadV2 } from './multipart.js';
+import { type UploadOptions, type UploadResult, uploadMultipart } from './upload.js';
 
 export interface IngestOptions {
   /**
@@ -48,7 +49,7 @@ export async function uploadFile(
 ): Promise<UploadFileResult> {
   const result =
     ctx.version === 'v2'
-      ? await uploadResumable(ctx, datasetId, file, options)
+      ? await uploadV2(ctx, datasetId, file, options)
       : await uploadMultipart(ctx, datasetId, file, options);
   const ingest = options.ingest ?? (options.ingestionClass !== undefined || options.wait !== undefined);
   if (!ingest) return result;

@@ -59,6 +59,14 @@ export interface UploadOptions extends RequestOptions {
    * §17.1), so by default such an upload is refused.
    */
   replace?: boolean;
+  /** v2, files of `multipartThreshold` bytes or more (default 32 MiB): parts in flight at once (default 4). */
+  parallel?: number;
+  /** v2: the size from which the multipart upload is tried, when the server offers it (default 32 MiB). */
+  multipartThreshold?: number;
+  /** v2: `false` always uses the single-stream upload. */
+  multipart?: boolean;
+  /** Storage host of multipart uploads (default `STORAGE_EMULATOR_HOST`, else `https://storage.googleapis.com`). */
+  storageHost?: string;
 }
 
 export interface UploadResult {
@@ -84,7 +92,7 @@ const sessionSchema = z.object({
 });
 type Session = z.infer<typeof sessionSchema>;
 
-function defaultStateDir(): string {
+export function defaultStateDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
   return path.join(base, 'sciport', 'uploads');
 }
@@ -116,6 +124,8 @@ export async function uploadResumable(
   datasetId: string,
   file: string,
   options: UploadOptions = {},
+  /** The file's SHA-256 when the caller computed it already (the multipart fallback): not hashed twice. */
+  knownSha256?: string,
 ): Promise<UploadResult> {
   const signal = options.signal;
   const abs = path.resolve(file);
@@ -124,7 +134,7 @@ export async function uploadResumable(
   });
   if (!info.isFile()) throw new UsageError(`Not a file: ${abs}`);
   const size = info.size;
-  const sha256 = await sha256File(abs, signal);
+  const sha256 = knownSha256 ?? (await sha256File(abs, signal));
   const dsPath = `datasets/${id(datasetId, 'dataset id')}`;
   const stateDir = options.stateDir ?? defaultStateDir();
   const stateFile = path.join(
@@ -218,7 +228,7 @@ export async function uploadResumable(
  * Refuses to upload `name` with other bytes than a file of the same name the dataset already has: after
  * ingestion both records would point at one stored object (spec §17.1). Same bytes are fine (de-duplicated).
  */
-async function refuseNameClash(
+export async function refuseNameClash(
   ctx: Context,
   datasetId: string,
   name: string,
@@ -365,7 +375,7 @@ async function probe(
  * `POST …/upload/complete`. Its answer can be lost after the server acted: then the file is looked up by its
  * SHA-256 before asking again.
  */
-async function complete(
+export async function complete(
   ctx: Context,
   datasetId: string,
   uploadId: string,

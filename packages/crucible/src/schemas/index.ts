@@ -23,6 +23,7 @@ export {
 } from './datasets.js';
 export { type CrucibleFile, fileSchema } from './files.js';
 export * from './graph.js';
+export { type InitiateMultipart, initiateMultipartSchema } from './multipart.js';
 export { type CrucibleRequest, PENDING_STATUSES, requestSchema, SUCCESS_STATUSES } from './requests.js';
 export { type CrucibleSample, sampleSchema } from './samples.js';
 export { accountSchema, type CrucibleAccount, type CrucibleUser, userSchema } from './users.js';

@@ -11,11 +11,13 @@ import type {
   CrucibleSimUser,
   IngestionOutcome,
 } from './model.js';
+import { type CrucibleSimMultipart, type CrucibleSimMultipartOptions, multipartState } from './multipart.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { fastApiFallback, fastApiGate, healthRoutes } from './routes/fastapi.js';
 import { fileRoutes } from './routes/files.js';
 import { graphRoutes } from './routes/graph.js';
 import { instrumentRoutes } from './routes/instruments.js';
+import { multipartStorageRoutes } from './routes/multipart.js';
 import { projectRoutes } from './routes/projects.js';
 import { requestRoutes } from './routes/requests.js';
 import { resourceRoutes } from './routes/resources.js';
@@ -83,6 +85,8 @@ export interface CrucibleSimulatorOptions {
   emptyDownloadLinks?: '404' | 'detail';
   /** Where the temp directory for uploaded bytes is created (default `os.tmpdir()`). */
   tmpDir?: string;
+  /** Multipart uploads (§19.9): given, `initiate/multipart` vends a storage token; absent, it answers 501. */
+  multipart?: CrucibleSimMultipartOptions;
   now?: () => number;
 }
 
@@ -173,6 +177,8 @@ export interface CrucibleSimulator {
   readonly stats: CrucibleSimStats;
   /** Snapshots of the resumable upload sessions. */
   readonly sessions: readonly CrucibleSimSessionInfo[];
+  /** Multipart uploads (§19.9): whether offered, counters, uploads, faults and holds. */
+  readonly multipart: CrucibleSimMultipart;
   /** Snapshots of the ingestion and SciCat requests, with their current status. */
   readonly requests: readonly CrucibleSimRequestInfo[];
   /** The API key of a user (`admin`, `demo`, `outsider`, `ingest-worker`). */
@@ -228,6 +234,7 @@ const API_ROUTES: readonly CrucibleRoutes[] = [
  * mount FastAPI's path rules, health, the API routes, then 404/405.
  */
 const ROUTES: readonly CrucibleRoutes[] = [
+  multipartStorageRoutes,
   storageRoutes,
   fastApiGate,
   healthRoutes,
@@ -287,6 +294,7 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
         state: s.state,
       }));
     },
+    multipart: multipartState(sim).control,
     get requests() {
       return [...state.requests.values()].map((r) => ({
         id: r.id,

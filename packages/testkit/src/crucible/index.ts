@@ -23,3 +23,11 @@ export {
   INGESTION_CLASSES as CRUCIBLE_INGESTION_CLASSES,
   type IngestionOutcome,
 } from './model.js';
+export type {
+  CrucibleSimMultipart,
+  CrucibleSimMultipartOptions,
+  CrucibleSimMultipartStats,
+  CrucibleSimMultipartUpload,
+  MultipartOffer as CrucibleSimMultipartOffer,
+  MultipartPartFault as CrucibleSimMultipartFault,
+} from './multipart.js';

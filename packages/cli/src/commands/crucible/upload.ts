@@ -1,3 +1,4 @@
+import { UsageError } from '@sciport/core';
 import { parserNames, RequestFailedError } from '@sciport/crucible';
 import type { Command } from 'commander';
 import { createProgress, info, printJson, printNdjson } from '../../output.js';
@@ -19,6 +20,7 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
       )
       .option('--wait', 'wait for the ingestion to end')
       .option('--replace', 'upload even when the dataset has a file of that name with other content')
+      .option('--parallel <n>', 'v2, files of 32 MiB or more: multipart parts in flight (default 4)')
       .option('--project <id>', 'with "new": the project')
       .option('--name <name>', 'with "new": the dataset name'),
   ).action(
@@ -32,11 +34,13 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
           ingest?: string | boolean;
           wait?: boolean;
           replace?: boolean;
+          parallel?: string;
           project?: string;
           name?: string;
         },
       ) => {
         const ingestionClass = typeof o.ingest === 'string' ? o.ingest : undefined;
+        const parallel = o.parallel === undefined ? undefined : parallelCount(o.parallel);
         const client = await makeClient(ctx, o);
         let progress: ReturnType<typeof createProgress> | undefined;
         const onProgress = (p: { file: string; bytes: number; total: number }) => {
@@ -80,6 +84,7 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
             ...(ingestionClass ? { ingestionClass } : {}),
             ...(o.wait ? { wait: true } : {}),
             ...(o.replace ? { replace: true } : {}),
+            ...(parallel !== undefined ? { parallel } : {}),
           });
           (progress as ReturnType<typeof createProgress> | undefined)?.stop();
           const outcome = r.outcome;
@@ -105,4 +110,12 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
       },
     ),
   );
+}
+
+/** `--parallel N`: an integer from 1 to 64. */
+function parallelCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64)
+    throw new UsageError(`--parallel must be an integer from 1 to 64, got ${value}`);
+  return n;
 }

@@ -1,6 +1,7 @@
 import type { BlobStore } from '../blobs.js';
 import { basename, type Ctx, SHA256_HEX, V1, V2 } from '../common.js';
 import type { UploadSession } from '../model.js';
+import { initiateMultipart } from '../multipart.js';
 import { apiRouter } from '../router.js';
 import type { CrucibleRoutes } from '../state.js';
 import { detail, json, MultipartError, parseMultipart, token, validation } from '../util.js';
@@ -47,12 +48,7 @@ export const uploadRoutes: CrucibleRoutes = (sim, mount) => {
             },
       );
     }
-    if (multipart) {
-      return detail(
-        501,
-        'The simulator does not vend storage credentials (GCS XML multipart); use /upload/initiate',
-      );
-    }
+    if (multipart) return initiateMultipart(sim, ds, body.filename, body.size, sha);
     const name = basename(body.filename);
     const session: UploadSession = {
       uploadId: token(sim.db.random, 32),

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// Crucible multipart upload benchmark (§19.9, issue 13): a 1 GB file uploaded by CrucibleClient.files.upload
+// with the parallel multipart upload (8 MiB parts, 4 in flight) beside the single-stream resumable upload
+// (8 MiB chunks, the simulator's hint), on the same simulator over real HTTP with 20 ms of latency on every
+// request, in one run. The simulator runs in its own process, and each upload in another, so that the peak RSS
+// measured is the uploading process's alone.
+//
+//   node bench/crucible-multipart.mjs [megabytes]       (default 1024; BENCH_MULTIPART_MB also sets it)
+//
+// Rounds alternate multipart and single stream (BENCH_ROUNDS, default 1); medians are compared.
+// Each run also records the simulator process's CPU time (from /proc) and the 1-minute load average at its start.
+// Targets: multipart throughput at least 2x the single stream's; peak RSS of the uploading process under 200 MB.
+// Writes bench/results/crucible-multipart.json; exits 1 when a target is missed.
+import { spawn } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fmt, medianOf, root, runJson, writeResult } from './lib.mjs';
+
+const megabytes = Number(process.argv[2] ?? process.env.BENCH_MULTIPART_MB ?? 1024);
+const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 20);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+const here = path.join(root, 'bench', 'crucible');
+// tmpfs when there is one: this machine's disk stalls for seconds at random (see icsd-mirror.mjs).
+const outputRoot = process.env.BENCH_TMPDIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+const work = mkdtempSync(path.join(outputRoot, 'sciport-bench-multipart-'));
+
+function randomFile(file, bytes) {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(16 * 1048576);
+  for (let left = bytes; left > 0; left -= chunk.length) {
+    randomFillSync(chunk);
+    writeSync(fd, chunk, 0, Math.min(left, chunk.length));
+  }
+  closeSync(fd);
+}
+
+/** CPU time (user + system, ms) a process used so far, from /proc (Linux); undefined elsewhere. */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function startServer() {
+  const child = spawn(process.execPath, [path.join(here, 'multipart-server.mjs'), String(latencyMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TMPDIR: work },
+  });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      buffer += d;
+      const nl = buffer.indexOf('\n');
+      if (nl === -1) return;
+      resolve({
+        ...JSON.parse(buffer.slice(0, nl)),
+        cpuMs: () => cpuMsOf(child.pid),
+        stop: () =>
+          new Promise((done) => {
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+const mbps = (bytes, ms) => bytes / 1048576 / (ms / 1000);
+let failed = false;
+try {
+  const size = megabytes * 1048576;
+  const source = path.join(work, 'source.bin');
+  randomFile(source, size);
+  const server = await startServer();
+  try {
+    const api = `${server.url}/api/v2`;
+    const dataset = async (name) => {
+      const res = await fetch(`${api}/datasets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ dataset_name: name, project_id: 'DEMO-0001' }),
+      });
+      if (!res.ok) throw new Error(`create dataset: ${res.status}`);
+      return (await res.json()).unique_id;
+    };
+    const run = async (mode) => {
+      const ds = await dataset(`bench ${mode}`);
+      const cpu0 = server.cpuMs();
+      const load = loadavg()[0];
+      const result = await runJson(
+        path.join(here, 'multipart-upload.mjs'),
+        [api, server.apiKey, ds, source, `${server.url}/storage`, mode, '4'],
+        { XDG_CACHE_HOME: path.join(work, 'cache') },
+      );
+      const cpu1 = server.cpuMs();
+      return { ...result, serverCpuMs: cpu0 === undefined ? undefined : cpu1 - cpu0, loadAvg1: load };
+    };
+    const runs = { multipart: [], single: [] };
+    for (let round = 0; round < rounds; round++) {
+      runs.multipart.push(await run('multipart'));
+      runs.single.push(await run('single'));
+    }
+    const summary = (list) => ({
+      ms: medianOf(list.map((r) => r.ms)),
+      mbps: mbps(size, medianOf(list.map((r) => r.ms))),
+      peakRssMB: Math.max(...list.map((r) => r.peakRssMB)),
+      cpuMs: medianOf(list.map((r) => r.cpuMs)),
+      serverCpuMs: list[0]?.serverCpuMs === undefined ? undefined : medianOf(list.map((r) => r.serverCpuMs)),
+      loadAvg1: list.map((r) => Number(r.loadAvg1.toFixed(2))),
+      runs: list.map((r) => Math.round(r.ms)),
+    });
+    const multipart = summary(runs.multipart);
+    const single = summary(runs.single);
+    const sameHash = [...runs.multipart, ...runs.single].every((r) => r.sha256 === runs.multipart[0].sha256);
+    const ratio = multipart.mbps / single.mbps;
+    const targets = {
+      throughputRatio: { target: '>= 2', value: ratio, met: ratio >= 2 },
+      peakRssMB: { target: '< 200', value: multipart.peakRssMB, met: multipart.peakRssMB < 200 },
+      sameBytes: { met: sameHash },
+    };
+    failed = Object.values(targets).some((t) => !t.met);
+    const file = writeResult('crucible-multipart', {
+      date: new Date().toISOString(),
+      megabytes,
+      latencyMs,
+      partSizeMiB: 8,
+      parallel: 4,
+      rounds,
+      multipart,
+      single,
+      targets,
+    });
+    console.log(
+      `multipart ${fmt(multipart.mbps)} MB/s (peak RSS ${fmt(multipart.peakRssMB)} MB), single stream ${fmt(single.mbps)} MB/s (peak RSS ${fmt(single.peakRssMB)} MB): ${fmt(ratio, 2)}x  -> ${file}`,
+    );
+    if (failed) console.error('target missed:', JSON.stringify(targets));
+  } finally {
+    await server.stop();
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
