@@ -139,6 +139,57 @@ describe('sciport-sim', () => {
     expect(await done).toBe(0);
   });
 
+  it('offers the multipart upload with --multipart on, and names the storage host to point clients at', async () => {
+    for (const [flag, offered] of [
+      ['on', true],
+      ['off', false],
+    ] as const) {
+      const { io } = capture();
+      const controller = new AbortController();
+      let resolveListening: (info: Readonly<Record<string, unknown>>) => void = () => undefined;
+      const listening = new Promise<Readonly<Record<string, unknown>>>((resolve) => {
+        resolveListening = resolve;
+      });
+      const done = runSimCli(['crucible', '--datasets', '1', '--multipart', flag], {
+        ...io,
+        signal: controller.signal,
+        onListening: resolveListening,
+      });
+      const info = (await listening) as {
+        url: string;
+        apiUrl: string;
+        apiKey: string;
+        storageEmulatorHost?: string;
+      };
+      expect(info.storageEmulatorHost).toBe(offered ? `${info.url}/storage` : undefined);
+      const headers = { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' };
+      const created = await fetch(`${info.apiUrl}/datasets`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ dataset_name: 'big', project_id: 'DEMO-0001' }),
+      });
+      const ds = (await created.json()) as { unique_id: string };
+      const init = await fetch(`${info.apiUrl}/datasets/${ds.unique_id}/upload/initiate/multipart`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          filename: 'x.bin',
+          size: 5,
+          sha256_hash: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824',
+        }),
+      });
+      if (offered) {
+        expect(init.status).toBe(200);
+        expect(((await init.json()) as { upload_id: string }).upload_id).toEqual(expect.any(String));
+      } else {
+        expect(init.status).toBe(501);
+        await init.body?.cancel();
+      }
+      controller.abort();
+      expect(await done).toBe(0);
+    }
+  });
+
   it('removes the uploaded bytes it kept when it stops', async () => {
     const tmp = await mkdtemp(path.join(tmpdir(), 'sciport-sim-cli-'));
     const before = process.env.TMPDIR;
@@ -195,6 +246,7 @@ describe('sciport-sim', () => {
     for (const argv of [
       [],
       ['crucible', '--datasets', 'many'],
+      ['crucible', '--multipart', 'maybe'],
       ['icsd', '--port', 'x'],
       ['icsd', '--bogus', '1'],
       ['icsd', '--fail-rate', '2'],

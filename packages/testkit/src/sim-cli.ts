@@ -113,13 +113,20 @@ const SERVICES: Readonly<Record<string, SimService>> = {
       datasets: 'N           number of generated datasets (default 50)',
       'ingest-ms': 'MS         time an ingestion request spends requested, then started (default 100)',
       'link-ttl': 'S           lifetime of signed URLs in seconds (default 3600)',
+      multipart:
+        'on|off      offer the parallel multipart upload (GCS XML API; default off); clients reach it\n' +
+        '                   with STORAGE_EMULATOR_HOST set to the printed storageEmulatorHost',
     },
     async create(values, seed, url) {
       const { createCrucibleSimulator } = await import('./crucible/crucible-simulator.js');
       const datasets = integer('datasets', values.datasets, 0);
       const ingestMs = integer('ingest-ms', values['ingest-ms'], 0);
       const linkTtlSeconds = integer('link-ttl', values['link-ttl'], 1);
+      const multipart = values.multipart ?? 'off';
+      if (multipart !== 'on' && multipart !== 'off')
+        throw new UsageError(`--multipart must be on or off, got ${String(multipart)}`);
       const sim = createCrucibleSimulator({
+        ...(multipart === 'on' ? { multipart: {} } : {}),
         seed,
         ...(datasets === undefined ? {} : { datasets }),
         ...(ingestMs === undefined ? {} : { ingestionSteps: { requestedMs: ingestMs, startedMs: ingestMs } }),
@@ -137,6 +144,7 @@ const SERVICES: Readonly<Record<string, SimService>> = {
           outsiderKey: sim.keyFor('outsider'),
           projects: sim.projects.map((p) => p.projectId),
           datasets: sim.datasets.length,
+          ...(multipart === 'on' ? { storageEmulatorHost: `${url()}/storage` } : {}),
         }),
       };
     },
