@@ -230,7 +230,7 @@ describe('sciport crucible metadata <id> --merge | --replace', () => {
 });
 
 describe('sciport crucible open and upload --ingest (§19.1)', () => {
-  it('builds explorer pages per project, with the live explorer for the live API', async () => {
+  it('builds explorer pages per project on the live explorer, whichever API answers the lookup', async () => {
     const live = await crucible(['open', 'DSID1', '--print', '--project', 'P1', '--type', 'dataset'], {
       env: { CRUCIBLE_API_URL: undefined, CRUCIBLE_API_KEY: undefined },
     });
@@ -239,7 +239,9 @@ describe('sciport crucible open and upload --ingest (§19.1)', () => {
     const looked = await crucible(['open', sample.uniqueId, '--print'], {
       env: { CRUCIBLE_API_KEY: sim.keyFor('admin') },
     });
-    expect(looked.stdout.trim()).toBe(`${server.url}/explore/${sample.projectId}/samples/${sample.uniqueId}`);
+    expect(looked.stdout.trim()).toBe(
+      `https://crucible.lbl.gov/explore/${sample.projectId}/samples/${sample.uniqueId}`,
+    );
     const instrument = sim.instruments[0] as { uniqueId: string };
     const none = await crucible(['open', instrument.uniqueId, '--print', '--project', 'P1']);
     expect(none.code).toBe(2);

@@ -189,9 +189,9 @@ describe('sciport crucible: datasets, metadata, samples', () => {
     expect(projects.stdout).toContain('DEMO-0001');
     // The explorer's pages are per project and type (spec §19.1): the id is looked up when not given.
     const open = await crucible(['open', a, '--print']);
-    expect(open.stdout.trim()).toBe(`${server.url}/explore/DEMO-0001/datasets/${a}`);
+    expect(open.stdout.trim()).toBe(`https://crucible.lbl.gov/explore/DEMO-0001/datasets/${a}`);
     const sample = await crucible(['open', s1, '--print']);
-    expect(sample.stdout.trim()).toBe(`${server.url}/explore/DEMO-0001/samples/${s1}`);
+    expect(sample.stdout.trim()).toBe(`https://crucible.lbl.gov/explore/DEMO-0001/samples/${s1}`);
     const elsewhere = await crucible(['open', a, '--print', '--project', 'P2', '--type', 'sample'], {
       env: {
         CRUCIBLE_GRAPH_EXPLORER_URL: 'https://explorer.example.org/graph/',

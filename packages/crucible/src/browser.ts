@@ -18,7 +18,6 @@ export {
 // issue 13: basics
 export {
   DEFAULT_CRUCIBLE_EXPLORER_URL,
-  defaultExplorerUrl,
   type ExplorerTarget,
   explorerUrl,
 } from './explorer.js';

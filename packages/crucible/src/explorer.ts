@@ -1,6 +1,9 @@
 import { UsageError } from '@sciport/core';
 
-/** The live explorer (spec §19.1): the web pages of datasets and samples. */
+/**
+ * The explorer (spec §19.1): the web pages of datasets and samples, whichever API URL is used, unless
+ * `CRUCIBLE_EXPLORER_URL` (or the config's `crucible.explorerUrl`) names another.
+ */
 export const DEFAULT_CRUCIBLE_EXPLORER_URL = 'https://crucible.lbl.gov/explore';
 
 /** What an explorer page shows: a dataset or a sample, by id, in its project. */
@@ -9,23 +12,6 @@ export interface ExplorerTarget {
   id: string;
   /** The explorer's pages are per project: without one there is no page. */
   projectId?: string | null | undefined;
-}
-
-/**
- * The explorer of an API: `https://crucible.lbl.gov/explore` for the live API (and when none is given), else
- * `<API origin>/explore`, where a deployment serves its own explorer.
- */
-export function defaultExplorerUrl(apiUrl?: string): string {
-  if (apiUrl === undefined) return DEFAULT_CRUCIBLE_EXPLORER_URL;
-  let origin: string;
-  try {
-    origin = new URL(apiUrl).origin;
-  } catch {
-    throw new UsageError(`Not a URL: ${apiUrl} (the Crucible API)`);
-  }
-  return origin === new URL(DEFAULT_CRUCIBLE_EXPLORER_URL).origin
-    ? DEFAULT_CRUCIBLE_EXPLORER_URL
-    : `${origin}/explore`;
 }
 
 /**

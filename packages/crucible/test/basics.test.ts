@@ -15,12 +15,7 @@ import {
 } from '@sciport/testkit';
 import { fixedAnswer } from '@sciport/testkit/hostile';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CrucibleClient,
-  DEFAULT_CRUCIBLE_EXPLORER_URL,
-  defaultExplorerUrl,
-  explorerUrl,
-} from '../src/index.js';
+import { CrucibleClient, DEFAULT_CRUCIBLE_EXPLORER_URL, explorerUrl } from '../src/index.js';
 
 const servers: TestServer[] = [];
 const sims: CrucibleSimulator[] = [];
@@ -57,9 +52,9 @@ describe('explorer pages (§19.1)', () => {
     expect(() => explorerUrl({ type: 'dataset', id: 'D1', projectId: 'P' }, 'ftp://x.org')).toThrow(
       UsageError,
     );
-    expect(defaultExplorerUrl()).toBe('https://crucible.lbl.gov/explore');
-    expect(defaultExplorerUrl('https://crucible.lbl.gov/api/v2')).toBe('https://crucible.lbl.gov/explore');
-    expect(defaultExplorerUrl('http://127.0.0.1:9/api/v2')).toBe('http://127.0.0.1:9/explore');
+    expect(explorerUrl({ type: 'dataset', id: 'D1', projectId: 'P1' }, DEFAULT_CRUCIBLE_EXPLORER_URL)).toBe(
+      'https://crucible.lbl.gov/explore/P1/datasets/D1',
+    );
   });
 });
 

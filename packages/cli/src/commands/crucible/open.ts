@@ -2,9 +2,7 @@ import { envNames, MissingCredentialsError, UsageError } from '@sciport/core';
 import {
   CRUCIBLE_SETTINGS,
   type CrucibleClient,
-  DEFAULT_CRUCIBLE_BASE_URL,
   DEFAULT_CRUCIBLE_EXPLORER_URL,
-  defaultExplorerUrl,
   explorerUrl,
 } from '@sciport/crucible';
 import type { Command } from 'commander';
@@ -33,7 +31,7 @@ export function registerOpen(command: Command, { action }: CommandApi): void {
       )
       .option(
         '--explorer-url <url>',
-        `the explorer (default ${envNames(CRUCIBLE_SETTINGS.explorerUrl).join(' or ')}, config ${CRUCIBLE_SETTINGS.explorerUrl.configKey}; for the live API ${DEFAULT_CRUCIBLE_EXPLORER_URL}, else <API origin>/explore)`,
+        `the explorer (default ${envNames(CRUCIBLE_SETTINGS.explorerUrl).join(' or ')}, config ${CRUCIBLE_SETTINGS.explorerUrl.configKey}; else ${DEFAULT_CRUCIBLE_EXPLORER_URL})`,
       ),
   ).action(
     action(
@@ -52,7 +50,7 @@ export function registerOpen(command: Command, { action }: CommandApi): void {
           baseUrl: { flag: o.apiUrl },
           currentProject: {},
         });
-        const base = found.explorerUrl ?? defaultExplorerUrl(found.baseUrl ?? DEFAULT_CRUCIBLE_BASE_URL);
+        const base = found.explorerUrl ?? DEFAULT_CRUCIBLE_EXPLORER_URL;
         // A bad explorer URL fails before any request.
         explorerUrl({ type: 'dataset', id, projectId: 'check' }, base);
         let project = o.project;
