@@ -8,6 +8,7 @@
 //   node bench/crucible-multipart.mjs [megabytes]       (default 1024; BENCH_MULTIPART_MB also sets it)
 //
 // Rounds alternate multipart and single stream (BENCH_ROUNDS, default 1); medians are compared.
+// Each run is split in phases (client SHA-256 pre-pass, storage transfer, complete; see multipart-upload.mjs).
 // Each run also records the simulator process's CPU time (from /proc) and the 1-minute load average at its start.
 // Targets: multipart throughput at least 2x the single stream's; peak RSS of the uploading process under 200 MB.
 // Writes bench/results/crucible-multipart.json; exits 1 when a target is missed.
@@ -47,7 +48,9 @@ function cpuMsOf(pid) {
 }
 
 function startServer() {
-  const child = spawn(process.execPath, [path.join(here, 'multipart-server.mjs'), String(latencyMs)], {
+  // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the simulator process.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(here, 'multipart-server.mjs'), String(latencyMs)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, TMPDIR: work },
   });
@@ -111,6 +114,12 @@ try {
       mbps: mbps(size, medianOf(list.map((r) => r.ms))),
       peakRssMB: Math.max(...list.map((r) => r.peakRssMB)),
       cpuMs: medianOf(list.map((r) => r.cpuMs)),
+      // The split of the median run's time: the client's SHA-256 pre-pass (until its first request), the
+      // storage transfer (first to last storage request), and the rest (Crucible `complete`, SHA-256 checked).
+      prepassMs: medianOf(list.map((r) => r.prepassMs)),
+      transferMs: medianOf(list.map((r) => r.transferMs)),
+      completeMs: medianOf(list.map((r) => r.completeMs)),
+      transferMbps: mbps(size, medianOf(list.map((r) => r.transferMs))),
       serverCpuMs: list[0]?.serverCpuMs === undefined ? undefined : medianOf(list.map((r) => r.serverCpuMs)),
       loadAvg1: list.map((r) => Number(r.loadAvg1.toFixed(2))),
       runs: list.map((r) => Math.round(r.ms)),
