@@ -50,10 +50,14 @@ function cpuMsOf(pid) {
 function startServer() {
   // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the simulator process.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(here, 'multipart-server.mjs'), String(latencyMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, TMPDIR: work },
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, path.join(here, 'multipart-server.mjs'), String(latencyMs)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TMPDIR: work },
+    },
+  );
   return new Promise((resolve, reject) => {
     let buffer = '';
     child.stdout.setEncoding('utf8').on('data', (d) => {

@@ -1,11 +1,27 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { type FileHandle, open, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createRandom } from '../random.js';
-import { crc32c, crc32cBase64 } from './util.js';
+import { crc32cBase64, crc32c as crc32cJs } from './util.js';
+
+/**
+ * CRC32C with the CPU's CRC32 instruction (@node-rs/crc32, about 4 GB/s, five times the JavaScript table one),
+ * which the simulator computes over every stored upload; the JavaScript one where the native build is missing.
+ */
+const crc32c: (crc: number, data: Uint8Array) => number = (() => {
+  try {
+    const native = createRequire(import.meta.url)('@node-rs/crc32') as {
+      crc32c(input: Uint8Array, initialState?: number): number;
+    };
+    return (crc: number, data: Uint8Array) => native.crc32c(data, crc);
+  } catch {
+    return crc32cJs;
+  }
+})();
 
 /**
  * Immutable stored bytes: a temp file written by an upload, a file on disk the caller named, or content
