@@ -8,12 +8,22 @@
 //   node bench/crucible-multipart.mjs [megabytes]       (default 1024; BENCH_MULTIPART_MB also sets it)
 //
 // Rounds alternate multipart and single stream (BENCH_ROUNDS, default 1); medians are compared.
+// Each run is split in phases (client SHA-256 pre-pass, storage transfer, complete; see multipart-upload.mjs).
 // Each run also records the simulator process's CPU time (from /proc) and the 1-minute load average at its start.
 // Targets: multipart throughput at least 2x the single stream's; peak RSS of the uploading process under 200 MB.
 // Writes bench/results/crucible-multipart.json; exits 1 when a target is missed.
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fmt, medianOf, root, runJson, writeResult } from './lib.mjs';
@@ -46,11 +56,33 @@ function cpuMsOf(pid) {
   }
 }
 
+/** CPU ms (cumulative) of a process's main thread and of its other threads together (Linux; {} elsewhere). */
+function threadsOf(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.split(') ')[1].split(' ');
+      const key = tid === String(pid) ? 'main' : 'other';
+      out[key] = (out[key] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
 function startServer() {
-  const child = spawn(process.execPath, [path.join(here, 'multipart-server.mjs'), String(latencyMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, TMPDIR: work },
-  });
+  // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the simulator process.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, path.join(here, 'multipart-server.mjs'), String(latencyMs)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TMPDIR: work },
+    },
+  );
   return new Promise((resolve, reject) => {
     let buffer = '';
     child.stdout.setEncoding('utf8').on('data', (d) => {
@@ -60,6 +92,7 @@ function startServer() {
       resolve({
         ...JSON.parse(buffer.slice(0, nl)),
         cpuMs: () => cpuMsOf(child.pid),
+        pid: child.pid,
         stop: () =>
           new Promise((done) => {
             child.once('exit', () => done());
@@ -92,6 +125,7 @@ try {
     const run = async (mode) => {
       const ds = await dataset(`bench ${mode}`);
       const cpu0 = server.cpuMs();
+      const threads0 = threadsOf(server.pid);
       const load = loadavg()[0];
       const result = await runJson(
         path.join(here, 'multipart-upload.mjs'),
@@ -99,7 +133,16 @@ try {
         { XDG_CACHE_HOME: path.join(work, 'cache') },
       );
       const cpu1 = server.cpuMs();
-      return { ...result, serverCpuMs: cpu0 === undefined ? undefined : cpu1 - cpu0, loadAvg1: load };
+      const threads1 = threadsOf(server.pid);
+      return {
+        ...result,
+        serverCpuMs: cpu0 === undefined ? undefined : cpu1 - cpu0,
+        // The simulator's main thread (JavaScript: HTTP parsing, routes, SHA-256) and its other threads (libuv's
+        // file writes and reads, V8's collector).
+        serverMainCpuMs: (threads1.main ?? 0) - (threads0.main ?? 0),
+        serverOtherCpuMs: (threads1.other ?? 0) - (threads0.other ?? 0),
+        loadAvg1: load,
+      };
     };
     const runs = { multipart: [], single: [] };
     for (let round = 0; round < rounds; round++) {
@@ -111,7 +154,15 @@ try {
       mbps: mbps(size, medianOf(list.map((r) => r.ms))),
       peakRssMB: Math.max(...list.map((r) => r.peakRssMB)),
       cpuMs: medianOf(list.map((r) => r.cpuMs)),
+      // The split of the median run's time: the client's SHA-256 pre-pass (until its first request), the
+      // storage transfer (first to last storage request), and the rest (Crucible `complete`, SHA-256 checked).
+      prepassMs: medianOf(list.map((r) => r.prepassMs)),
+      transferMs: medianOf(list.map((r) => r.transferMs)),
+      completeMs: medianOf(list.map((r) => r.completeMs)),
+      transferMbps: mbps(size, medianOf(list.map((r) => r.transferMs))),
       serverCpuMs: list[0]?.serverCpuMs === undefined ? undefined : medianOf(list.map((r) => r.serverCpuMs)),
+      serverMainCpuMs: medianOf(list.map((r) => r.serverMainCpuMs)),
+      serverOtherCpuMs: medianOf(list.map((r) => r.serverOtherCpuMs)),
       loadAvg1: list.map((r) => Number(r.loadAvg1.toFixed(2))),
       runs: list.map((r) => Math.round(r.ms)),
     });

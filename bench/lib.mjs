@@ -53,8 +53,10 @@ export const oldCoreDist = process.env.BENCH_OLD_CORE || undefined;
  */
 export function runJson(script, args, env = {}) {
   const swap = env.BENCH_CORE_DIST ? ['--import', path.join(root, 'bench', 'core-swap', 'register.mjs')] : [];
+  // BENCH_CHILD_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): node flags for the measured process.
+  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...swap, script, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, ...swap, script, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...env },
     });

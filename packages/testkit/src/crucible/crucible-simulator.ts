@@ -387,7 +387,7 @@ export function createCrucibleSimulator(options: CrucibleSimulatorOptions = {}):
     filePath(id) {
       const f = state.files.get(id);
       const blob = f ? blobOf(f) : undefined;
-      return blob && blob.source.kind !== 'generated' ? blob.source.path : undefined;
+      return blob ? blobs.pathOf(blob) : undefined;
     },
     servedSha256(id) {
       const f = state.files.get(id);

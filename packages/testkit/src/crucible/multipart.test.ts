@@ -1,4 +1,7 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BlobStore } from './blobs.js';
 import { bytesOf, type Json, newDataset, sameBytes, serve, sha256 } from './crucible-test-helpers.js';
 import { crc32c, crc32cBase64 } from './util.js';
 
@@ -263,5 +266,41 @@ describe('Crucible simulator: multipart upload with credential vending (§19.9)'
     }
     expect(crc32c(crc32c(0, data.subarray(0, 4097)), data.subarray(4097))).toBe(reference(data));
     expect(crc32cBase64(0xe3069283)).toBe('4waSgw==');
+  });
+
+  it('keeps a completed object as its part files (no copy): ranges across parts, whole reads, one joined file', async () => {
+    const store = new BlobStore();
+    try {
+      const data = bytesOf(3 * MiB + 17, 9);
+      const cuts = [0, MiB, MiB, 2 * MiB + 5, data.byteLength];
+      const paths = cuts.slice(1).map((end, i) => {
+        const path = join(store.dir, `seg-${i}.bin`);
+        writeFileSync(path, data.subarray(cuts[i] as number, end));
+        return path;
+      });
+      const sizes = cuts.slice(1).map((end, i) => end - (cuts[i] as number));
+      const blob = store.segments(paths, sizes, sha256(data));
+      expect(blob.size).toBe(data.byteLength);
+      expect(blob.crc32c).toBe(crc32cBase64(crc32c(0, data)));
+      sameBytes(await store.read(blob), data);
+      const range = async (start: number, end: number) =>
+        new Uint8Array(await new Response(store.stream(blob, start, end)).arrayBuffer());
+      for (const [start, end] of [
+        [0, data.byteLength - 1],
+        [MiB - 3, MiB + 2],
+        [MiB, 2 * MiB + 4],
+        [5, 6],
+        [2 * MiB + 5, data.byteLength - 1],
+      ] as const)
+        sameBytes(await range(start, end), data.subarray(start, end + 1));
+      expect(store.filePath(blob)).toBeUndefined();
+      const joined = store.pathOf(blob) as string;
+      sameBytes(new Uint8Array(readFileSync(joined)), data);
+      expect(store.pathOf(blob)).toBe(joined);
+      store.release(blob);
+      await expect.poll(() => [...paths, joined].some((p) => existsSync(p))).toBe(false);
+    } finally {
+      await store.dispose();
+    }
   });
 });

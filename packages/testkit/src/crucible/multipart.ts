@@ -1,4 +1,4 @@
-import type { BlobWriter } from './blobs.js';
+import type { Hash } from 'node:crypto';
 import { basename } from './common.js';
 import type { CrucibleSimDataset, UploadSession } from './model.js';
 import type { CrucibleSim, CrucibleSimState } from './state.js';
@@ -102,11 +102,12 @@ export interface XmlUpload {
   readonly parts: Map<number, Part>;
   state: 'open' | 'completed' | 'aborted';
   /**
-   * The object assembled (hashed) in the background from part 1 on, as far as the parts are contiguous: the
-   * ETags appended, in order, and the work under way. `complete` goes on from there when its list starts with
-   * the same parts, else it starts again.
+   * The object's SHA-256 computed in the background from part 1 on, as far as the parts are contiguous (the
+   * parts are read back, never copied: the completed object is made of the part files): the ETags hashed, in
+   * order, and the work under way. `complete` goes on from there when its list starts with the same parts, else
+   * it starts again.
    */
-  assembly: { writer: BlobWriter; etags: string[]; running: Promise<void> | undefined } | undefined;
+  assembly: { hash: Hash; etags: string[]; running: Promise<void> | undefined } | undefined;
   /** Parts replaced by a later PUT of the same number (their files go when the upload ends). */
   readonly replaced: Part[];
 }

@@ -1,9 +1,10 @@
+import { createHash, type Hash } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { HttpResponse } from 'msw';
 import { route, underPrefix } from '../../routes.js';
-import { type BlobWriter, gatheredWrites } from '../blobs.js';
+import { gatheredWrites } from '../blobs.js';
 import {
   type Grant,
   MAX_PARTS,
@@ -114,26 +115,26 @@ async function writePart(
 const removePart = (p: Part) => void unlink(p.path).catch(() => undefined);
 
 /**
- * Appends a part's file to the assembly writer (which hashes it), through one reused 1 MiB buffer (a read stream
- * would allocate a new one per MiB: a gigabyte of garbage per gigabyte uploaded).
+ * Feeds a part's file to the object's SHA-256, through one reused 1 MiB buffer (a read stream would allocate a
+ * new one per MiB: a gigabyte of garbage per gigabyte uploaded).
  */
-async function appendPart(writer: BlobWriter, part: Part, buffer: Buffer): Promise<void> {
+async function hashPart(hash: Hash, part: Part, buffer: Buffer): Promise<void> {
   if (part.size === 0) return;
   const handle = await open(part.path, 'r');
   try {
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) return;
-      await writer.append(buffer.subarray(0, bytesRead));
+      hash.update(buffer.subarray(0, bytesRead));
     }
   } finally {
     await handle.close();
   }
 }
 
-/** Assembles, in the background, the parts contiguous with what is assembled already. */
-function assemble(sim: CrucibleSim, upload: XmlUpload): Promise<void> {
-  upload.assembly ??= { writer: sim.blobs.writer(), etags: [], running: undefined };
+/** Hashes, in the background, the parts contiguous with what is hashed already. */
+function assemble(upload: XmlUpload): Promise<void> {
+  upload.assembly ??= { hash: createHash('sha256'), etags: [], running: undefined };
   const a = upload.assembly;
   a.running ??= (async () => {
     const buffer = Buffer.allocUnsafe(1 << 20);
@@ -141,11 +142,11 @@ function assemble(sim: CrucibleSim, upload: XmlUpload): Promise<void> {
       for (;;) {
         const part = upload.parts.get(a.etags.length + 1);
         if (!part || upload.state !== 'open' || upload.assembly !== a) return;
-        await appendPart(a.writer, part, buffer);
+        await hashPart(a.hash, part, buffer);
         a.etags.push(part.etag);
       }
     } catch {
-      // Part of a part may be in the writer: no list matches this, so complete starts again.
+      // Part of a part may be in the hash: no list matches this, so complete starts again.
       a.etags.push('"broken"');
     } finally {
       a.running = undefined;
@@ -233,9 +234,7 @@ export const multipartStorageRoutes: CrucibleRoutes = (sim, mount) => {
 async function dropAssembly(upload: XmlUpload): Promise<void> {
   const a = upload.assembly;
   upload.assembly = undefined;
-  if (!a) return;
-  await a.running?.catch(() => undefined);
-  await a.writer.discard();
+  await a?.running?.catch(() => undefined);
 }
 
 function count(sim: CrucibleSim): void {
@@ -338,7 +337,7 @@ async function putPart(
     upload.parts.set(n, part);
     stats.partsStored += 1;
     stats.partBytes += length;
-    void assemble(sim, upload).catch(() => undefined);
+    void assemble(upload).catch(() => undefined);
     return new HttpResponse(null, { status: 200, headers: { etag: part.etag, 'content-length': '0' } });
   } finally {
     mp.inFlight -= 1;
@@ -384,11 +383,14 @@ async function complete(
     return xmlError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
   if (listed.some((p, i) => i > 0 && p.n <= (listed[i - 1] as { n: number }).n))
     return xmlError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order.');
+  // The parts listed, as they are now (a part PUT again while this completes does not change the object).
+  const kept: Part[] = [];
   for (let i = 0; i < listed.length; i++) {
     const { n, etag } = listed[i] as { n: number; etag: string };
     const part = upload.parts.get(n);
     if (!part || unquote(part.etag) !== unquote(etag))
       return xmlError(400, 'InvalidPart', `One or more of the specified parts could not be found (${n}).`);
+    kept.push(part);
     if (i < listed.length - 1 && part.size < MIN_PART)
       return xmlError(400, 'EntityTooSmall', `Part ${n} is smaller than the minimum allowed size.`);
   }
@@ -406,17 +408,20 @@ async function complete(
     done.length <= listed.length &&
     done.every((e, i) => unquote(e) === unquote((listed[i] as { etag: string }).etag));
   if (!reuse) await dropAssembly(upload);
-  upload.assembly ??= { writer: sim.blobs.writer(), etags: [], running: undefined };
-  const { writer } = upload.assembly;
+  upload.assembly ??= { hash: createHash('sha256'), etags: [], running: undefined };
+  const { hash } = upload.assembly;
   const buffer = Buffer.allocUnsafe(1 << 20);
-  for (const { n } of listed.slice(upload.assembly.etags.length)) {
-    const part = upload.parts.get(n);
-    if (part) await appendPart(writer, part, buffer);
-  }
-  const blob = await writer.finish();
+  for (const part of kept.slice(upload.assembly.etags.length)) await hashPart(hash, part, buffer);
+  // The object is its listed parts' files, in order (no copy); the other parts' files go.
+  const blob = sim.blobs.segments(
+    kept.map((p) => p.path),
+    kept.map((p) => p.size),
+    hash.digest('hex'),
+  );
   upload.assembly = undefined;
   upload.state = 'completed';
-  for (const p of [...upload.parts.values(), ...upload.replaced]) removePart(p);
+  const keep = new Set(kept);
+  for (const p of [...upload.parts.values(), ...upload.replaced]) if (!keep.has(p)) removePart(p);
   upload.parts.clear();
   session.blob = blob;
   sim.putBlob(sim.db.uploadBucket, upload.object, blob);
