@@ -1,16 +1,16 @@
 import { NotFoundError, UsageError } from '@sciport/core';
 import { unsafeReason } from '@sciport/core/node';
-import { Minimatch, type MinimatchOptions } from 'minimatch';
+import picomatch from 'picomatch';
 import type { CrucibleFile } from '../schemas/files.js';
 
 /**
  * Which files of a dataset a selective download takes (spec §19.3): `include`/`exclude` globs tested against
  * each file's path in the dataset, and `files` naming single files by id, path or name.
  *
- * Globs are matched with minimatch (npm's own matcher, maintained with npm, typed, no other runtime dependency
- * but its brace expander): its defaults already are the `.gitignore`-like rules §19.3 chooses — `*` and `?` stay
- * in one folder, `**` spans whole folders, and `matchBase` tests a pattern without `/` against the last path
- * segment. On top of that, as in `.gitignore`: a leading `/` anchors a pattern at the dataset's top (`/x.h5` is
+ * Globs are matched with picomatch (the matcher behind micromatch, fast-glob and tinyglobby, which the manifests
+ * already use; well kept, no dependencies): its defaults already are the `.gitignore`-like rules §19.3 chooses —
+ * `*` and `?` stay in one folder, `**` spans whole folders, and `basename` tests a pattern without `/` against the
+ * last path segment. On top of that, as in `.gitignore`: a leading `/` anchors a pattern at the dataset's top (`/x.h5` is
  * only the top-level `x.h5`), a trailing `/` means everything below that folder (`raw/` = `raw/**`, and a bare
  * `raw/` matches a `raw` folder at any depth); `*` also matches names that start with a dot; a leading `!` or
  * `#` is an ordinary character (`--exclude` is the negation); matching is case-sensitive and the same on every
@@ -40,13 +40,12 @@ export interface Selectable<T> {
 /** How many names an error lists before "and N more". */
 const NAMES_SHOWN = 20;
 
-const OPTIONS: MinimatchOptions = {
+const OPTIONS: picomatch.PicomatchOptions = {
   dot: true,
   nonegate: true,
-  nocomment: true,
-  noext: true,
-  platform: 'linux',
-  windowsPathsNoEscape: false,
+  noextglob: true,
+  // `/` is the only separator, on every platform: these are paths in a dataset, not local paths.
+  windows: false,
 };
 
 /** One glob, compiled: `test(path)` says whether a path in the dataset matches. */
@@ -65,8 +64,8 @@ export function compileGlob(pattern: string, flag = '--include'): (path: string)
     anchored = true;
   }
   if (glob === '') throw new UsageError(`${flag} ${pattern} names no file (use ** for every file)`);
-  const matcher = new Minimatch(glob, { ...OPTIONS, matchBase: !anchored && !glob.includes('/') });
-  return (path) => matcher.match(path);
+  const matcher = picomatch(glob, { ...OPTIONS, basename: !anchored && !glob.includes('/') });
+  return (path) => matcher(path);
 }
 
 /** The path of a file in its dataset (§19.3), or undefined when it has no `storage_path` (not downloadable). */
