@@ -7,7 +7,9 @@ export default defineProject({
     environment: 'node',
     // The end-to-end tests run dist/bin.js: rebuild it first when the sources are newer.
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 20_000,
+    // Generous: one end-to-end test runs up to a dozen CLI processes one after another, and the whole suite
+    // shares two cores with other test files doing the same (20 s was reached under that load).
+    testTimeout: 60_000,
     hookTimeout: 20_000,
   },
 });
