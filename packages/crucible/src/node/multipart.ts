@@ -32,7 +32,9 @@ import {
 import {
   complete,
   defaultStateDir,
+  loadKeptState,
   refuseNameClash,
+  saveKeptState,
   type UploadOptions,
   type UploadResult,
   uploadResumable,
@@ -495,26 +497,9 @@ function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-async function loadState(
+const loadState = (
   file: string,
   expect: Pick<State, 'datasetId' | 'file' | 'size' | 'mtimeMs' | 'sha256'>,
-) {
-  try {
-    const s = stateSchema.parse(JSON.parse(await readFile(file, 'utf8')));
-    const same =
-      s.datasetId === expect.datasetId &&
-      s.file === expect.file &&
-      s.size === expect.size &&
-      s.mtimeMs === expect.mtimeMs &&
-      s.sha256 === expect.sha256;
-    return same ? s : undefined;
-  } catch {
-    return undefined;
-  }
-}
+): Promise<State | undefined> => loadKeptState(file, stateSchema, expect);
 
-async function saveState(file: string, state: State): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  // The token writes the object: mode 0600, as the single-stream session file.
-  await writeFileAtomic(file, JSON.stringify(state), { mode: 0o600 });
-}
+const saveState = (file: string, state: State): Promise<void> => saveKeptState(file, state);

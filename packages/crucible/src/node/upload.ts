@@ -403,29 +403,41 @@ export async function complete(
   }
 }
 
-async function loadSession(
+/** What a kept upload state must match to be resumed: the same dataset, file, size, mtime and content. */
+export type KeptStateKey = { datasetId: string; file: string; size: number; mtimeMs: number; sha256: string };
+
+/** A kept upload state (single stream or multipart) when it is readable, valid and for this very file. */
+export async function loadKeptState<T extends KeptStateKey>(
   file: string,
-  expect: Pick<Session, 'datasetId' | 'file' | 'size' | 'mtimeMs' | 'sha256'>,
-): Promise<Session | undefined> {
+  schema: z.ZodType<T>,
+  expect: KeptStateKey,
+): Promise<T | undefined> {
   try {
-    const session = sessionSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+    const kept = schema.parse(JSON.parse(await readFile(file, 'utf8')));
     const same =
-      session.datasetId === expect.datasetId &&
-      session.file === expect.file &&
-      session.size === expect.size &&
-      session.mtimeMs === expect.mtimeMs &&
-      session.sha256 === expect.sha256;
-    return same ? session : undefined;
+      kept.datasetId === expect.datasetId &&
+      kept.file === expect.file &&
+      kept.size === expect.size &&
+      kept.mtimeMs === expect.mtimeMs &&
+      kept.sha256 === expect.sha256;
+    return same ? kept : undefined;
   } catch {
     return undefined;
   }
 }
 
-async function saveSession(file: string, session: Session): Promise<void> {
+/** Saves a kept upload state, mode 0600: it holds a capability (a session URI or a storage token). */
+export async function saveKeptState(file: string, state: unknown): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  // The session URI is a capability (anyone holding it can write the object): mode 0600.
-  await writeFileAtomic(file, JSON.stringify(session), { mode: 0o600 });
+  await writeFileAtomic(file, JSON.stringify(state), { mode: 0o600 });
 }
+
+const loadSession = (
+  file: string,
+  expect: Pick<Session, 'datasetId' | 'file' | 'size' | 'mtimeMs' | 'sha256'>,
+): Promise<Session | undefined> => loadKeptState(file, sessionSchema, expect);
+
+const saveSession = (file: string, session: Session): Promise<void> => saveKeptState(file, session);
 
 /**
  * API v1's direct upload: `POST …/upload`, multipart, field `files`, one file per request, streamed from disk.
