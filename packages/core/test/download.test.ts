@@ -205,6 +205,24 @@ describe('downloadToFile', () => {
     await writeFile(p, data);
     expect(await sha256File(p)).toBe(sha);
   });
+
+  it('hashes files of every size around its read blocks (double-buffered reads)', async () => {
+    const mib = 1024 * 1024;
+    for (const size of [0, 1, mib - 1, mib, mib + 1, 2 * mib, 3 * mib - 7]) {
+      const p = path.join(dir, `f${size}`);
+      const bytes = data.subarray(0, size);
+      await writeFile(p, bytes);
+      expect(await sha256File(p), `${size} bytes`).toBe(createHash('sha256').update(bytes).digest('hex'));
+    }
+  });
+
+  it('stops with an AbortError when its signal is aborted', async () => {
+    const p = path.join(dir, 'f');
+    await writeFile(p, data);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(sha256File(p, controller.signal)).rejects.toBeInstanceOf(AbortError);
+  });
 });
 
 describe('AtomicFile vectored writes', () => {
