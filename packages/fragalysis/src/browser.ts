@@ -16,6 +16,7 @@ export {
   type FragalysisTaskFailure,
   FragalysisTaskTimeoutError,
 } from './fragalysis-error.js';
+export type { UploadWaitOptions } from './internal/upload-task.js';
 export type {
   ArchiveLocation,
   ArchiveRequestOptions,
@@ -26,6 +27,13 @@ export type { CompoundSetListOptions, CompoundSets } from './resources/compound-
 export type { Observations } from './resources/observations.js';
 export type { Projects } from './resources/projects.js';
 export type { TargetListOptions, Targets } from './resources/targets.js';
+// issue 14: xca
+export type {
+  UploadFindOptions,
+  UploadOutcome,
+  UploadStartRequest,
+  UploadTask,
+} from './resources/uploads.js';
 export { targetKey, type Uploads } from './resources/uploads.js';
 export type { Users } from './resources/users.js';
 export * from './schemas/download-options.js';

@@ -1,7 +1,7 @@
 import { defineSettings, UsageError } from '@sciport/core';
 
 /**
- * Where the Fragalysis client (and the CLI) find the stack and the token when they are not passed: the
+ * Where the Fragalysis client (and the CLI) find the stack and the token (a session token or an access token) when they are not passed: the
  * environment variables and `sciport config` keys, named once here; and the stacks known by name.
  */
 export const FRAGALYSIS_SETTINGS = defineSettings({
@@ -12,6 +12,13 @@ export const FRAGALYSIS_SETTINGS = defineSettings({
     label: 'Fragalysis stack',
   },
   token: { env: 'FRAGALYSIS_TOKEN', configKey: 'fragalysis.token', secret: true, label: 'Fragalysis token' },
+  // issue 14: xca. A Keycloak (OIDC) access token, sent as `Authorization: Bearer …` (spec §11.2); never with `token`.
+  accessToken: {
+    env: 'FRAGALYSIS_ACCESS_TOKEN',
+    configKey: 'fragalysis.accessToken',
+    secret: true,
+    label: 'Fragalysis access token',
+  },
 });
 
 /** The known stacks (spec §1). Any other `http(s)://host[:port]` works too. */

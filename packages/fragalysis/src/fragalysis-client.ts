@@ -1,4 +1,5 @@
 import {
+  bearerAuth,
   type ClientOptions,
   cookieCsrfAuth,
   createHttpClient,
@@ -62,6 +63,12 @@ export interface FragalysisClientOptions extends ClientOptions {
    * Default `FRAGALYSIS_TOKEN`. Without one, only public (open) proposals are visible.
    */
   token?: string | undefined;
+  /**
+   * A Keycloak (OIDC) access token of the stack's realm, sent as `Authorization: Bearer …` (spec §11.2): no
+   * CSRF, no session. Default `FRAGALYSIS_ACCESS_TOKEN`. Give either this or `token`, not both (a `UsageError`).
+   * Access tokens are short-lived: an expired one is reported as an `AuthenticationError`, never refreshed.
+   */
+  accessToken?: string | undefined;
   /** Items per page when listing (default 1000). */
   pageSize?: number | undefined;
   /** Receives every event of the client (requests, retries, archive builds, warnings). */
@@ -78,6 +85,41 @@ function baseUrlOf(options: FragalysisClientOptions): string {
     );
   }
   return fromUrl ?? fromStack ?? resolveStack(readSetting(FRAGALYSIS_SETTINGS.stack) ?? 'production');
+}
+
+/**
+ * The credential the options name (issue 14: xca): the session token or the access token, each from its option,
+ * else (when neither option is given) from its environment variable. Both at once is a `UsageError`.
+ */
+export function credentialOf(
+  options: Pick<FragalysisClientOptions, 'token' | 'accessToken'>,
+): { kind: 'session' | 'access'; value: string } | undefined {
+  const explicit = options.token !== undefined || options.accessToken !== undefined;
+  // Pasted tokens come with stray whitespace, the whole `sessionid=…` cookie pair, or the `Bearer ` prefix.
+  const session =
+    (explicit ? options.token : readSetting(FRAGALYSIS_SETTINGS.token))?.trim().replace(/^sessionid=/i, '') ||
+    undefined;
+  const access =
+    (explicit ? options.accessToken : readSetting(FRAGALYSIS_SETTINGS.accessToken))
+      ?.trim()
+      .replace(/^bearer\s+/i, '') || undefined;
+  registerSecret(session);
+  registerSecret(access);
+  if (session && access) {
+    const { token, accessToken } = FRAGALYSIS_SETTINGS;
+    throw new UsageError(
+      explicit
+        ? 'Both token (a session id) and accessToken (an OIDC access token) are given: give one of them'
+        : `Both ${token.env} and ${accessToken.env} are set: set one of them`,
+      { hint: 'Fragalysis takes a session cookie or a bearer token, and the session would win' },
+    );
+  }
+  if (access && /\s/.test(access)) {
+    throw new UsageError('The Fragalysis access token contains spaces: paste the token alone');
+  }
+  if (session) return { kind: 'session', value: session };
+  if (access) return { kind: 'access', value: access };
+  return undefined;
 }
 
 /**
@@ -103,11 +145,8 @@ export class FragalysisClient {
 
   constructor(options: FragalysisClientOptions = {}, transport: Transport = {}) {
     this.baseUrl = baseUrlOf(options);
-    // Pasted tokens come with stray whitespace, or as the whole `sessionid=…` cookie pair.
-    const token =
-      (options.token ?? readSetting(FRAGALYSIS_SETTINGS.token))?.trim().replace(/^sessionid=/i, '') ||
-      undefined;
-    registerSecret(token);
+    const credential = credentialOf(options);
+    const token = credential?.kind === 'session' ? credential.value : undefined;
     // The archive path is a capability URL: keep it out of logs and errors.
     registerSecretName('file_url');
     if (options.onEvent) this.#events.on(options.onEvent);
@@ -115,11 +154,15 @@ export class FragalysisClient {
     const http = createHttpClient({
       baseUrl: this.baseUrl,
       service: 'fragalysis',
-      auth: cookieCsrfAuth({
-        ...(token ? { cookies: { sessionid: token } } : {}),
-        // Django checks CSRF only on session-authenticated writes: anonymous ones skip the landing page.
-        csrf: { bootstrapPath: '/viewer/react/landing/', sessionCookie: 'sessionid' },
-      }),
+      // An access token is a bearer header, without CSRF (DRF checks CSRF only for session users, spec §11.2).
+      auth:
+        credential?.kind === 'access'
+          ? bearerAuth(credential.value)
+          : cookieCsrfAuth({
+              ...(token ? { cookies: { sessionid: token } } : {}),
+              // Django checks CSRF only on session-authenticated writes: anonymous ones skip the landing page.
+              csrf: { bootstrapPath: '/viewer/react/landing/', sessionCookie: 'sessionid' },
+            }),
       headers: { accept: 'application/json' },
       crossOriginRedirects: 'error',
       client: { name: '@sciport/fragalysis', version: FRAGALYSIS_VERSION },
@@ -134,22 +177,33 @@ export class FragalysisClient {
       http,
       events: this.#events,
       baseUrl: this.baseUrl,
-      authenticated: token !== undefined,
+      authenticated: credential !== undefined,
       pageSize: Math.max(1, options.pageSize ?? 1000),
-      session: new Session({ http, events: this.#events, baseUrl: this.baseUrl, token }),
+      session: new Session({
+        http,
+        events: this.#events,
+        baseUrl: this.baseUrl,
+        token: credential?.value,
+        credential: credential?.kind ?? 'session',
+      }),
     };
     this.users = new Users(this.ctx);
     this.projects = new Projects(this.ctx);
     this.targets = new Targets(this.ctx);
     this.observations = new Observations(this.ctx);
     this.compoundSets = new CompoundSets(this.ctx);
-    this.uploads = new Uploads(this.ctx);
+    this.uploads = this.createUploads(this.ctx);
     this.archives = this.createArchives(this.ctx);
   }
 
   /** The resource of archives (the Node client's has `download` and `sync`). */
   protected createArchives(ctx: Context): Archives {
     return new Archives(ctx);
+  }
+
+  /** The resource of uploads (the Node client's has `upload`, which reads a file). */
+  protected createUploads(ctx: Context): Uploads {
+    return new Uploads(ctx);
   }
 
   /** Whether a token was configured. */

@@ -19,3 +19,6 @@ export type {
 } from './node/archives.js';
 export { FragalysisClient } from './node/fragalysis-client.js';
 export { SYNC_STATE_FILE } from './node/sync-state.js';
+// issue 14: xca
+export type { NodeUploads, XcaUploadOptions, XcaUploadResult } from './node/uploads.js';
+export { checkXcaBundle, type XcaBundleInfo } from './node/xca-bundle.js';

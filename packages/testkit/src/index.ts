@@ -55,6 +55,9 @@ export {
   type FragalysisSimulatorOptions,
   writeArchiveZip,
   writeTarGz,
+  // issue 14: xca
+  type XcaBundleOptions,
+  xcaBundle,
 } from './fragalysis/index.js';
 export {
   type RawRoute,

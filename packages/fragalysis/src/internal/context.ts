@@ -23,10 +23,27 @@ export interface Context {
   readonly session: Session;
 }
 
+/** Which credential a client sends: the `sessionid` cookie or an OIDC access token (issue 14: xca). */
+export type CredentialKind = 'session' | 'access';
+
+/** A credential's name in messages, with the variable that sets it (never its value). */
+export function credentialName(kind: CredentialKind): string {
+  return kind === 'access'
+    ? 'access token (FRAGALYSIS_ACCESS_TOKEN)'
+    : 'session token (FRAGALYSIS_TOKEN, the sessionid cookie)';
+}
+
 /** What to do about a token the stack does not take, for messages. */
-export function tokenHint(baseUrl: string): string {
+export function tokenHint(baseUrl: string, kind: CredentialKind = 'session'): string {
+  if (kind === 'access') {
+    return `Get a fresh access token from the stack's Keycloak realm (they last minutes) and set FRAGALYSIS_ACCESS_TOKEN (or run \`sciport config set fragalysis.accessToken\`), or use a session token (FRAGALYSIS_TOKEN) instead`;
+  }
   return `Log in at ${baseUrl}, copy a fresh token from ${baseUrl}/api/token/ and set FRAGALYSIS_TOKEN (or run \`sciport config set fragalysis.token\`)`;
 }
+
+/** The 403 details of a refused bearer header: Keycloak's verdict, or a malformed header (spec §11.2). */
+const BEARER_REFUSED =
+  /token verification failed|invalid "?bearer"? header|token (is )?(expired|invalid|not active)/i;
 
 /**
  * A stale OIDC session shows as a redirect to the login host or, for XHR-style requests, a 403 carrying a
@@ -35,6 +52,13 @@ export function tokenHint(baseUrl: string): string {
 export function explain(baseUrl: string, error: unknown): unknown {
   // (`code`, not `AuthenticationError.isInstance`: the classes are alike in shape, so that narrows to never.)
   if (!ApiError.isInstance(error) || error.code === 'authentication_failed') return error;
+  // issue 14: xca. Only a bearer header is refused this way (a bad session id is anonymous): spec §11.2.
+  if (error.status === 403 && BEARER_REFUSED.test(error.detail ?? error.body ?? '')) {
+    return new AuthenticationError(
+      { status: 403, method: error.method, url: error.url, service: 'fragalysis', detail: error.detail },
+      `Fragalysis refused the ${credentialName('access')}${error.detail ? `: ${error.detail}` : ''}. ${tokenHint(baseUrl, 'access')}`,
+    );
+  }
   const redirected = error.status >= 300 && error.status < 400;
   const refresh = error.status === 403 && /refresh_url/.test(error.body ?? '');
   if (redirected || refresh) {

@@ -9,7 +9,7 @@ import {
 } from '@sciport/core';
 import type { FragalysisEvent } from '../fragalysis-client.js';
 import { type FragalysisUser, userRecordSchema } from '../schemas/users.js';
-import { explain, tokenHint } from './context.js';
+import { type CredentialKind, credentialName, explain, tokenHint } from './context.js';
 
 const ANONYMOUS_USER_ID = 1;
 
@@ -23,6 +23,7 @@ export class Session {
   readonly #events: EventEmitter<FragalysisEvent>;
   readonly #baseUrl: string;
   readonly #token: string | undefined;
+  readonly #credential: CredentialKind;
   #checked: Promise<FragalysisUser | undefined> | undefined;
 
   constructor(init: {
@@ -30,7 +31,10 @@ export class Session {
     events: EventEmitter<FragalysisEvent>;
     baseUrl: string;
     token: string | undefined;
+    /** Which credential `token` is: the `sessionid` cookie or an OIDC access token (issue 14: xca). */
+    credential?: CredentialKind | undefined;
   }) {
+    this.#credential = init.credential ?? 'session';
     this.#http = init.http;
     this.#events = init.events;
     this.#baseUrl = init.baseUrl;
@@ -82,7 +86,7 @@ export class Session {
         throw new AuthenticationError(
           { status: 200, method: 'GET', url, service: 'fragalysis' },
           'Fragalysis answered /api/user/ with a page instead of JSON (a login page?): the session behind ' +
-            `the token needs renewal. ${tokenHint(this.#baseUrl)}`,
+            `the token needs renewal. ${tokenHint(this.#baseUrl, this.#credential)}`,
         );
       }
       if (ApiError.isInstance(error) && (error.status === 401 || error.status === 403)) {
@@ -94,7 +98,7 @@ export class Session {
             service: 'fragalysis',
             detail: error.detail,
           },
-          `Fragalysis refused the token (${error.status}${error.detail ? `: ${error.detail}` : ''}). ${tokenHint(this.#baseUrl)}`,
+          `Fragalysis refused the ${credentialName(this.#credential)} (${error.status}${error.detail ? `: ${error.detail}` : ''}). ${tokenHint(this.#baseUrl, this.#credential)}`,
         );
       }
       throw error;
@@ -106,8 +110,8 @@ export class Session {
     if (anonymous) {
       throw new AuthenticationError(
         { status: 200, method: 'GET', url, service: 'fragalysis' },
-        'The Fragalysis token was not accepted: the server treats it as an anonymous visitor ' +
-          `(an expired or mistyped session id). ${tokenHint(this.#baseUrl)}`,
+        `The Fragalysis ${this.#credential === 'access' ? 'access token' : 'token'} was not accepted: the server ` +
+          `treats it as an anonymous visitor (an expired or mistyped ${this.#credential === 'access' ? 'access token' : 'session id'}). ${tokenHint(this.#baseUrl, this.#credential)}`,
       );
     }
     if (user.ping !== undefined && user.ping !== 'OK') {

@@ -6,3 +6,4 @@ export * from './projects.js';
 export * from './targets.js';
 export * from './uploads.js';
 export * from './users.js';
+export * from './xca.js';

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'msw';
 import { composeRoutes } from '../routes.js';
+import { accessTokenOf } from './bearer.js';
 import { compoundSetRoutes } from './routes/compound-sets.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { djangoMiddleware, mediaRoutes, notFoundRoutes, requestCounter } from './routes/middleware.js';
@@ -7,6 +8,7 @@ import { observationRoutes } from './routes/observations.js';
 import { targetRoutes } from './routes/targets.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { userRoutes } from './routes/user.js';
+import { expireAccessTokenOf, xcaRoutes } from './routes/xca.js';
 import { createFragalysisState, FRAGALYSIS_MOUNTS, type FragalysisRoutes } from './state.js';
 
 /**
@@ -99,6 +101,10 @@ export interface FragalysisSimulator {
   readonly stats: FragalysisSimStats;
   /** The session token of a user. */
   tokenFor(username: string): string;
+  /** The OIDC access token of a user, for `Authorization: Bearer …` (spec §11.2). */
+  accessTokenFor(username: string): string;
+  /** Expires a user's access token: requests with it are then refused (403 "Token verification failed"). */
+  expireAccessToken(username: string): void;
   /** What the next builds of a target end in (default success). */
   setTargetOutcome(title: string, tas: string, outcome: BuildOutcome): void;
   /** Deletes the built archives: fetching one then fails with 500, as on the real server. */
@@ -118,6 +124,7 @@ const ROUTES: readonly FragalysisRoutes[] = [
   requestCounter,
   mediaRoutes,
   djangoMiddleware,
+  xcaRoutes,
   userRoutes,
   targetRoutes,
   downloadRoutes,
@@ -143,6 +150,13 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
       const u = users.find((x) => x.username === username);
       if (!u) throw new RangeError(`no user ${username}`);
       return u.token;
+    },
+    accessTokenFor(username) {
+      if (!users.some((x) => x.username === username)) throw new RangeError(`no user ${username}`);
+      return accessTokenOf(sim.seed, username);
+    },
+    expireAccessToken(username) {
+      expireAccessTokenOf(sim, this.accessTokenFor(username));
     },
     setTargetOutcome(title, tas, outcome) {
       sim.outcomes.set(`${title}|${tas}`, outcome);

@@ -10,3 +10,5 @@ export {
   type FragalysisSimulator,
   type FragalysisSimulatorOptions,
 } from './fragalysis-simulator.js';
+// issue 14: xca
+export { type XcaBundleOptions, xcaBundle } from './xca-bundle.js';

@@ -3,6 +3,7 @@ import { text, writeArchiveZip, writeTarGz } from '../archives.js';
 import { createRandom } from '../random.js';
 import type { SimRoutes } from '../routes.js';
 import { archiveFiles } from './archive-content.js';
+import { expiredAccessTokens, readBearer } from './bearer.js';
 import type {
   BuildOutcome,
   FragalysisSimObservation,
@@ -94,6 +95,8 @@ export interface Identity {
   user: { username: string; userId: number; tas: readonly string[] };
   authenticated: boolean;
   sid: string | undefined;
+  /** Who an `Authorization: Bearer` header named, when the session did not (issue 14: xca). */
+  bearer?: 'user' | { refused: string };
 }
 
 /** The simulated stack's data and mutable state (seeded), with the helpers the routes share. */
@@ -220,7 +223,11 @@ export function createFragalysisState(options: FragalysisSimulatorOptions): Frag
   const identify = (request: Request): Identity => {
     const sid = parseCookies(request.headers.get('cookie')).get('sessionid');
     const user = users.find((u) => u.token === sid);
-    return { user: user ?? ANONYMOUS, authenticated: user !== undefined, sid };
+    if (user) return { user, authenticated: true, sid };
+    // A valid session wins over a bearer header: DRF tries the session first (spec §11.2).
+    const bearer = readBearer(request.headers.get('authorization'), users, seed, expiredAccessTokens(sim));
+    if (bearer && 'user' in bearer) return { user: bearer.user, authenticated: true, sid, bearer: 'user' };
+    return { user: ANONYMOUS, authenticated: false, sid, ...(bearer ? { bearer } : {}) };
   };
 
   function paginated(request: Request, items: unknown[]): Response {

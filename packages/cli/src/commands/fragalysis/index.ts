@@ -4,6 +4,7 @@ import { registerDownload } from './download.js';
 import { registerSmiles } from './smiles.js';
 import { registerSync } from './sync.js';
 import { registerTargets } from './targets.js';
+import { registerUpload } from './upload.js';
 import { registerUploads } from './uploads.js';
 import { registerWhoami } from './whoami.js';
 
@@ -16,10 +17,11 @@ import { registerWhoami } from './whoami.js';
  * `shared.ts`.
  */
 export const register: CommandModule['register'] = (command, api) => {
-  const { stack, token } = FRAGALYSIS_SETTINGS;
+  const { stack, token, accessToken } = FRAGALYSIS_SETTINGS;
   command.addHelpText(
     'after',
-    `\nToken: ${token.env} or \`sciport config set ${token.configKey}\` (from <stack>/api/token/ while logged in);\n` +
+    `\nToken: ${token.env} or \`sciport config set ${token.configKey}\` (from <stack>/api/token/ while logged in),\n` +
+      `or an OIDC access token: ${accessToken.env} or \`sciport config set ${accessToken.configKey}\` (not both);\n` +
       `without it, public proposals only. Stack: --stack, ${stack.env} or ${stack.configKey}.`,
   );
   registerWhoami(command, api);
@@ -28,4 +30,5 @@ export const register: CommandModule['register'] = (command, api) => {
   registerUploads(command, api);
   registerSync(command, api);
   registerSmiles(command, api);
+  registerUpload(command, api); // issue 14: xca
 };

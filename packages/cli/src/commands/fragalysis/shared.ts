@@ -22,12 +22,30 @@ export interface StackOptions {
 export function makeClient(ctx: CliContext, options: StackOptions): Promise<FragalysisClient> {
   return createClient(ctx, {
     settings: FRAGALYSIS_SETTINGS,
-    requests: { stack: { flag: options.stack, flagName: '--stack' }, token: {} },
+    requests: { stack: { flag: options.stack, flagName: '--stack' }, token: {}, accessToken: {} },
     create: (settings, onEvent: (event: FragalysisEvent) => void) => {
-      if (!settings.token)
-        debug(ctx, `no ${FRAGALYSIS_SETTINGS.token.env}: anonymous, public proposals only`);
+      const { token, accessToken } = FRAGALYSIS_SETTINGS;
+      // issue 14: xca. A session cookie or a bearer token, never both (spec §11.2: the session would win).
+      if (settings.token && settings.accessToken) {
+        throw new UsageError(
+          `Both a session token (${token.env} or ${token.configKey}) and an access token (${accessToken.env} or ` +
+            `${accessToken.configKey}) are set: give one of them`,
+          {
+            hint: `Unset one, e.g. \`unset ${token.env}\` or \`sciport config unset ${accessToken.configKey}\``,
+          },
+        );
+      }
+      if (!settings.token && !settings.accessToken)
+        debug(ctx, `no ${token.env} or ${accessToken.env}: anonymous, public proposals only`);
       const timeout = timeoutMs(options.timeout);
-      return new FragalysisClient({ ...settings, ...(timeout ? { timeout } : {}), onEvent });
+      return new FragalysisClient({
+        ...settings,
+        // Both named, so that the client reads neither from the environment again.
+        token: settings.token,
+        accessToken: settings.accessToken,
+        ...(timeout ? { timeout } : {}),
+        onEvent,
+      });
     },
     printEvent: (event) => {
       if (event.type !== 'archive') return false;

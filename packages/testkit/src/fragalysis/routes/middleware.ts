@@ -63,7 +63,7 @@ export const djangoMiddleware: FragalysisRoutes = (sim) => {
       const url = new URL(request.url);
       const path = url.pathname;
       const method = request.method.toUpperCase();
-      const { authenticated, sid } = sim.identify(request);
+      const { authenticated, sid, bearer } = sim.identify(request);
       if (!path.endsWith('/')) {
         // Django's APPEND_SLASH: a 301 to the same path with the slash, query kept.
         return new HttpResponse(null, { status: 301, headers: { location: `${path}/${url.search}` } });
@@ -86,7 +86,8 @@ export const djangoMiddleware: FragalysisRoutes = (sim) => {
           },
         });
       }
-      if (method !== 'GET' && method !== 'HEAD' && authenticated) {
+      // CSRF only for session users: a bearer token needs none (spec §11.2).
+      if (method !== 'GET' && method !== 'HEAD' && authenticated && bearer === undefined) {
         const failure = csrfFailure(request);
         if (failure) return failure;
       }
