@@ -18,6 +18,13 @@ export type {
   SyncResult,
 } from './node/archives.js';
 export { FragalysisClient } from './node/fragalysis-client.js';
+// issue 14: obsync
+export {
+  OBSERVATION_MARKERS_SUFFIX,
+  observationMarker,
+  observationMarkersFile,
+} from './node/observation-markers.js';
+export type { ObservationSyncOptions, ObservationSyncReport } from './node/observation-sync.js';
 export { SYNC_STATE_FILE } from './node/sync-state.js';
 // issue 14: xca
 export type { NodeUploads, XcaUploadOptions, XcaUploadResult } from './node/uploads.js';

@@ -449,8 +449,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     const abort = new AbortController();
     // msw clones the request several times, each clone following this signal: not a leak.
     setMaxListeners(64, abort.signal);
+    const writtenBefore = req.socket.bytesWritten;
     res.once('close', () => {
       entry.durationMs = Date.now() - entry.startedAt;
+      entry.responseBytes = req.socket.bytesWritten - writtenBefore;
       if (!res.writableFinished) abort.abort();
     });
     const body = createBodyReader(req, (count) => {

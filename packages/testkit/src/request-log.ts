@@ -35,6 +35,11 @@ export interface RequestLogEntry {
   startedAt: number;
   /** Time from `startedAt` until the response was fully sent or the connection closed. */
   durationMs?: number;
+  /**
+   * Bytes written to the connection for this response, status line and headers included (filled in with
+   * `durationMs`); what a benchmark counts as served.
+   */
+  responseBytes?: number;
 }
 
 /**

@@ -14,6 +14,11 @@ import {
   saveArchive,
   targetFolderName,
 } from './archive-file.js';
+import {
+  type ObservationSyncOptions,
+  type ObservationSyncReport,
+  syncObservations,
+} from './observation-sync.js';
 import { isDirectory, isFile, readState, SYNC_STATE_FILE } from './sync-state.js';
 
 export interface ArchiveDownloadOptions extends ArchiveRequestOptions {
@@ -52,7 +57,9 @@ export interface ArchiveDownloadResult {
   extractedTo?: string;
 }
 
-export interface SyncOptions extends Omit<ArchiveDownloadOptions, 'destination' | 'target' | 'tas'> {
+export interface SyncOptions
+  extends Omit<ArchiveDownloadOptions, 'destination' | 'target' | 'tas'>,
+    ObservationSyncOptions {
   /** Called after each target. */
   onTarget?: ((result: SyncResult) => void) | undefined;
 }
@@ -65,6 +72,10 @@ export interface SyncResult {
   lastUploadIndex?: number | undefined;
   archive?: string | undefined;
   error?: Error | undefined;
+  // issue 14: obsync
+  /** With `observations`: the extracted tree, and what the observation-level sync did. */
+  folder?: string | undefined;
+  observations?: ObservationSyncReport | undefined;
 }
 
 /** The archives resource of the Node client: `download` and `sync` save archives to disk. */
@@ -126,6 +137,8 @@ export class NodeArchives extends Archives {
     destination: string,
     options: SyncOptions = {},
   ): Promise<SyncResult[]> {
+    if (options.observations || options.prune)
+      return syncObservations(this, this.ctx, targets, destination, options);
     if (targets.length === 0) throw new UsageError('No targets to sync');
     const dir = path.resolve(destination);
     const stateFile = path.join(dir, SYNC_STATE_FILE);

@@ -23,7 +23,7 @@ export function archiveFiles(build: Build, seed: number): ArchiveFile[] {
   };
   for (const o of selected) {
     const dir = `aligned_files/${o.code}`;
-    const pdb = `HEADER    ${o.code}\nATOM      1  CA  GLY A 300      10.000  10.000  10.000  1.00 20.00           C\nEND\n`;
+    const pdb = `HEADER    ${o.code}\n${o.version && o.version > 1 ? `REMARK   VERSION ${o.version}\n` : ''}ATOM      1  CA  GLY A 300      10.000  10.000  10.000  1.00 20.00           C\nEND\n`;
     if (aligned('bound_file')) add(`${dir}/${o.code}.pdb`, pdb);
     if (aligned('apo_file')) add(`${dir}/${o.code}_apo.pdb`, pdb);
     if (aligned('apo_solv_file')) add(`${dir}/${o.code}_apo-solv.pdb`, pdb);

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'msw';
 import { composeRoutes } from '../routes.js';
 import { accessTokenOf } from './bearer.js';
+import { addObservations, removeObservations, reprocessObservations } from './observation-changes.js';
 import { compoundSetRoutes } from './routes/compound-sets.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { djangoMiddleware, mediaRoutes, notFoundRoutes, requestCounter } from './routes/middleware.js';
@@ -69,6 +70,10 @@ export interface FragalysisSimObservation {
   smiles: string;
   /** Whether this observation's event map exists in the upload (missing ones become placeholders). */
   hasEventMap: boolean;
+  /** Its `version` (1 unless re-processed). */
+  version?: number;
+  /** The upload its files come from (`upload_<n>`; default 1). */
+  upload?: number;
 }
 
 export interface FragalysisSimTarget {
@@ -114,6 +119,18 @@ export interface FragalysisSimulator {
   /** The bytes of a built archive (by its `file_url`), for byte-for-byte comparisons. */
   archiveBytes(fileUrl: string): Uint8Array | undefined;
   reset(): void;
+  // issue 14: obsync
+  /**
+   * Re-processes observations in a new upload (new `id`, higher `version`, files under the new upload's folder,
+   * the old row hidden): the given codes, or `count` observations spread over the target. Returns their codes.
+   */
+  reprocessObservations(title: string, tas: string, which: number | readonly string[]): string[];
+  /** Adds `count` observations in a new upload; returns their codes. */
+  addObservations(title: string, tas: string, count: number): string[];
+  /** Removes observations in a new upload. */
+  removeObservations(title: string, tas: string, codes: readonly string[]): void;
+  /** The archive builds started since the last reset, oldest first, with the codes each asked for. */
+  builds(): Array<{ title: string; tas: string; codes: string[]; flags: Record<string, boolean> }>;
 }
 
 /**
@@ -182,5 +199,24 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
     reset() {
       sim.reset();
     },
+    // issue 14: obsync
+    reprocessObservations: (title, tas, which) =>
+      reprocessObservations(targets, findTarget(title, tas), which, sim.now()),
+    addObservations: (title, tas, count) =>
+      addObservations(targets, findTarget(title, tas), count, sim.now()),
+    removeObservations: (title, tas, codes) => removeObservations(findTarget(title, tas), codes, sim.now()),
+    builds: () =>
+      [...sim.builds.values()].map((b) => ({
+        title: b.target.title,
+        tas: b.target.tas,
+        codes: [...b.codes],
+        flags: { ...b.flags },
+      })),
   };
+
+  function findTarget(title: string, tas: string) {
+    const t = targets.find((x) => x.title === title && x.tas === tas);
+    if (!t) throw new RangeError(`no target ${title} ${tas}`);
+    return t;
+  }
 }

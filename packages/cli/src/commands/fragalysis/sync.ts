@@ -15,6 +15,11 @@ import {
   stackOption,
   toArchiveOptions,
 } from './shared.js';
+import {
+  checkObservationFlags,
+  type ObservationSyncFlags,
+  printObservationSync,
+} from './sync-observations.js';
 
 /** `sciport fragalysis sync <target...>`: download targets that have a newer upload than the local copy. */
 export function registerSync(command: Command, { action }: CommandApi): void {
@@ -26,15 +31,23 @@ export function registerSync(command: Command, { action }: CommandApi): void {
         .argument('<target...>', 'targets, as title@tas (or a title that is unique)')
         .option('--tas <tas>', 'target access string of the targets given by title alone')
         .requiredOption('--out <dir>', 'folder holding the copies and the sync state')
-        .option('--extract', 'unpack each archive'),
+        .option('--extract', 'unpack each archive')
+        .option(
+          '--observations',
+          'sync observation by observation: fetch only new and changed ones, merged into <out>/<title>_<tas>/',
+        )
+        .option('--prune', 'with --observations: delete observations no longer on the server'),
     ),
   ).action(
     action(
       async (
         ctx,
         specs: string[],
-        options: StackOptions & ArchiveCliOptions & { tas?: string; out: string; extract?: boolean },
+        options: StackOptions &
+          ArchiveCliOptions &
+          ObservationSyncFlags & { tas?: string; out: string; extract?: boolean },
       ) => {
+        checkObservationFlags(options);
         const archive = toArchiveOptions(options);
         const wait = maxWait(options.maxWait);
         const out = await checkOutFolder(options.out);
@@ -47,9 +60,11 @@ export function registerSync(command: Command, { action }: CommandApi): void {
         const results = await client.archives.sync(targets, out, {
           options: archive,
           ...(options.extract ? { extract: true } : {}),
+          ...(options.observations ? { observations: true, prune: options.prune === true } : {}),
           ...(wait ? { maxWaitTime: wait } : {}),
           signal: ctx.signal,
           onTarget: (r: SyncResult) => {
+            if (printObservationSync(ctx, r)) return;
             if (ctx.json) {
               printNdjson(ctx.out, {
                 target: r.target,

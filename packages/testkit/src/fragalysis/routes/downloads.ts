@@ -163,7 +163,10 @@ export const downloadRoutes: FragalysisRoutes = (sim, mount) => {
       .filter(([k]) => k !== 'static_link' && k !== 'use_zip')
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    const key = `${target.id}|${[...codes].sort().join(',')}|${matchFlags}`;
+    // The observation set is its rows: a re-processed observation (new id, same code) is another set.
+    const chosen = new Set(codes);
+    const rows = target.observations.filter((o) => chosen.size === 0 || chosen.has(o.code)).map((o) => o.id);
+    const key = `${target.id}|${[...codes].sort().join(',')}|${rows.join(',')}|${matchFlags}`;
     const format: 'tar.gz' | 'zip' = sim.options.legacyImmediate || flags.use_zip ? 'zip' : 'tar.gz';
     for (const b of sim.builds.values()) {
       if (b.key !== key || sim.expired) continue;

@@ -19,7 +19,14 @@ export const observationRoutes: FragalysisRoutes = (sim, mount) => [
           compound_code: o.compoundCode,
           experiment: o.id,
           superseded: false,
-          bound_file: `${url.origin}/media/target_loader_data/${t.title}_${t.tas}/upload_1/${o.code}.pdb`,
+          bound_file: `${url.origin}/media/target_loader_data/${t.title}_${t.tas}/upload_${o.upload ?? 1}/${o.code}.pdb`,
+          // issue 14: obsync (versions and more file fields, spec §4.10, §11.3)
+          version: o.version ?? 1,
+          apo_file: `${url.origin}/media/target_loader_data/${t.title}_${t.tas}/upload_${o.upload ?? 1}/${o.code}_apo.pdb`,
+          ligand_mol: `${url.origin}/media/target_loader_data/${t.title}_${t.tas}/upload_${o.upload ?? 1}/${o.code}.mol`,
+          event_file: o.hasEventMap
+            ? `${url.origin}/media/target_loader_data/${t.title}_${t.tas}/upload_${o.upload ?? 1}/${o.code}_event.ccp4`
+            : null,
         })),
       );
     return sim.paginated(request, list);
