@@ -142,7 +142,7 @@ export class FragalysisClient {
     this.projects = new Projects(this.ctx);
     this.targets = new Targets(this.ctx);
     this.observations = new Observations(this.ctx);
-    this.compoundSets = new CompoundSets(this.ctx);
+    this.compoundSets = this.createCompoundSets(this.ctx);
     this.uploads = new Uploads(this.ctx);
     this.archives = this.createArchives(this.ctx);
   }
@@ -150,6 +150,11 @@ export class FragalysisClient {
   /** The resource of archives (the Node client's has `download` and `sync`). */
   protected createArchives(ctx: Context): Archives {
     return new Archives(ctx);
+  }
+
+  /** The resource of compound sets (the Node client's has `download` and `uploadFile`). */
+  protected createCompoundSets(ctx: Context): CompoundSets {
+    return new CompoundSets(ctx);
   }
 
   /** Whether a token was configured. */

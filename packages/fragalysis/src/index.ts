@@ -17,5 +17,15 @@ export type {
   SyncOptions,
   SyncResult,
 } from './node/archives.js';
+export { checkPdbZip, checkSdfFile, type SdfSummary } from './node/cset-files.js';
+// issue 14: csets
+export {
+  type CompoundSetDownloadOptions,
+  type CompoundSetDownloadResult,
+  type CompoundSetUploadFileOptions,
+  type CompoundSetUploadFileResult,
+  NodeCompoundSets,
+  scoresCsv,
+} from './node/csets.js';
 export { FragalysisClient } from './node/fragalysis-client.js';
 export { SYNC_STATE_FILE } from './node/sync-state.js';

@@ -5,6 +5,7 @@ import {
 } from '../fragalysis-client.js';
 import type { Context } from '../internal/context.js';
 import { NodeArchives } from './archives.js';
+import { NodeCompoundSets } from './csets.js';
 
 /**
  * The Fragalysis client of the Node entry point: the same client, with API calls through the environment's
@@ -13,6 +14,7 @@ import { NodeArchives } from './archives.js';
  */
 export class FragalysisClient extends BaseFragalysisClient {
   declare readonly archives: NodeArchives;
+  declare readonly compoundSets: NodeCompoundSets;
 
   constructor(options: FragalysisClientOptions = {}) {
     super(options, nodeTransport(options.fetch));
@@ -20,5 +22,9 @@ export class FragalysisClient extends BaseFragalysisClient {
 
   protected override createArchives(ctx: Context): NodeArchives {
     return new NodeArchives(ctx);
+  }
+
+  protected override createCompoundSets(ctx: Context): NodeCompoundSets {
+    return new NodeCompoundSets(ctx);
   }
 }
