@@ -24,6 +24,15 @@ export type {
   ArchiveWaitOptions,
 } from './resources/archives.js';
 export type { CompoundSetListOptions, CompoundSets } from './resources/compound-sets.js';
+// issue 14: csets
+export type {
+  CompoundSetIssue,
+  CompoundSetTask,
+  CompoundSetTaskKind,
+  CompoundSetTaskResult,
+  CompoundSetUploadRequest,
+  CompoundSetWaitOptions,
+} from './resources/csets-types.js';
 export type { Observations } from './resources/observations.js';
 export type { Projects } from './resources/projects.js';
 export type { TargetListOptions, Targets } from './resources/targets.js';

@@ -191,7 +191,7 @@ export class FragalysisClient {
     this.projects = new Projects(this.ctx);
     this.targets = new Targets(this.ctx);
     this.observations = new Observations(this.ctx);
-    this.compoundSets = new CompoundSets(this.ctx);
+    this.compoundSets = this.createCompoundSets(this.ctx);
     this.uploads = this.createUploads(this.ctx);
     this.archives = this.createArchives(this.ctx);
   }
@@ -204,6 +204,11 @@ export class FragalysisClient {
   /** The resource of uploads (the Node client's has `upload`, which reads a file). */
   protected createUploads(ctx: Context): Uploads {
     return new Uploads(ctx);
+  }
+
+  /** The resource of compound sets (the Node client's has `download` and `uploadFile`). */
+  protected createCompoundSets(ctx: Context): CompoundSets {
+    return new CompoundSets(ctx);
   }
 
   /** Whether a token was configured. */

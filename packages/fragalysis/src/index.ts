@@ -17,6 +17,16 @@ export type {
   SyncOptions,
   SyncResult,
 } from './node/archives.js';
+export { checkPdbZip, checkSdfFile, type SdfSummary } from './node/cset-files.js';
+// issue 14: csets
+export {
+  type CompoundSetDownloadOptions,
+  type CompoundSetDownloadResult,
+  type CompoundSetUploadFileOptions,
+  type CompoundSetUploadFileResult,
+  NodeCompoundSets,
+  scoresCsv,
+} from './node/csets.js';
 export { FragalysisClient } from './node/fragalysis-client.js';
 // issue 14: obsync
 export {

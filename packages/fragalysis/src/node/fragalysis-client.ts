@@ -6,6 +6,7 @@ import {
 import type { Context } from '../internal/context.js';
 import { NodeArchives } from './archives.js';
 import { NodeUploads } from './uploads.js';
+import { NodeCompoundSets } from './csets.js';
 
 /**
  * The Fragalysis client of the Node entry point: the same client, with API calls through the environment's
@@ -15,6 +16,7 @@ import { NodeUploads } from './uploads.js';
 export class FragalysisClient extends BaseFragalysisClient {
   declare readonly archives: NodeArchives;
   declare readonly uploads: NodeUploads;
+  declare readonly compoundSets: NodeCompoundSets;
 
   constructor(options: FragalysisClientOptions = {}) {
     super(options, nodeTransport(options.fetch));
@@ -26,5 +28,9 @@ export class FragalysisClient extends BaseFragalysisClient {
 
   protected override createUploads(ctx: Context): NodeUploads {
     return new NodeUploads(ctx);
+  }
+
+  protected override createCompoundSets(ctx: Context): NodeCompoundSets {
+    return new NodeCompoundSets(ctx);
   }
 }

@@ -1,5 +1,6 @@
 export * from './archives.js';
 export * from './compound-sets.js';
+export * from './csets.js';
 export * from './observations.js';
 export * from './page.js';
 export * from './projects.js';

@@ -3,6 +3,7 @@ import { composeRoutes } from '../routes.js';
 import { accessTokenOf } from './bearer.js';
 import { addObservations, removeObservations, reprocessObservations } from './observation-changes.js';
 import { compoundSetRoutes } from './routes/compound-sets.js';
+import { csetRoutes } from './routes/csets.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { djangoMiddleware, mediaRoutes, notFoundRoutes, requestCounter } from './routes/middleware.js';
 import { observationRoutes } from './routes/observations.js';
@@ -44,6 +45,8 @@ export interface FragalysisSimulatorOptions {
   lostAfterMs?: number;
   /** Session tokens whose OIDC session is stale: authenticated GETs are redirected to Keycloak. */
   staleTokens?: readonly string[];
+  /** How compound-set validate and upload tasks end (issue 14: csets): `success` (default), `failure`, `never` (PENDING for ever). */
+  csetTasks?: 'success' | 'failure' | 'never';
   now?: () => number;
 }
 
@@ -148,6 +151,7 @@ const ROUTES: readonly FragalysisRoutes[] = [
   uploadRoutes,
   observationRoutes,
   compoundSetRoutes,
+  csetRoutes,
   notFoundRoutes,
 ];
 

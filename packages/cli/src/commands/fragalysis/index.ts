@@ -1,5 +1,6 @@
 import { FRAGALYSIS_SETTINGS } from '@sciport/fragalysis';
 import type { CommandModule } from '../../program.js';
+import { registerCsets } from './csets.js';
 import { registerDownload } from './download.js';
 import { registerSmiles } from './smiles.js';
 import { registerSync } from './sync.js';
@@ -31,4 +32,5 @@ export const register: CommandModule['register'] = (command, api) => {
   registerSync(command, api);
   registerSmiles(command, api);
   registerUpload(command, api); // issue 14: xca
+  registerCsets(command, api);
 };
