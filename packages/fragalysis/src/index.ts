@@ -17,5 +17,17 @@ export type {
   SyncOptions,
   SyncResult,
 } from './node/archives.js';
+// issue 14: check
+export {
+  ARCHIVE_REPORT_SCHEMA,
+  type ArchiveCheckOptions,
+  type ArchiveErrorRow,
+  type ArchiveReport,
+  archiveReportPath,
+  checkArchive,
+  type IncompleteObservation,
+  isPlaceholder,
+  writeArchiveReport,
+} from './node/completeness.js';
 export { FragalysisClient } from './node/fragalysis-client.js';
 export { SYNC_STATE_FILE } from './node/sync-state.js';

@@ -14,6 +14,7 @@ import {
   saveArchive,
   targetFolderName,
 } from './archive-file.js';
+import { type ArchiveReport, checkDownloaded } from './completeness.js';
 import { isDirectory, isFile, readState, SYNC_STATE_FILE } from './sync-state.js';
 
 export interface ArchiveDownloadOptions extends ArchiveRequestOptions {
@@ -31,6 +32,11 @@ export interface ArchiveDownloadOptions extends ArchiveRequestOptions {
    * transfer's CPU time.
    */
   checksum?: boolean | undefined;
+  /**
+   * Check the archive against the request (spec §11.1; `report` in the result) and write the report beside it:
+   * `<folder>.report.json` when extracted, else `<archive>.report.json`. Default true.
+   */
+  check?: boolean | undefined;
   onProgress?: ((progress: DownloadProgress) => void) | undefined;
 }
 
@@ -50,6 +56,9 @@ export interface ArchiveDownloadResult {
   immediate: boolean;
   /** Where it was unpacked, with `extract`. */
   extractedTo?: string;
+  /** The completeness check of what was saved (unless `check: false`), and the file it was written to. */
+  report?: ArchiveReport;
+  reportFile?: string;
 }
 
 export interface SyncOptions extends Omit<ArchiveDownloadOptions, 'destination' | 'target' | 'tas'> {
@@ -112,6 +121,7 @@ export class NodeArchives extends Archives {
       result.extractedTo = into;
       if (request.keepArchive === false) await unlink(saved.path);
     }
+    if (request.check !== false) Object.assign(result, await checkDownloaded(result, request));
     return result;
   }
 
