@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'msw';
 import { composeRoutes } from '../routes.js';
+import type { FragalysisArchiveQuirks } from './archive-quirks.js';
 import { compoundSetRoutes } from './routes/compound-sets.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { djangoMiddleware, mediaRoutes, notFoundRoutes, requestCounter } from './routes/middleware.js';
@@ -41,6 +42,8 @@ export interface FragalysisSimulatorOptions {
   lostAfterMs?: number;
   /** Session tokens whose OIDC session is stale: authenticated GETs are redirected to Keycloak. */
   staleTokens?: readonly string[];
+  /** `"<title>|<tas>"` → the gaps of that target's archives: placeholders, errors.csv rows, silent gaps (§11.1). */
+  archiveQuirks?: Readonly<Record<string, FragalysisArchiveQuirks>>;
   now?: () => number;
 }
 
@@ -107,6 +110,8 @@ export interface FragalysisSimulator {
   addUpload(title: string, tas: string): void;
   /** The bytes of a built archive (by its `file_url`), for byte-for-byte comparisons. */
   archiveBytes(fileUrl: string): Uint8Array | undefined;
+  /** The gaps of a target's archives built (or first fetched) from now on; undefined: none (spec §11.1). */
+  setArchiveQuirks(title: string, tas: string, quirks: FragalysisArchiveQuirks | undefined): void;
   reset(): void;
 }
 
@@ -164,6 +169,10 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
       if (!b) return undefined;
       sim.ensureBytes(b);
       return b.bytes;
+    },
+    setArchiveQuirks(title, tas, quirks) {
+      if (quirks) sim.archiveQuirks.set(`${title}|${tas}`, quirks);
+      else sim.archiveQuirks.delete(`${title}|${tas}`);
     },
     reset() {
       sim.reset();
