@@ -1,5 +1,6 @@
 import { FRAGALYSIS_SETTINGS } from '@sciport/fragalysis';
 import type { CommandModule } from '../../program.js';
+import { registerCheck } from './check.js';
 import { registerDownload } from './download.js';
 import { registerSmiles } from './smiles.js';
 import { registerSync } from './sync.js';
@@ -28,4 +29,5 @@ export const register: CommandModule['register'] = (command, api) => {
   registerUploads(command, api);
   registerSync(command, api);
   registerSmiles(command, api);
+  registerCheck(command, api);
 };
