@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, opendir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { abortError, IntegrityError, UsageError } from '@sciport/core';
@@ -66,21 +66,48 @@ function tooBig(name: string, size: number): IntegrityError {
   );
 }
 
+/** Folders read at once: the reads go to libuv's thread pool, and one at a time leaves it idle. */
+const WALKERS = 8;
+
 async function listFolder(root: string, options: ListOptions): Promise<ArchiveListing> {
   const files: string[] = [];
   const contents = new Map<string, Buffer>();
   const pending: string[] = [''];
-  while (pending.length > 0) {
-    if (options.signal?.aborted) throw abortError(options.signal);
-    const rel = pending.pop() as string;
-    const dir = await opendir(path.join(root, rel), { bufferSize: 256 });
-    for await (const entry of dir) {
-      const name = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isDirectory()) pending.push(name);
-      // A link counts as present (an extracted Fragalysis archive holds none; a copy made by hand may).
-      else if (entry.isFile() || entry.isSymbolicLink()) files.push(name);
-    }
-  }
+  let busy = 0;
+  // A pool of walkers: each takes a folder, lists it, queues its sub-folders, until none is left or busy.
+  await new Promise<void>((resolve, reject) => {
+    let failed = false;
+    const next = (): void => {
+      if (failed) return;
+      if (options.signal?.aborted) {
+        failed = true;
+        reject(abortError(options.signal));
+        return;
+      }
+      while (busy < WALKERS && pending.length > 0) {
+        const rel = pending.pop() as string;
+        busy += 1;
+        readdir(rel === '' ? root : path.join(root, rel), { withFileTypes: true }).then(
+          (entries) => {
+            busy -= 1;
+            for (const entry of entries) {
+              const name = rel === '' ? entry.name : `${rel}/${entry.name}`;
+              if (entry.isDirectory()) pending.push(name);
+              // A link counts as present (an extracted Fragalysis archive holds none; a copy made by hand may).
+              else if (entry.isFile() || entry.isSymbolicLink()) files.push(name);
+            }
+            if (busy === 0 && pending.length === 0) resolve();
+            else next();
+          },
+          (error: unknown) => {
+            failed = true;
+            reject(error);
+          },
+        );
+      }
+    };
+    next();
+  });
   for (const name of options.wanted) {
     if (!files.includes(name)) continue;
     const handle = await open(path.join(root, name), 'r');

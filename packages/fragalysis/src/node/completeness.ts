@@ -312,9 +312,9 @@ export function judgeArchive(
   // What is in each observation's folder and each crystal's folder (one pass over the names).
   const inFolder = new Map<string, string[]>();
   for (const f of files) {
-    const [top, folder] = f.split('/');
-    if (folder !== undefined && (top === 'aligned_files' || top === 'crystallographic_files'))
-      push(inFolder, `${top}/${folder}`, f);
+    if (!f.startsWith('aligned_files/') && !f.startsWith('crystallographic_files/')) continue;
+    const end = f.indexOf('/', f.indexOf('/') + 1);
+    if (end > 0) push(inFolder, f.slice(0, end), f);
   }
 
   const incomplete: IncompleteObservation[] = [];
