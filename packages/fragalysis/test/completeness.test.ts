@@ -226,6 +226,23 @@ describe('checkArchive (spec §11.1)', () => {
     expect(told.incomplete[0]?.missing).toEqual(['aligned_files/N0002a/N0002a_apo.pdb']);
   });
 
+  it('reads an errors.csv the CSV parser refuses (an unclosed quote) line by line', async () => {
+    const files = tree().map((f) =>
+      f.path === 'errors.csv'
+        ? {
+            path: f.path,
+            data: new TextEncoder().encode('apo_file,N0002a,"aligned_files/N0002a/N0002a_apo.pdb\n'),
+          }
+        : f,
+    );
+    const folder = path.join(dir, 'odd');
+    await writeFolder(folder, files);
+    const report = await checkArchive(folder);
+    expect(report.errors).toEqual([
+      { param: 'apo_file', code: 'N0002a', path: 'aligned_files/N0002a/N0002a_apo.pdb' },
+    ]);
+  });
+
   it('refuses what is not an archive with a clear error, and a broken archive as an integrity error', async () => {
     await expect(checkArchive(path.join(dir, 'nothing-here.tar.gz'))).rejects.toSatisfy(
       (e) => UsageError.isInstance(e) && /No such archive or folder/.test((e as Error).message),

@@ -173,13 +173,23 @@ function flagOn(request: Record<string, unknown>, flag: string): boolean {
 }
 
 function csvRows(bytes: Buffer): string[][] {
-  return parse(bytes, {
-    bom: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    trim: true,
-  }) as string[][];
+  try {
+    return parse(bytes, {
+      bom: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      trim: true,
+    }) as string[][];
+  } catch {
+    // Beyond what the parser tolerates (an unclosed quote): one row a line, split at commas, quotes dropped.
+    return bytes
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)
+      .filter((line) => line.trim() !== '')
+      .map((line) => line.split(',').map((cell) => cell.trim().replace(/^"|"$/g, '').replace(/""/g, '"')));
+  }
 }
 
 /** `errors.csv`: a header row (skipped when it is one), then `param,code,path` (path may be empty or hold commas). */
