@@ -131,7 +131,7 @@ describe('sciport fragalysis download', () => {
     const out = path.join(root, 'out');
     const ok = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out]);
     expect(ok.code).toBe(0);
-    expect(await readdir(out)).toEqual(['NSP3_lb00000-1.tar.gz']);
+    expect(await readdir(out)).toEqual(['NSP3_lb00000-1.tar.gz', 'NSP3_lb00000-1.tar.gz.report.json']);
     const ambiguous = await fragalysis(['download', 'Mpro', '--out', out]);
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toMatch(/lb18145-1, sw30864-12/);

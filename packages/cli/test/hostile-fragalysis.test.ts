@@ -162,7 +162,7 @@ describe('sciport fragalysis download from a hostile stack', () => {
     const again = await fragalysis(['download', 'NSP3@lb00000-1', '--out', out, '--json']);
     expect(again.code).toBe(0);
     const names = (await readdir(out)).sort();
-    expect(names).toEqual([live, ARCHIVE].sort());
+    expect(names).toEqual([live, ARCHIVE, `${ARCHIVE}.report.json`].sort());
     const saved = JSON.parse(again.stdout) as { archive: string; bytes: number };
     expect(saved.archive).toBe(path.join(out, ARCHIVE));
     expect((await stat(saved.archive)).size).toBe(saved.bytes);

@@ -17,6 +17,18 @@ export type {
   SyncOptions,
   SyncResult,
 } from './node/archives.js';
+// issue 14: check
+export {
+  ARCHIVE_REPORT_SCHEMA,
+  type ArchiveCheckOptions,
+  type ArchiveErrorRow,
+  type ArchiveReport,
+  archiveReportPath,
+  checkArchive,
+  type IncompleteObservation,
+  isPlaceholder,
+  writeArchiveReport,
+} from './node/completeness.js';
 export { checkPdbZip, checkSdfFile, type SdfSummary } from './node/cset-files.js';
 // issue 14: csets
 export {

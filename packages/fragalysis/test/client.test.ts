@@ -319,7 +319,14 @@ describe('archives.download', () => {
         (r) => r.headers['x-csrftoken'] && r.headers['content-type']?.startsWith('application/json'),
       ),
     ).toBe(true);
-    expect(await readdir(dir)).toEqual(['Mpro_sw30864-12', 'Mpro_sw30864-12.tar.gz', 'hashed']);
+    // Each download's completeness report lies beside what it saved (spec §11.1).
+    expect(await readdir(dir)).toEqual([
+      'Mpro_sw30864-12',
+      'Mpro_sw30864-12.report.json',
+      'Mpro_sw30864-12.tar.gz',
+      'Mpro_sw30864-12.tar.gz.report.json',
+      'hashed',
+    ]);
   });
 
   it('takes the old servers’ immediate zip answer and extracts the zip', async () => {
@@ -335,7 +342,7 @@ describe('archives.download', () => {
     expect(result.immediate).toBe(true);
     expect(result.format).toBe('zip');
     expect(await filesUnder(dir)).toContain('A71EV2A_lb32627-66/metadata.csv');
-    expect(await readdir(dir)).toEqual(['A71EV2A_lb32627-66']);
+    expect(await readdir(dir)).toEqual(['A71EV2A_lb32627-66', 'A71EV2A_lb32627-66.report.json']);
   });
 
   it('retries a truncated transfer and ends with a byte-identical file', async () => {

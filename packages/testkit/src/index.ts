@@ -46,6 +46,7 @@ export {
   type ArchiveFile,
   type BuildOutcome,
   createFragalysisSimulator,
+  type FragalysisArchiveQuirks,
   type FragalysisSimObservation,
   type FragalysisSimProject,
   type FragalysisSimStats,

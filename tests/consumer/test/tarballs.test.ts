@@ -19,7 +19,7 @@ const PACKED_BUDGET_KB: Record<string, number> = {
   '@sciport/cli': 145,
   '@sciport/core': 200,
   '@sciport/crucible': 210,
-  '@sciport/fragalysis': 80,
+  '@sciport/fragalysis': 95,
   '@sciport/icsd': 250,
   '@sciport/testkit': 380,
 };

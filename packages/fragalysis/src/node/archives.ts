@@ -14,6 +14,7 @@ import {
   saveArchive,
   targetFolderName,
 } from './archive-file.js';
+import { type ArchiveReport, checkDownloaded } from './completeness.js';
 import {
   type ObservationSyncOptions,
   type ObservationSyncReport,
@@ -36,6 +37,11 @@ export interface ArchiveDownloadOptions extends ArchiveRequestOptions {
    * transfer's CPU time.
    */
   checksum?: boolean | undefined;
+  /**
+   * Check the archive against the request (spec §11.1; `report` in the result) and write the report beside it:
+   * `<folder>.report.json` when extracted, else `<archive>.report.json`. Default true.
+   */
+  check?: boolean | undefined;
   onProgress?: ((progress: DownloadProgress) => void) | undefined;
 }
 
@@ -55,6 +61,9 @@ export interface ArchiveDownloadResult {
   immediate: boolean;
   /** Where it was unpacked, with `extract`. */
   extractedTo?: string;
+  /** The completeness check of what was saved (unless `check: false`), and the file it was written to. */
+  report?: ArchiveReport;
+  reportFile?: string;
 }
 
 export interface SyncOptions
@@ -123,6 +132,7 @@ export class NodeArchives extends Archives {
       result.extractedTo = into;
       if (request.keepArchive === false) await unlink(saved.path);
     }
+    if (request.check !== false) Object.assign(result, await checkDownloaded(result, request));
     return result;
   }
 

@@ -5,8 +5,8 @@ import {
 } from '../fragalysis-client.js';
 import type { Context } from '../internal/context.js';
 import { NodeArchives } from './archives.js';
-import { NodeUploads } from './uploads.js';
 import { NodeCompoundSets } from './csets.js';
+import { NodeUploads } from './uploads.js';
 
 /**
  * The Fragalysis client of the Node entry point: the same client, with API calls through the environment's

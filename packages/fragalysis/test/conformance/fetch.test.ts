@@ -79,7 +79,11 @@ describe('fetching the archive (spec §4.6, §4.7)', () => {
     });
     expect(result.format).toBe('zip');
     expect(result.archive).toBe(path.join(dir, 'Mpro_sw30864-12.zip'));
-    expect((await readdir(dir)).sort()).toEqual(['Mpro_sw30864-12', 'Mpro_sw30864-12.zip']);
+    expect((await readdir(dir)).sort()).toEqual([
+      'Mpro_sw30864-12',
+      'Mpro_sw30864-12.report.json',
+      'Mpro_sw30864-12.zip',
+    ]);
     expect(await filesUnder(result.extractedTo as string)).toContain('metadata.csv');
   });
 
@@ -115,7 +119,10 @@ describe('fetching the archive (spec §4.6, §4.7)', () => {
     expect(gets).toHaveLength(3);
     // The server ignores Range anyway: none is sent.
     expect(gets.every((r) => r.headers.get('range') === null)).toBe(true);
-    expect(await readdir(dir)).toEqual([path.basename(result.archive)]);
+    expect(await readdir(dir)).toEqual([
+      path.basename(result.archive),
+      `${path.basename(result.archive)}.report.json`,
+    ]);
   });
 
   it('asks for a new build when the cached archive it was handed has been deleted meanwhile (500)', async () => {
@@ -141,7 +148,7 @@ describe('fetching the archive (spec §4.6, §4.7)', () => {
       (r) => r.method === 'GET' && r.url.pathname === '/api/download_structures/',
     );
     expect(fetches.map((r) => r.status)).toEqual([200, 500, 200]);
-    expect(await readdir(dir)).toEqual(['Mpro_sw30864-12.tar.gz']);
+    expect(await readdir(dir)).toEqual(['Mpro_sw30864-12.tar.gz', 'Mpro_sw30864-12.tar.gz.report.json']);
   });
 
   it('re-fetches a preserved (static) download by its file_url', async () => {

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'msw';
 import { composeRoutes } from '../routes.js';
+import type { FragalysisArchiveQuirks } from './archive-quirks.js';
 import { accessTokenOf } from './bearer.js';
 import { addObservations, removeObservations, reprocessObservations } from './observation-changes.js';
 import { compoundSetRoutes } from './routes/compound-sets.js';
@@ -47,6 +48,8 @@ export interface FragalysisSimulatorOptions {
   staleTokens?: readonly string[];
   /** How compound-set validate and upload tasks end (issue 14: csets): `success` (default), `failure`, `never` (PENDING for ever). */
   csetTasks?: 'success' | 'failure' | 'never';
+  /** `"<title>|<tas>"` → the gaps of that target's archives: placeholders, errors.csv rows, silent gaps (§11.1). */
+  archiveQuirks?: Readonly<Record<string, FragalysisArchiveQuirks>>;
   now?: () => number;
 }
 
@@ -121,6 +124,8 @@ export interface FragalysisSimulator {
   addUpload(title: string, tas: string): void;
   /** The bytes of a built archive (by its `file_url`), for byte-for-byte comparisons. */
   archiveBytes(fileUrl: string): Uint8Array | undefined;
+  /** The gaps of a target's archives built (or first fetched) from now on; undefined: none (spec §11.1). */
+  setArchiveQuirks(title: string, tas: string, quirks: FragalysisArchiveQuirks | undefined): void;
   reset(): void;
   // issue 14: obsync
   /**
@@ -199,6 +204,10 @@ export function createFragalysisSimulator(options: FragalysisSimulatorOptions = 
       if (!b) return undefined;
       sim.ensureBytes(b);
       return b.bytes;
+    },
+    setArchiveQuirks(title, tas, quirks) {
+      if (quirks) sim.archiveQuirks.set(`${title}|${tas}`, quirks);
+      else sim.archiveQuirks.delete(`${title}|${tas}`);
     },
     reset() {
       sim.reset();

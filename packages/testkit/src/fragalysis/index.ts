@@ -1,4 +1,5 @@
 export { type ArchiveFile, writeArchiveZip, writeTarGz } from '../archives.js';
+export type { FragalysisArchiveQuirks } from './archive-quirks.js';
 export {
   type BuildOutcome,
   createFragalysisSimulator,

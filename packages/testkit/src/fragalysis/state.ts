@@ -3,6 +3,7 @@ import { text, writeArchiveZip, writeTarGz } from '../archives.js';
 import { createRandom } from '../random.js';
 import type { SimRoutes } from '../routes.js';
 import { archiveFiles } from './archive-content.js';
+import { applyArchiveQuirks, type FragalysisArchiveQuirks } from './archive-quirks.js';
 import { expiredAccessTokens, readBearer } from './bearer.js';
 import type {
   BuildOutcome,
@@ -117,6 +118,8 @@ export interface FragalysisSim {
   readonly builds: Map<string, Build>;
   /** Whether the built archives were deleted. */
   expired: boolean;
+  /** The gaps of each target's archives (`title|tas`; spec §11.1). */
+  readonly archiveQuirks: Map<string, FragalysisArchiveQuirks>;
   /** The CSRF token the landing page sets. */
   csrf: string;
   readonly stats: FragalysisSimStats;
@@ -283,7 +286,8 @@ export function createFragalysisState(options: FragalysisSimulatorOptions): Frag
       build.diskFile = disk;
       return;
     }
-    const files = archiveFiles(build, seed);
+    const quirks = sim.archiveQuirks.get(`${build.target.title}|${build.target.tas}`);
+    const files = applyArchiveQuirks(archiveFiles(build, seed), build.target, quirks);
     const mtime = Math.floor(Date.UTC(2026, 0, 1) / 1000);
     build.bytes = build.format === 'zip' ? writeArchiveZip(files, mtime) : writeTarGz(files, mtime);
   }
@@ -322,6 +326,7 @@ export function createFragalysisState(options: FragalysisSimulatorOptions): Frag
     outcomes,
     builds,
     expired: false,
+    archiveQuirks: new Map(Object.entries(options.archiveQuirks ?? {})),
     csrf,
     stats,
     uuid,
@@ -340,6 +345,9 @@ export function createFragalysisState(options: FragalysisSimulatorOptions): Frag
     reset() {
       builds.clear();
       sim.expired = false;
+      sim.archiveQuirks.clear();
+      for (const [key, quirks] of Object.entries(options.archiveQuirks ?? {}))
+        sim.archiveQuirks.set(key, quirks);
       outcomes.clear();
       sim.csrf = token();
       for (const k of Object.keys(stats) as Array<keyof FragalysisSimStats>) stats[k] = 0;

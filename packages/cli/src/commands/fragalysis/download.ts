@@ -1,8 +1,9 @@
 import type { ArchiveDownloadResult } from '@sciport/fragalysis';
 import type { Command } from 'commander';
 import { checkOutFolder } from '../../client-factory.js';
-import { createProgress, formatBytes, info, printJson } from '../../output.js';
+import { createProgress, formatBytes, info, printJson, warn } from '../../output.js';
 import type { CommandApi } from '../../program.js';
+import { failIfIncomplete, reportSummary } from './report.js';
 import {
   type ArchiveCliOptions,
   archiveOptions,
@@ -27,6 +28,7 @@ function describeResult(result: ArchiveDownloadResult, includeUrl: boolean) {
     ...(result.extractedTo ? { extractedTo: result.extractedTo } : {}),
     // A static link's file_url is how it is fetched again later; others expire and stay out of the output.
     ...(includeUrl ? { fileUrl: result.fileUrl } : {}),
+    ...(result.report ? { reportFile: result.reportFile, report: result.report } : {}),
   };
 }
 
@@ -46,7 +48,8 @@ export function registerDownload(command: Command, { action }: CommandApi): void
         )
         .option('--out <dir>', 'folder to save into', '.')
         .option('--extract', 'unpack it (safely) into <out>/<title>_<tas>/')
-        .option('--sha256', "compute the archive's SHA-256 as it arrives (printed; in --json)"),
+        .option('--sha256', "compute the archive's SHA-256 as it arrives (printed; in --json)")
+        .option('--strict', 'exit 1 when the archive is incomplete (its files are kept)'),
     ),
   ).action(
     action(
@@ -60,6 +63,7 @@ export function registerDownload(command: Command, { action }: CommandApi): void
             out: string;
             extract?: boolean;
             sha256?: boolean;
+            strict?: boolean;
           },
       ) => {
         const parsed = parseTarget(spec);
@@ -96,7 +100,14 @@ export function registerDownload(command: Command, { action }: CommandApi): void
           if (result.sha256) info(ctx, `SHA-256 ${result.sha256}`);
           if (result.extractedTo) info(ctx, `Unpacked into ${result.extractedTo}`);
           if (archive.staticLink) info(ctx, `Static link (fetch again with --file-url): ${result.fileUrl}`);
+          if (result.report) {
+            const { lines, notes } = reportSummary(result.report, result.reportFile);
+            for (const [i, line] of lines.entries())
+              (i === 0 && !result.report.complete ? warn : info)(ctx, line);
+            for (const note of notes) warn(ctx, note);
+          }
         }
+        if (result.report) failIfIncomplete(result.report, options.strict);
       },
     ),
   );

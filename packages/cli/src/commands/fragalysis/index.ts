@@ -1,5 +1,6 @@
 import { FRAGALYSIS_SETTINGS } from '@sciport/fragalysis';
 import type { CommandModule } from '../../program.js';
+import { registerCheck } from './check.js';
 import { registerCsets } from './csets.js';
 import { registerDownload } from './download.js';
 import { registerSmiles } from './smiles.js';
@@ -33,4 +34,5 @@ export const register: CommandModule['register'] = (command, api) => {
   registerSmiles(command, api);
   registerUpload(command, api); // issue 14: xca
   registerCsets(command, api);
+  registerCheck(command, api);
 };
