@@ -159,41 +159,52 @@ async function listTar(location: string, options: ListOptions): Promise<ArchiveL
       files.push(name);
       if (options.wanted.has(name)) {
         if (entry.size > MAX_WANTED_BYTES) {
-          failure ??= tooBig(name, entry.size);
+          fail(tooBig(name, entry.size));
           entry.resume();
           return;
         }
         reads.push(
-          collect(entry as unknown as AsyncIterable<Buffer>, name).then((bytes) => {
-            contents.set(name, bytes);
-          }),
+          collect(entry as unknown as AsyncIterable<Buffer>, name).then(
+            (bytes) => {
+              contents.set(name, bytes);
+            },
+            (error: unknown) => fail(error),
+          ),
         );
         return;
       }
     }
     entry.resume();
   });
-  parser.on('warn', (code: string, message: string | Error) => {
-    if (code === 'TAR_ENTRY_INVALID' || code === 'TAR_BAD_ARCHIVE' || code === 'TAR_ABORT')
-      failure ??= message;
+  // A broken archive (zlib's "invalid stored block lengths", a bad header) stops everything at once: the parser
+  // then neither drains nor ends, so every wait below races this.
+  let fail: (error: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_resolve, reject) => {
+    fail = (error) => {
+      failure ??= error;
+      reject(failure);
+    };
   });
+  failed.catch(() => undefined);
+  parser.on('warn', (code: string, message: string | Error) => {
+    if (code === 'TAR_ENTRY_INVALID' || code === 'TAR_BAD_ARCHIVE' || code === 'TAR_ABORT') fail(message);
+  });
+  parser.on('error', fail);
   const input = createReadStream(location, { highWaterMark: 256 * 1024 });
   const onAbort = () => input.destroy(abortError(options.signal));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const ended = new Promise<void>((resolve, reject) => {
-      parser.on('end', () => resolve());
-      parser.on('error', reject);
-    });
+    const ended = new Promise<void>((resolve) => parser.on('end', () => resolve()));
     for await (const chunk of input as AsyncIterable<Buffer>) {
       if (failure) break;
       // Backpressure: a slow entry (the one being collected) pauses the reading.
-      if (!parser.write(chunk)) await new Promise<void>((resolve) => parser.once('drain', () => resolve()));
+      if (!parser.write(chunk))
+        await Promise.race([new Promise<void>((resolve) => parser.once('drain', () => resolve())), failed]);
     }
     if (failure) throw failure;
     parser.end();
-    await ended;
-    await Promise.all(reads);
+    await Promise.race([ended, failed]);
+    await Promise.race([Promise.all(reads), failed]);
     if (failure) throw failure;
   } catch (error) {
     if (options.signal?.aborted) throw abortError(options.signal);

@@ -32,10 +32,13 @@ describe('uploads, observations, SMILES, compound sets (spec §4.8, §4.10, §4.
     const options = { ...QUICK, extract: true, keepArchive: false };
     const first = await client.archives.sync(targets, dir, options);
     expect(first.map((r) => r.status)).toEqual(['downloaded', 'downloaded']);
+    // Each extracted copy with its completeness report beside it (spec §11.1).
     expect((await readdir(dir)).sort()).toEqual([
       '.sciport-fragalysis.json',
       'A71EV2A_lb32627-66',
+      'A71EV2A_lb32627-66.report.json',
       'Mpro_lb18145-1',
+      'Mpro_lb18145-1.report.json',
     ]);
     const posts = stack.posts.length;
     const second = await client.archives.sync(targets, dir, options);
