@@ -1,25 +1,75 @@
 #!/usr/bin/env node
-// The demo behind `pnpm demo`: runs the built `sciport` CLI the way a user would, against the bundled
-// simulators (@sciport/testkit) served over real HTTP on 127.0.0.1, never against the real services.
-import { spawn } from 'node:child_process';
+// The demo behind `pnpm demo`: builds the packages (quietly), then runs the built `sciport` CLI the way a user
+// would, against the bundled simulators (@sciport/testkit) served over real HTTP on 127.0.0.1, never against
+// the real services. Every command is printed shell-quoted, exactly as it ran (copy-paste it; in a clone,
+// `pnpm sciport …` runs the same CLI), and so is every environment variable it sets, but secrets.
+// SCIPORT_DEMO_TRACE=<file> appends each command's arguments to <file> as a JSON line (for the tests).
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatCommand, shellQuote } from './shell-quote.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'packages', 'cli', 'dist', 'bin.js');
+const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+
+// The build, quiet unless it fails: turbo shows task output only on errors and sends no telemetry.
+if (process.env.SCIPORT_DEMO_SKIP_BUILD !== '1') {
+  process.stdout.write('Building the packages (a minute or two the first time)… ');
+  const started = Date.now();
+  const turbo = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'turbo.cmd' : 'turbo');
+  const build = spawnSync(turbo, ['run', 'build', '--output-logs=errors-only'], {
+    cwd: root,
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+    encoding: 'utf8',
+    shell: process.platform === 'win32',
+  });
+  if (build.status !== 0) {
+    process.stdout.write(
+      `failed (exit ${build.status ?? build.error?.message})\n${build.stdout}${build.stderr}`,
+    );
+    process.exit(1);
+  }
+  process.stdout.write(`done in ${Math.round((Date.now() - started) / 1000)} s\n`);
+}
+
 const { createCrucibleSimulator, createFragalysisSimulator, createIcsdSimulator, startTestServer } =
   await import(path.join(root, 'packages', 'testkit', 'dist', 'index.js'));
 
 const work = mkdtempSync(path.join(tmpdir(), 'sciport-demo-'));
-const env = { ...process.env, SCIPORT_CONFIG_DIR: path.join(work, 'config'), NO_COLOR: process.env.NO_COLOR };
-const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const env = { ...process.env, NO_COLOR: process.env.NO_COLOR };
+const trace = process.env.SCIPORT_DEMO_TRACE;
 let failures = 0;
 
-function run(args, { input, expect = 0, title, quietOutput = false } = {}) {
-  process.stdout.write(`\n${bold(`$ sciport ${args.join(' ')}`)}${title ? `   # ${title}` : ''}\n`);
+/** Sets a variable for the commands that follow and prints it as an `export` (a secret only by its name). */
+function setEnv(name, value, { secret = '' } = {}) {
+  env[name] = value;
+  process.stdout.write(
+    secret
+      ? `${bold(`# ${name}`)} is set to ${secret} (not printed)\n`
+      : `${bold(`$ export ${name}=${shellQuote(value)}`)}\n`,
+  );
+  if (!secret && trace) appendFileSync(trace, `${JSON.stringify({ export: name, value })}\n`);
+}
+
+function run(args, { input, inputNote, expect = 0, title, quietOutput = false } = {}) {
+  const note = [title, inputNote].filter(Boolean).join('; ');
+  process.stdout.write(
+    `\n${bold(`$ ${formatCommand(['sciport', ...args])}`)}${note ? `   # ${note}` : ''}\n`,
+  );
+  if (trace) appendFileSync(trace, `${JSON.stringify({ args })}\n`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -43,6 +93,16 @@ function section(title) {
   process.stdout.write(`\n${bold(`== ${title}`)}\n`);
 }
 
+/** The (title, TAS) rows of a `fragalysis targets` table, by their first two columns. */
+function targetRows(table) {
+  return table
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cells) => cells.length >= 3 && /^\d+$/.test(cells[2] ?? ''))
+    .map(([title, tas]) => `${title}@${tas}`);
+}
+
 const sim = createIcsdSimulator({ entries: 3000, seed: 42 });
 const server = await startTestServer({ handlers: sim.handlers, faults: { latencyMs: [2, 10] } });
 const frag = createFragalysisSimulator({ seed: 42, buildMs: 1500 });
@@ -56,17 +116,22 @@ const cru = createCrucibleSimulator({
 const cruServer = await startTestServer({ handlers: cru.handlers, faults: { latencyMs: [2, 10] } });
 try {
   section('The CLI');
+  process.stdout.write(
+    `(installed: \`sciport …\`; in this clone: \`pnpm sciport …\`, or \`npx -y pnpm@10.34.9 sciport …\` without pnpm)\n`,
+  );
+  setEnv('SCIPORT_CONFIG_DIR', path.join(work, 'config'));
   await run(['--help']);
   await run(['config', 'set', 'icsd.username', 'demo'], { title: 'store a setting' });
   await run(['config', 'set', 'icsd.password'], {
     input: 'demo-password\n',
     title: 'a secret, from stdin: not in shell history',
+    inputNote: 'the demo types the password',
   });
   await run(['config', 'list'], { title: 'secrets are masked' });
   await run(['confg', 'list'], { expect: 2, title: 'a typo: one line, a suggestion, exit 2' });
 
   section(`ICSD, against the simulator at ${server.url}/ws (${sim.entries.length} entries)`);
-  env.ICSD_BASE_URL = `${server.url}/ws`;
+  setEnv('ICSD_BASE_URL', `${server.url}/ws`);
   await run(['icsd', 'login'], {
     title: 'logs in and keeps the session for the commands below; no token is printed',
   });
@@ -148,10 +213,23 @@ try {
   if (sim.stats.liveTokens !== 0) failures++;
 
   section(`Fragalysis, against the simulator at ${fragServer.url}`);
-  env.FRAGALYSIS_STACK = fragServer.url;
-  await run(['fragalysis', 'targets'], { title: 'anonymous: open proposals only' });
-  env.FRAGALYSIS_TOKEN = frag.tokenFor('demo');
-  await run(['fragalysis', 'targets'], { title: 'with a token: private proposals too; one title, two TAS' });
+  setEnv('FRAGALYSIS_STACK', fragServer.url);
+  const anonymous = targetRows(
+    await run(['fragalysis', 'targets'], { title: 'anonymous: open proposals only' }),
+  );
+  setEnv('FRAGALYSIS_TOKEN', frag.tokenFor('demo'), {
+    secret: 'the session id the simulator gave user demo',
+  });
+  const member = targetRows(
+    await run(['fragalysis', 'targets'], {
+      title: 'with a token: private proposals too; one title, two TAS',
+    }),
+  );
+  const extra = member.filter((t) => !anonymous.includes(t));
+  process.stdout.write(
+    `${bold('What the token adds:')} ${extra.length} private target${extra.length === 1 ? '' : 's'} (${extra.join(', ') || 'none'}) to the ${anonymous.length} open ones\n`,
+  );
+  if (extra.length === 0) failures++;
   await run(['fragalysis', 'download', 'Mpro', '--out', work], {
     expect: 2,
     title: 'ambiguous title: asks for the TAS',
@@ -190,7 +268,7 @@ try {
   await run(['fragalysis', 'smiles', 'Mpro', '--tas', 'lb18145-1'], {
     title: 'compound SMILES of exactly that target',
   });
-  env.FRAGALYSIS_TOKEN = 'expired-session-id';
+  setEnv('FRAGALYSIS_TOKEN', 'expired-session-id');
   await run(['fragalysis', 'targets'], {
     expect: 3,
     title: 'a token the stack does not accept: exit 3, not silent public data',
@@ -200,9 +278,9 @@ try {
   );
 
   section(`Crucible (API v2), against the simulator at ${cruServer.url}/api/v2`);
-  env.CRUCIBLE_API_URL = `${cruServer.url}/api/v2`;
-  env.CRUCIBLE_API_KEY = cru.keyFor('demo');
-  env.XDG_CACHE_HOME = path.join(work, 'cache');
+  setEnv('CRUCIBLE_API_URL', `${cruServer.url}/api/v2`);
+  setEnv('CRUCIBLE_API_KEY', cru.keyFor('demo'), { secret: 'the key the simulator gave user demo' });
+  setEnv('XDG_CACHE_HOME', path.join(work, 'cache'));
   await run(['crucible', 'whoami'], { title: 'the key (from CRUCIBLE_API_KEY) is checked, never printed' });
   const created = await run(
     [
@@ -311,7 +389,7 @@ try {
   });
   await run(['crucible', 'apply', manifest], { title: 'again: everything matches, nothing is sent' });
   await run(['crucible', 'tree', dsid], { title: 'the graph around the first dataset' });
-  env.CRUCIBLE_API_KEY = 'not-a-key';
+  setEnv('CRUCIBLE_API_KEY', 'not-a-key');
   await run(['crucible', 'whoami'], { expect: 3, title: 'a wrong key: exit 3' });
   process.stdout.write(
     `${bold('Simulator counters:')} ${cru.stats.storageAuthorizationHeaders} storage requests carried an Authorization header\n`,

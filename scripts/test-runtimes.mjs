@@ -57,6 +57,8 @@ for (const major of majors) {
       'run',
       // The docs checks (typedoc, README examples) are the same on every runtime: once, on the machine's Node.
       '--project=!docs',
+      // The fresh-clone checks (a clone, pnpm's install, the demo) do not depend on the runtime either.
+      '--project=!fresh-clone',
       '--reporter=dot',
       '--reporter=json',
       `--outputFile.json=${path.join(reports, `node-${major}.json`)}`,

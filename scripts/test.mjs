@@ -14,7 +14,9 @@ const turbo = path.join(root, 'node_modules', '.bin', process.platform === 'win3
 
 function stage(name, command, args) {
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  // No telemetry notice (nor telemetry) from turbo: the tool's own switch, as in .ci/run.
+  const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
   const seconds = Math.round((Date.now() - started) / 1000);
   const status = result.status ?? 1;
   return { name, status, seconds, error: result.error };

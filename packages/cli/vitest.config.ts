@@ -6,7 +6,7 @@ export default defineProject({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
     // The end-to-end tests run dist/bin.js: rebuild it first when the sources are newer.
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ['../../vitest.temp-home.ts', 'test/global-setup.ts'],
     // Generous: one end-to-end test runs up to a dozen CLI processes one after another, and the whole suite
     // shares two cores with other test files doing the same (20 s was reached under that load).
     testTimeout: 60_000,

@@ -11,6 +11,8 @@ export default defineProject({
     name: 'icsd',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
+    // A throwaway HOME and XDG folders for every test and child process; fails if the real home was written.
+    globalSetup: ['../../vitest.temp-home.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

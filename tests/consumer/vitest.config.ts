@@ -6,7 +6,7 @@ export default defineProject({
     include: ['test/**/*.test.ts'],
     environment: 'node',
     // Packs every published package once for all test files.
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ['../../vitest.temp-home.ts', 'test/global-setup.ts'],
     // Packing and installing from the registry takes a while on a cold cache.
     testTimeout: 240_000,
     hookTimeout: 240_000,
