@@ -37,7 +37,7 @@ describe('describeNetworkFailure', () => {
       'ICSD_BASE_URL',
     );
     expect(f?.kind).toBe('dns');
-    expect(f?.message).toBe('could not reach icsd.fiz-karlsruhe.de (DNS lookup failed: ENOTFOUND)');
+    expect(f?.message).toBe('could not reach icsd.fiz-karlsruhe.de (DNS lookup failed; ENOTFOUND)');
     expect(f?.hint).toBe('Check the network or ICSD_BASE_URL');
     expect(f?.viaProxy).toBe(false);
   });
@@ -77,7 +77,7 @@ describe('describeNetworkFailure', () => {
   });
 
   it.each([
-    ['ECONNREFUSED', 'refused', 'connection refused: ECONNREFUSED: nothing answers on port 443'],
+    ['ECONNREFUSED', 'refused', 'connection refused: nothing listens on port 443; ECONNREFUSED'],
     ['EHOSTUNREACH', 'unreachable', 'no route to it'],
     ['ETIMEDOUT', 'connect-timeout', 'the connection timed out'],
     ['UND_ERR_CONNECT_TIMEOUT', 'connect-timeout', 'the connection timed out'],
@@ -146,8 +146,8 @@ describe('a client that cannot connect (real sockets)', () => {
     expect(ConnectionError.isInstance(error)).toBe(true);
     const e = error as ConnectionError;
     expect(e.message).toBe(
-      `crucible: GET /api/v2/account: could not reach 127.0.0.1:${port} (connection refused: ECONNREFUSED: ` +
-        `nothing answers on port ${port}). Check that the service is running, and CRUCIBLE_API_URL`,
+      `crucible: GET /api/v2/account: could not reach 127.0.0.1:${port} (connection refused: nothing ` +
+        `listens on port ${port}; ECONNREFUSED). Check that the service is running, and CRUCIBLE_API_URL`,
     );
     expect(e.failure).toBe('refused');
     expect(e.host).toBe(`127.0.0.1:${port}`);

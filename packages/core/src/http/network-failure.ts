@@ -39,7 +39,7 @@ export interface NetworkFailure {
   host: string;
   /** The failure was the proxy's: reaching it, or its answer to the tunnel request. */
   viaProxy: boolean;
-  /** One sentence: `could not reach icsd.fiz-karlsruhe.de (DNS lookup failed: ENOTFOUND)`. */
+  /** One sentence: `could not reach icsd.fiz-karlsruhe.de (DNS lookup failed; ENOTFOUND)`. */
   message: string;
   /** What to check, naming the setting of the base URL when the client gave it. */
   hint: string;
@@ -133,7 +133,7 @@ export function describeNetworkFailure(
     message: redactText(message),
     hint: redactText(hint),
   });
-  const tag = code ? `: ${code}` : '';
+  const tag = code ? `; ${code}` : '';
 
   if (found.proxyStatus !== undefined) {
     return make(
@@ -172,7 +172,7 @@ export function describeNetworkFailure(
     }
     return make(
       'refused',
-      `could not reach ${host} (connection refused${tag}: nothing answers on port ${portOf(url)})`,
+      `could not reach ${host} (connection refused: nothing listens on port ${portOf(url)}${tag})`,
       `Check that the service is running${setting ? `, and ${setting}` : ''}`,
     );
   }
