@@ -17,7 +17,7 @@ const MAX_STDIN_BYTES = 1024 * 1024;
 export const register: CommandModule['register'] = (command, { action }) => {
   command.addHelpText(
     'after',
-    `\nKeys: ${knownConfigKeys().join(', ')}.\n` +
+    `\n${wrapWords(`Keys: ${knownConfigKeys().join(', ')}.`, 100)}\n` +
       'Keys ending in password, token, apiKey (api_key, api-key) or secret are stored in credentials.json (mode 0600)\n' +
       'and shown masked. Environment variables (ICSD_PASSWORD, …) and flags take precedence over these files.',
   );
@@ -136,6 +136,20 @@ export const register: CommandModule['register'] = (command, { action }) => {
       }),
     );
 };
+
+/** Text broken between words into lines of at most `width` characters. */
+function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}
 
 /** The value of `config set <key>` without a value: piped stdin, or a prompt on a terminal. */
 async function readValue(ctx: CliContext, key: string, secret: boolean): Promise<string> {
