@@ -1,3 +1,4 @@
+import type { NetworkFailureKind } from './http/network-failure.js';
 import { redactText, redactUrl, redactValue } from './redact.js';
 
 /**
@@ -266,6 +267,10 @@ export interface ConnectionErrorInit extends SciportErrorOptions {
   method?: string;
   url?: string | URL;
   service?: string;
+  /** What failed, when known: `dns`, `refused`, `certificate`, `proxy`, … (see `describeNetworkFailure`). */
+  failure?: NetworkFailureKind | undefined;
+  /** The host that could not be reached (the service's, or a proxy's). */
+  host?: string | undefined;
 }
 
 /** The request never got an HTTP answer: DNS, refused or reset connections, a body cut short. Status 0. */
@@ -276,12 +281,18 @@ export class ConnectionError<C extends string = string> extends SciportError<C> 
   readonly method: string | undefined;
   readonly url: string | undefined;
   readonly service: string | undefined;
+  /** What failed, when known: `dns`, `refused`, `certificate`, `proxy`, `reset`, … */
+  readonly failure: NetworkFailureKind | undefined;
+  /** The host that could not be reached (the service's, or a proxy's), when known. */
+  readonly host: string | undefined;
 
   constructor(message: string, init: ConnectionErrorInit = {}) {
     super(message, { ...init, retryable: init.retryable ?? true });
     this.method = init.method;
     this.url = init.url === undefined ? undefined : redactUrl(init.url);
     this.service = init.service;
+    this.failure = init.failure;
+    this.host = init.host;
   }
 }
 

@@ -12,6 +12,12 @@ export * from './http/auth.js';
 export { type BufferPool, type BufferPoolOptions, createBufferPool } from './http/buffer-pool.js';
 export { appendQuery, CORE_VERSION, createHttpClient } from './http/client.js';
 export { extractDetail } from './http/error-body.js';
+export {
+  describeNetworkFailure,
+  type NetworkFailure,
+  type NetworkFailureKind,
+  NOT_SENT_FAILURES,
+} from './http/network-failure.js';
 export type { RawBody } from './http/raw-body.js';
 export * from './http/retry.js';
 export type * from './http/types.js';
@@ -21,4 +27,5 @@ export * from './records.js';
 export * from './redact.js';
 export * from './schema.js';
 export * from './settings.js';
+export * from './suggest.js';
 export * from './waiter.js';

@@ -12,7 +12,11 @@ import {
   UsageError,
 } from '@sciport/core';
 import { CRUCIBLE_SETTINGS, DEFAULT_CRUCIBLE_BASE_URL } from './credentials.js';
+import { checkApiUrl, versionFromUrl } from './internal/api-url.js';
 import type { ApiVersion, Context, CrucibleEvent } from './internal/context.js';
+
+export { versionFromUrl };
+
 import { Access } from './resources/access.js';
 import { Datasets } from './resources/datasets.js';
 import { Files } from './resources/files.js';
@@ -44,14 +48,6 @@ export interface CrucibleClientOptions extends ClientOptions {
   pageSize?: number | undefined;
   /** Receives every event of the client (requests, retries, request statuses, warnings). */
   onEvent?: ((event: CrucibleEvent) => void) | undefined;
-}
-
-/** The API version an URL implies, if it says. */
-export function versionFromUrl(baseUrl: string): ApiVersion | undefined {
-  const path = new URL(baseUrl).pathname.replace(/\/+$/, '');
-  if (/\/v2$/.test(path)) return 'v2';
-  if (/\/v1$/.test(path) || /\/testapi(-staging)?$/.test(path)) return 'v1';
-  return undefined;
 }
 
 /**
@@ -94,6 +90,7 @@ export class CrucibleClient {
         `The API URL ${this.baseUrl} is ${detected}, but apiVersion says ${options.apiVersion}`,
       );
     }
+    checkApiUrl(this.baseUrl, options.apiVersion);
     this.apiVersion = options.apiVersion ?? detected ?? 'v2';
     const apiKey = options.apiKey ?? readSetting(CRUCIBLE_SETTINGS.apiKey);
     registerSecret(apiKey);
@@ -111,6 +108,7 @@ export class CrucibleClient {
       ...common,
       baseUrl: this.baseUrl,
       service: 'crucible',
+      baseUrlSetting: CRUCIBLE_SETTINGS.baseUrl.env,
       auth: apiKey ? bearerAuth(apiKey) : missingKey(),
       headers: { accept: 'application/json' },
       timeout: options.timeout ?? 60_000,

@@ -14,6 +14,7 @@ import {
 } from '@sciport/core';
 import { DEFAULT_ICSD_BASE_URL, ICSD_SETTINGS } from './credentials.js';
 import { type IcsdLogoutResult, icsdAuth } from './internal/auth.js';
+import { checkIcsdUrl } from './internal/base-url.js';
 import type { IcsdContext } from './internal/context.js';
 import { type HistoryEntry, RequestHistory } from './internal/history.js';
 import { SessionKeeper } from './internal/kept-session.js';
@@ -92,6 +93,7 @@ export class IcsdClient implements AsyncDisposable {
   /** `transport` is for the Node entry point's client: core's `nodeTransport()`. */
   constructor(options: IcsdClientOptions = {}, transport: Transport = {}) {
     this.baseUrl = options.baseUrl ?? readSetting(ICSD_SETTINGS.baseUrl) ?? DEFAULT_ICSD_BASE_URL;
+    checkIcsdUrl(this.baseUrl);
     const username = options.username ?? readSetting(ICSD_SETTINGS.username);
     const password = options.password ?? readSetting(ICSD_SETTINGS.password);
     registerSecret(password);
@@ -150,6 +152,7 @@ export class IcsdClient implements AsyncDisposable {
     this.#http = createHttpClient({
       baseUrl: this.baseUrl,
       service: 'icsd',
+      baseUrlSetting: ICSD_SETTINGS.baseUrl.env,
       auth,
       timeout,
       maxRetries: options.maxRetries ?? 3,

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { AbortError, maskSecret, SciportError, UsageError } from '@sciport/core';
 import { isSecretKey, validateConfigKey } from '@sciport/core/node';
+import { checkKnownKey, knownConfigKeys } from '../config-keys.js';
 import type { CliContext } from '../context.js';
 import { debug, info, printJson, printTable } from '../output.js';
 import type { CommandModule } from '../program.js';
@@ -16,7 +17,7 @@ const MAX_STDIN_BYTES = 1024 * 1024;
 export const register: CommandModule['register'] = (command, { action }) => {
   command.addHelpText(
     'after',
-    '\nKeys are dotted, e.g. icsd.username, icsd.password, crucible.apiKey, fragalysis.token, fragalysis.stack.\n' +
+    `\n${wrapWords(`Keys: ${knownConfigKeys().join(', ')}.`, 100)}\n` +
       'Keys ending in password, token, apiKey (api_key, api-key) or secret are stored in credentials.json (mode 0600)\n' +
       'and shown masked. Environment variables (ICSD_PASSWORD, …) and flags take precedence over these files.',
   );
@@ -30,6 +31,7 @@ export const register: CommandModule['register'] = (command, { action }) => {
       action(async (ctx, key: string, options: { reveal?: boolean }) => {
         validateConfigKey(key);
         const value = await ctx.config.get(key);
+        checkKnownKey(key, value !== undefined);
         if (value === undefined) {
           throw new SciportError(`${key} is not set`, { hint: `Run \`sciport config set ${key}\`` });
         }
@@ -57,6 +59,8 @@ export const register: CommandModule['register'] = (command, { action }) => {
     .action(
       action(async (ctx, key: string, value: string | undefined) => {
         validateConfigKey(key);
+        // Before any value is read: a mistyped key never takes a secret.
+        checkKnownKey(key);
         const secret = isSecretKey(key);
         if (value === undefined) {
           value = await readValue(ctx, key, secret);
@@ -80,6 +84,8 @@ export const register: CommandModule['register'] = (command, { action }) => {
     .action(
       action(async (ctx, key: string) => {
         validateConfigKey(key);
+        // A key no service reads may still be in the files (saved by an older version): it can be removed.
+        checkKnownKey(key, (await ctx.config.get(key)) !== undefined);
         const removed = await ctx.config.unset(key);
         if (ctx.json) printJson(ctx.out, { key, removed });
         else info(ctx, removed ? `Removed ${key}` : `${key} was not set`);
@@ -130,6 +136,20 @@ export const register: CommandModule['register'] = (command, { action }) => {
       }),
     );
 };
+
+/** Text broken between words into lines of at most `width` characters. */
+function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}
 
 /** The value of `config set <key>` without a value: piped stdin, or a prompt on a terminal. */
 async function readValue(ctx: CliContext, key: string, secret: boolean): Promise<string> {

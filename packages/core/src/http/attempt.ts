@@ -248,6 +248,7 @@ export async function attempt(
       method,
       url,
       timeoutMs,
+      baseUrlSetting: c.settings.baseUrlSetting,
     });
     c.emit({ type: 'error', method, url: redactUrl(url), error: mapped.message, attempt });
     throw mapped;

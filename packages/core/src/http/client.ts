@@ -65,6 +65,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const resolved: ResolvedOptions = {
     baseUrl: base,
     service: options.service,
+    baseUrlSetting: options.baseUrlSetting,
     auth: options.auth,
     headers: { ...options.headers },
     timeout: checkTimeout(options.timeout) ?? DEFAULT_TIMEOUT_MS,

@@ -12,6 +12,7 @@ import type {
 export interface ResolvedOptions {
   baseUrl: string;
   service: string;
+  baseUrlSetting: string | undefined;
   auth: AuthStrategy | undefined;
   headers: Readonly<Record<string, string>>;
   timeout: number | false;

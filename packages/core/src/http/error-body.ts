@@ -1,6 +1,7 @@
 import { abortError } from '../async.js';
 import { ConnectionError, SciportError, TimeoutError } from '../errors.js';
 import { redactText } from '../redact.js';
+import { describeNetworkFailure } from './network-failure.js';
 
 /** A failure while reading a body (not while connecting): reported as a body cut short. */
 export class BodyReadError extends Error {
@@ -19,6 +20,8 @@ export interface AttemptFailure {
   url: URL;
   timeoutMs: number | false;
   whileReading?: boolean;
+  /** Where the base URL comes from (`ICSD_BASE_URL`), for the hint of a failure to connect. */
+  baseUrlSetting?: string | undefined;
 }
 
 /**
@@ -43,6 +46,18 @@ export function mapAttemptError(error: unknown, ctx: AttemptFailure): SciportErr
   if (SciportError.isInstance(error)) return error;
   const detail = describeNetworkError(error);
   const reading = ctx.whileReading === true || error instanceof BodyReadError;
+  const failure = reading ? undefined : describeNetworkFailure(error, ctx.url, ctx.baseUrlSetting);
+  if (failure) {
+    return new ConnectionError(`${ctx.service}: ${ctx.method} ${ctx.url.pathname}: ${failure.message}`, {
+      method: ctx.method,
+      url: ctx.url,
+      service: ctx.service,
+      cause: error,
+      hint: failure.hint,
+      failure: failure.kind,
+      host: failure.host,
+    });
+  }
   const what = reading ? 'the response body was cut short' : 'the connection failed';
   return new ConnectionError(
     `${ctx.service}: ${ctx.method} ${ctx.url.pathname}: ${what}${detail ? ` (${detail})` : ''}`,

@@ -179,6 +179,11 @@ export interface HttpClientOptions {
   baseUrl: string;
   /** Short service name for errors and the user agent (`icsd`). */
   service: string;
+  /**
+   * Where users set the base URL (`ICSD_BASE_URL`): named in the hint of a failure to connect ("check the
+   * network or ICSD_BASE_URL").
+   */
+  baseUrlSetting?: string | undefined;
   auth?: AuthStrategy | undefined;
   /** Headers sent with every request. */
   headers?: Readonly<Record<string, string>>;

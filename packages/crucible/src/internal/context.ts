@@ -6,6 +6,7 @@ import {
   type HttpClient,
   type HttpEvent,
   type HttpRequestOptions,
+  NOT_SENT_FAILURES,
   NotFoundError,
   PermissionDeniedError,
   type Query,
@@ -17,6 +18,7 @@ import {
   UsageError,
 } from '@sciport/core';
 import { z } from 'zod';
+import { explainMissingVersion } from './api-url.js';
 import { offsetOrArrayList } from './lists.js';
 
 export type ApiVersion = 'v1' | 'v2';
@@ -102,7 +104,7 @@ export async function call<S extends z.ZodType>(
   try {
     return await ctx.http.json(path, schema, repeatable ? request : { ...request, retryRateLimited: true });
   } catch (error) {
-    throw explain(repeatable ? error : unsure(error), path, adminOnly);
+    throw explainMissingVersion(explain(repeatable ? error : unsure(error), path, adminOnly), ctx.baseUrl);
   }
 }
 
@@ -121,10 +123,13 @@ function unsure(error: unknown): unknown {
     });
   }
   if (ConnectionError.isInstance(error)) {
+    // Never sent (a DNS lookup, a refused connection, a certificate): nothing can have been applied.
+    if (error.failure !== undefined && NOT_SENT_FAILURES.has(error.failure)) return error;
     return new ConnectionError(error.message, {
       ...(error.method ? { method: error.method } : {}),
       ...(error.url ? { url: error.url } : {}),
       ...(error.service ? { service: error.service } : {}),
+      ...(error.failure ? { failure: error.failure, host: error.host } : {}),
       cause: error,
       hint: UNSURE_HINT,
     });

@@ -13,6 +13,7 @@ import {
 } from '@sciport/core';
 import { ICSD_SETTINGS } from '../credentials.js';
 import { IcsdLoginRefusedError } from '../icsd-error.js';
+import { expectedIcsdUrl, setIcsdUrl } from './base-url.js';
 import { bodyQuote, decodeText } from './decode.js';
 import type { SessionKeeper } from './kept-session.js';
 import type { LoginLimiter } from './login-limiter.js';
@@ -245,9 +246,12 @@ async function login(http: HttpClient, options: IcsdAuthOptions): Promise<string
         '(up to an hour)',
     );
   }
+  const expected = expectedIcsdUrl(baseUrl);
   const where =
     response.status === 404 || response.status === 405
-      ? `; is ${redactUrl(baseUrl)} the API base (…/ws or …/api/ws)?`
+      ? expected
+        ? `; ${redactUrl(baseUrl)} lacks the API path /ws. ${setIcsdUrl(expected)}`
+        : `; is ${redactUrl(baseUrl)} the API base (…/ws or …/api/ws)?`
       : '';
   throw new AuthenticationError(
     init,

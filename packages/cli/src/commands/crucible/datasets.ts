@@ -1,5 +1,5 @@
 import { UsageError } from '@sciport/core';
-import { type CrucibleDataset, datasetBody } from '@sciport/crucible';
+import { type CrucibleDataset, type DatasetInput, datasetBody } from '@sciport/crucible';
 import type { Command } from 'commander';
 import { info, printJson, printNdjson, printTable } from '../../output.js';
 import type { CommandApi } from '../../program.js';
@@ -104,6 +104,7 @@ export function registerDatasets(command: Command, { action }: CommandApi): void
       ) => {
         const input = toInput(o);
         const record = o.from ? await readJsonObject(ctx, o.from) : undefined;
+        refuseEmptyDataset(input, record);
         const metadata = o.metadata ? await readJsonObject(ctx, o.metadata) : undefined;
         const client = await makeClient(ctx, o);
         let d: CrucibleDataset;
@@ -147,4 +148,23 @@ export function registerDatasets(command: Command, { action }: CommandApi): void
       else info(ctx, `Updated ${d.uniqueId}`);
     }),
   );
+}
+
+/**
+ * `datasets create` with neither a name nor a project (nor a record that has one) would make an empty,
+ * nameless dataset nobody finds again: refused before anything is sent.
+ */
+function refuseEmptyDataset(input: DatasetInput, record: Record<string, unknown> | undefined): void {
+  const given = (value: unknown) => typeof value === 'string' && value.trim() !== '';
+  const named =
+    given(input.datasetName) ||
+    given(input.projectId) ||
+    given(record?.dataset_name) ||
+    given(record?.project_id) ||
+    given(record?.datasetName) ||
+    given(record?.projectId);
+  if (named) return;
+  throw new UsageError('A dataset needs a name or a project: give --name and/or --project', {
+    hint: 'Or a record with dataset_name or project_id (--from); `sciport crucible upload new <file…>` names it after its first file',
+  });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { printJson, printNdjson, printTable } from '../../output.js';
 import type { CommandApi } from '../../program.js';
-import { type ApiOptions, apiOptions, makeClient, wire } from './shared.js';
+import { type ApiOptions, apiOptions, makeClient, requireText, wire } from './shared.js';
 
 /** `sciport crucible instruments list | get | create`. */
 export function registerInstruments(command: Command, { action }: CommandApi): void {
@@ -69,6 +69,7 @@ export function registerInstruments(command: Command, { action }: CommandApi): v
           type?: string;
         },
       ) => {
+        requireText({ '--name': o.name, '--owner': o.owner, '--location': o.location });
         const client = await makeClient(ctx, o);
         const i = await client.instruments.create(
           {

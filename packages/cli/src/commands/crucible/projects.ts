@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { printJson, printNdjson, printTable } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import { registerProjectMembers } from './project-members.js';
-import { type ApiOptions, apiOptions, makeClient, wire } from './shared.js';
+import { type ApiOptions, apiOptions, makeClient, requireText, wire } from './shared.js';
 
 /** `sciport crucible projects list | create`. */
 export function registerProjects(command: Command, { action }: CommandApi): void {
@@ -45,6 +45,7 @@ export function registerProjects(command: Command, { action }: CommandApi): void
           leadOrcid?: string;
         },
       ) => {
+        requireText({ '--id': o.id, '--organization': o.organization });
         const client = await makeClient(ctx, o);
         const p = await client.projects.create(
           {

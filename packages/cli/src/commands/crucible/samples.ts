@@ -2,7 +2,7 @@ import { UsageError } from '@sciport/core';
 import type { Command } from 'commander';
 import { info, printJson, printNdjson, printTable } from '../../output.js';
 import type { CommandApi } from '../../program.js';
-import { type ApiOptions, apiOptions, limitOption, makeClient, wire } from './shared.js';
+import { type ApiOptions, apiOptions, limitOption, makeClient, requireText, wire } from './shared.js';
 
 /** `sciport crucible samples list | create | link`. */
 export function registerSamples(command: Command, { action }: CommandApi): void {
@@ -56,6 +56,7 @@ export function registerSamples(command: Command, { action }: CommandApi): void 
         ctx,
         o: ApiOptions & { name: string; type?: string; description?: string; project?: string },
       ) => {
+        requireText({ '--name': o.name });
         const client = await makeClient(ctx, o);
         const s = await client.samples.create(
           {

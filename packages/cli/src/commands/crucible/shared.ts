@@ -50,7 +50,7 @@ export function makeClient(ctx: CliContext, options: ApiOptions): Promise<Crucib
       }),
     printEvent: (event) => {
       if (event.type !== 'request-status') return false;
-      debug(ctx, `request ${event.id}: ${event.status}`);
+      debug(ctx, requestLine(event));
       return true;
     },
   });
@@ -140,11 +140,28 @@ export async function readJsonObject(ctx: CliContext, source: string): Promise<R
   return value as Record<string, unknown>;
 }
 
+/** Refuses blank values of required text options (`--name ""`): the server would store a nameless record. */
+export function requireText(values: Readonly<Record<string, string | undefined>>): void {
+  const blank = Object.entries(values)
+    .filter(([, v]) => v !== undefined && v.trim() === '')
+    .map(([flag]) => flag);
+  if (blank.length > 0) throw new UsageError(`${blank.join(', ')} must not be empty`);
+}
+
 export function limitOption(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 1)
     throw new UsageError(`--limit must be a positive number, got ${value}`);
   return Number(value);
+}
+
+/** A request as a request: `request 201 complete`, `request 202 failed: <the server's message>`. */
+export function requestLine(r: {
+  id: number;
+  status: string;
+  errorMessage?: string | null | undefined;
+}): string {
+  return `request ${r.id} ${r.status}${r.errorMessage ? `: ${r.errorMessage}` : ''}`;
 }
 
 export function describeRequest(r: CrucibleRequest) {
@@ -214,9 +231,9 @@ export async function waitAndReport(
     signal: ctx.signal,
     ...(maxWait ? { maxWaitTime: Number(maxWait) * 1000 } : {}),
     ...(datasetId ? { datasetId } : {}),
-    onStatus: (r) => debug(ctx, `request ${r.id}: ${r.status}`),
+    onStatus: (r) => debug(ctx, requestLine(r)),
   });
   if (ctx.json) printJson(ctx.out, { ...describeRequest(outcome.request), succeeded: outcome.succeeded });
-  else info(ctx, `Request ${id}: ${outcome.status}`);
+  else info(ctx, requestLine(outcome.request));
   if (!outcome.succeeded) throw new RequestFailedError(outcome.request);
 }

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import { UsageError } from '@sciport/core';
-import { parserNames, RequestFailedError } from '@sciport/crucible';
+import { parserNames, RequestFailedError, type UploadFileResult } from '@sciport/crucible';
 import type { Command } from 'commander';
+import type { CliContext } from '../../context.js';
 import { createProgress, info, printJson, printNdjson } from '../../output.js';
 import type { CommandApi } from '../../program.js';
-import { type ApiOptions, apiOptions, describeRequest, makeClient } from './shared.js';
+import { type ApiOptions, apiOptions, describeRequest, makeClient, requestLine } from './shared.js';
 
 /** `sciport crucible upload: files into a dataset (or a new one), optionally ingested and waited for`. */
 export function registerUpload(command: Command, { action }: CommandApi): void {
@@ -72,7 +74,15 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
                 request: f.request ? describeRequest(f.outcome?.request ?? f.request) : null,
               })),
             });
-          } else ctx.out.write(`${created.dataset.uniqueId}\n`);
+          } else {
+            ctx.out.write(`${created.dataset.uniqueId}\n`);
+            info(ctx, `Created dataset ${created.dataset.uniqueId}`);
+            created.files.forEach((f, i) => {
+              reportFile(ctx, shownPath(created.parsed.files[i]) ?? f.file.filename ?? '', f);
+            });
+          }
+          const failed = created.files.find((f) => f.outcome && !f.outcome.succeeded);
+          if (failed?.outcome) throw new RequestFailedError(failed.outcome.request);
           return;
         }
         for (const file of files) {
@@ -97,19 +107,29 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
               sha256: r.sha256,
               request: r.request ? describeRequest(outcome?.request ?? r.request) : null,
             });
-          } else {
-            info(
-              ctx,
-              `${file}: ${r.skipped ? 'already on the server' : `uploaded${r.resumed ? ' (resumed)' : ''}`}${r.file.mfid ? ` as ${r.file.mfid}` : ''}`,
-            );
-            if (outcome) info(ctx, `  ingestion ${outcome.request.id}: ${outcome.status}`);
-            else if (r.request) info(ctx, `  ingestion requested: ${r.request.id}`);
-          }
+          } else reportFile(ctx, file, r);
           if (outcome && !outcome.succeeded) throw new RequestFailedError(outcome.request);
         }
       },
     ),
   );
+}
+
+/** A parser's absolute path as the user would type it: relative to the working folder when it is inside. */
+function shownPath(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/** What became of one file: uploaded (or found), and its ingestion request, as `request 201 complete`. */
+function reportFile(ctx: CliContext, file: string, r: UploadFileResult): void {
+  info(
+    ctx,
+    `${file}: ${r.skipped ? 'already on the server' : `uploaded${r.resumed ? ' (resumed)' : ''}`}${r.file.mfid ? ` as ${r.file.mfid}` : ''}`,
+  );
+  if (r.outcome) info(ctx, `  ${requestLine(r.outcome.request)}`);
+  else if (r.request) info(ctx, `  ingestion requested: request ${r.request.id}`);
 }
 
 /** `--parallel N`: an integer from 1 to 64. */
