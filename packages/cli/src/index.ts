@@ -65,6 +65,7 @@ export async function main(
       stdout: streams.stdout,
       stderr: streams.stderr,
       silentErrors: early.json,
+      env: streams.env,
     });
     const name = invokedCommand(argv, program);
     const entry = COMMANDS.find((c) => c.name === name);
