@@ -65,6 +65,7 @@ export async function main(
       stdout: streams.stdout,
       stderr: streams.stderr,
       silentErrors: early.json,
+      env: streams.env,
     });
     const name = invokedCommand(argv, program);
     const entry = COMMANDS.find((c) => c.name === name);
@@ -103,6 +104,12 @@ async function report(
   io: CliIo,
 ): Promise<number> {
   const ctx = session?.context;
+  if (session) {
+    // A progress bar still drawn (an error or Ctrl-C mid-transfer) finishes its line first, so the message
+    // starts on its own. Loaded only when a command ran (then output.js is loaded already).
+    const { stopProgress } = await import('./progress.js');
+    stopProgress();
+  }
   const { reportError } = await import('./exit-codes.js');
   return reportError(error, {
     json: ctx?.json ?? early.json,

@@ -1,6 +1,16 @@
-import cliProgress from 'cli-progress';
 import type { CliContext, Writer } from './context.js';
+import { suspendProgress } from './progress.js';
 import { escapeTerminal } from './terminal.js';
+
+export {
+  createProgress,
+  formatProgressLine,
+  type Progress,
+  type ProgressDetail,
+  type ProgressOptions,
+  stopProgress,
+} from './progress.js';
+export { formatBytes, formatDuration, formatTimestamp, timeHeader } from './units.js';
 
 /**
  * Output helpers. Rules: stdout carries the result only (with `--json`, only JSON: one document, or NDJSON for
@@ -33,14 +43,6 @@ export function visibleLength(text: string): number {
 }
 
 /** Prints `value` as JSON: keys in the order given, 2-space indent, a final newline. */
-/** A byte count for people: `812 B`, `4.2 KiB`, `12.0 MiB`, `1.50 GiB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}
-
 export function printJson(out: Writer, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -118,6 +120,8 @@ export function writeMessage(err: Writer, json: boolean, level: Level, message: 
     err.write(`${JSON.stringify({ level, message })}\n`);
     return;
   }
+  // A bar being drawn on this stream first leaves its line: the message gets one of its own.
+  suspendProgress(err.stream);
   const text = escapeTerminal(message.replace(/\n+$/, ''));
   if (level === 'warning') err.write(`${style.yellow('warning:', err.color)} ${text}\n`);
   else if (level === 'debug') err.write(`${style.dim(`debug: ${text}`, err.color)}\n`);
@@ -139,70 +143,4 @@ export function warn(ctx: MessageContext, message: string): void {
 /** Details for `--verbose` only, on stderr. */
 export function debug(ctx: MessageContext, message: string): void {
   if (ctx.verbose && !ctx.quiet) writeMessage(ctx.err, ctx.json, 'debug', message);
-}
-
-export interface Progress {
-  /** Adds `delta` (default 1) to the current value. */
-  increment(delta?: number): void;
-  /** Sets the current value. */
-  update(value: number): void;
-  /** Changes the total (when it becomes known, or grows). */
-  setTotal(total: number): void;
-  /** Stops drawing and leaves the last state on screen. Safe to call twice. */
-  stop(): void;
-}
-
-const NO_PROGRESS: Progress = Object.freeze({
-  increment() {},
-  update() {},
-  setTotal() {},
-  stop() {},
-});
-
-/**
- * A progress bar on stderr, drawn only when stderr is a terminal and neither `--quiet` nor `--json` is set;
- * otherwise a no-op with the same methods, so commands never check.
- *
- * Why cli-progress: it handles what a hand-made bar gets wrong (redraw throttling, terminal width, ETA, cursor
- * hiding and restoring, non-TTY streams), has a single small dependency, and is CommonJS-only but loads fine
- * from ESM. The bar is stopped by a cleanup, so Ctrl-C leaves the cursor visible.
- */
-export function createProgress(
-  ctx: Pick<CliContext, 'err' | 'json' | 'quiet' | 'onCleanup'>,
-  total: number,
-  label: string,
-): Progress {
-  if (!ctx.err.isTTY || ctx.quiet || ctx.json) return NO_PROGRESS;
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: ctx.err.stream as NodeJS.WritableStream,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
-      hideCursor: true,
-      clearOnComplete: false,
-      stopOnComplete: false,
-      etaBuffer: 50,
-      fps: 10,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0);
-  let stopped = false;
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    bar.stop();
-  };
-  ctx.onCleanup(stop);
-  return {
-    increment: (delta = 1) => {
-      if (!stopped) bar.increment(delta);
-    },
-    update: (value) => {
-      if (!stopped) bar.update(value);
-    },
-    setTotal: (value) => {
-      if (!stopped) bar.setTotal(value);
-    },
-    stop,
-  };
 }

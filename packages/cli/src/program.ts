@@ -1,6 +1,7 @@
 import { Command, type CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
 import type { CliContext, OutputStream } from './context.js';
+import { helpWidth, wrapHelp } from './help-wrap.js';
 
 /**
  * The root command. It knows every command's name and description from `COMMANDS` without importing any of
@@ -71,10 +72,15 @@ export interface ProgramOptions {
   stderr: OutputStream;
   /** Write nothing to stderr from commander (`--json`: errors are printed as JSON by `main`). */
   silentErrors?: boolean;
+  /** The environment (`COLUMNS` sets the help's width when stdout is not a terminal). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The root program, with a placeholder (name and description) for every command of `COMMANDS`. */
 export function createProgram(options: ProgramOptions): Command {
+  const env = options.env ?? process.env;
+  const outWidth = () => helpWidth(options.stdout as OutputStream & { columns?: number }, env);
+  const errWidth = () => helpWidth(options.stderr as OutputStream & { columns?: number }, env);
   const program = new Command('sciport')
     .description('ICSD, Crucible and Fragalysis from the shell.')
     .version(VERSION, '-V, --version', 'print the version')
@@ -85,12 +91,15 @@ export function createProgram(options: ProgramOptions): Command {
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .configureOutput({
+      // Help at the terminal's width (or `COLUMNS`), the text commands add to it included.
       writeOut: (text) => {
-        options.stdout.write(text);
+        options.stdout.write(wrapHelp(text, outWidth() ?? 80));
       },
       writeErr: (text) => {
-        if (!options.silentErrors) options.stderr.write(text);
+        if (!options.silentErrors) options.stderr.write(wrapHelp(text, errWidth() ?? 80));
       },
+      getOutHelpWidth: () => outWidth() ?? 80,
+      getErrHelpWidth: () => errWidth() ?? 80,
       // `main` prints parse errors itself, as one `sciport: …` line (or JSON).
       outputError: () => undefined,
     })

@@ -299,7 +299,7 @@ describe('sciport crucible projects members', { timeout: 60_000 }, () => {
       .map((l) => JSON.parse(l).requester_id);
     expect(ids).toEqual([sim.user('admin').orcid, sim.user('outsider').orcid]);
     const table = await crucible(['projects', 'members', 'requests', 'DEMO-0001']);
-    expect(table.stdout).toMatch(/^ID\s+REQUESTER\s+STATUS\s+REQUESTED\s+REASON/);
+    expect(table.stdout).toMatch(/^ID\s+REQUESTER\s+STATUS\s+REQUESTED \(UTC\)\s+REASON/);
     expect((await crucible(['projects', 'members', 'requests', 'DEMO-0001', '--status', 'maybe'])).code).toBe(
       2,
     );

@@ -8,7 +8,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError, IntegrityError, PermissionDeniedError } from '../src/errors.js';
 import { createHttpClient } from '../src/http/client.js';
 import { AtomicFile } from '../src/node/files/atomic.js';
-import { downloadToFile, partialPathFor, rangeHeader, sha256File } from '../src/node/files/download.js';
+import {
+  type DownloadProgress,
+  downloadToFile,
+  partialPathFor,
+  rangeHeader,
+  sha256File,
+} from '../src/node/files/download.js';
 
 const data = randomBytes(3 * 1024 * 1024 + 123);
 const sha = createHash('sha256').update(data).digest('hex');
@@ -179,9 +185,18 @@ describe('downloadToFile', () => {
     expect(partialSize).toBeLessThan(data.length);
     // Second run: resumes at the partial size and verifies the whole file's hash.
     server.clearLog();
-    const result = await downloadToFile(source(server), target, { keepPartial: true, sha256: sha });
+    const events: DownloadProgress[] = [];
+    const result = await downloadToFile(source(server), target, {
+      keepPartial: true,
+      sha256: sha,
+      onProgress: (p) => events.push(p),
+    });
     expect(server.requests[0]?.headers.range).toBe(`bytes=${partialSize}-`);
     expect(result.resumes).toBe(1);
+    // Every event says where the resumed bytes started (a progress bar shows "resuming at …").
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.resumedFrom === partialSize)).toBe(true);
+    expect(events.at(-1)?.bytes).toBe(data.length);
     expect(Buffer.compare(await readFile(target), data)).toBe(0);
     expect(await readdir(dir)).toEqual(['data.bin']);
   });

@@ -146,8 +146,11 @@ describe('multipart upload (v2, §19.9)', () => {
     expect(sim.multipart.uploads[0]?.parts).toHaveLength(2);
     expect(await readdir(upload.stateDir)).toHaveLength(1);
     const before = sim.multipart.stats.partPuts;
-    const r = await newClient().files.upload(dsid, file, upload);
+    const events: Array<{ bytes: number; resumedFrom?: number }> = [];
+    const r = await newClient().files.upload(dsid, file, { ...upload, onProgress: (p) => events.push(p) });
     expect(r).toMatchObject({ resumed: true, sent: bytes.byteLength - 10 * MiB });
+    expect(events[0]).toMatchObject({ bytes: 10 * MiB, resumedFrom: 10 * MiB });
+    expect(events.at(-1)).toMatchObject({ bytes: bytes.byteLength, resumedFrom: 10 * MiB });
     expect(sim.multipart.stats.partPuts - before).toBe(4);
     expect(sim.multipart.stats.vended).toBe(1);
     expect(r.file.sha256Hash).toBe(sha256(bytes));

@@ -13,6 +13,7 @@ import('./sim-cli.js')
     runSimCli(process.argv.slice(2), {
       stdout: process.stdout,
       stderr: process.stderr,
+      env: process.env,
       signal: controller.signal,
     }),
   )

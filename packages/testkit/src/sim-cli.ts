@@ -1,12 +1,15 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { RequestHandler } from 'msw';
 import type { FaultRule } from './faults.js';
+import { helpWidth, wrapHelp } from './help-wrap.js';
 import { startTestServer } from './http-server.js';
 
 /** Where the simulator command writes, and what stops it. */
 export interface SimCliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  readonly stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  readonly stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  /** `COLUMNS` sets the help's width when the output is not a terminal. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Aborting closes the server (the bin aborts on SIGINT and SIGTERM). */
   readonly signal?: AbortSignal;
   /** Called once the server listens (tests use it to reach the server without parsing stdout). */
@@ -209,6 +212,11 @@ const COMMON_OPTIONS = {
   lifetime: 'MS        close after this long (default 1800000, 30 minutes)',
 } as const;
 
+/** The usage text, wrapped at the width of the stream it goes to. */
+function usageFor(io: SimCliIo, stream: 'stdout' | 'stderr'): string {
+  return wrapHelp(usage(), helpWidth(io[stream], io.env));
+}
+
 function usage(): string {
   const lines = [
     'Usage: sciport-sim <service> [options]',
@@ -262,7 +270,8 @@ export async function runSimCli(argv: readonly string[], io: SimCliIo): Promise<
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      io[name === undefined ? 'stderr' : 'stdout'].write(usage());
+      const stream = name === undefined ? 'stderr' : 'stdout';
+      io[stream].write(usageFor(io, stream));
       return name === undefined ? 2 : 0;
     }
     const service = SERVICES[name];
@@ -281,7 +290,7 @@ export async function runSimCli(argv: readonly string[], io: SimCliIo): Promise<
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
     if (values.help === true) {
-      io.stdout.write(usage());
+      io.stdout.write(usageFor(io, 'stdout'));
       return 0;
     }
     const port = integer('port', values.port, 0) ?? 0;
@@ -310,7 +319,7 @@ export async function runSimCli(argv: readonly string[], io: SimCliIo): Promise<
   } catch (error) {
     await dispose?.().catch(() => undefined);
     if (error instanceof UsageError) {
-      io.stderr.write(`sciport-sim: ${error.message}\n\n${usage()}`);
+      io.stderr.write(`sciport-sim: ${error.message}\n\n${usageFor(io, 'stderr')}`);
       return 2;
     }
     io.stderr.write(`sciport-sim: ${error instanceof Error ? error.message : String(error)}\n`);

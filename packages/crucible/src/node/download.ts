@@ -64,7 +64,16 @@ export interface DownloadOptions extends RequestOptions {
    * `record.json` in `dir`, atomically.
    */
   record?: boolean;
-  onProgress?: (progress: { file: string; bytes: number; total: number | undefined }) => void;
+  /**
+   * Each file's bytes on disk as they arrive; `resumedFrom` when a kept partial file (or a transfer cut short)
+   * is being resumed at that offset.
+   */
+  onProgress?: (progress: {
+    file: string;
+    bytes: number;
+    total: number | undefined;
+    resumedFrom?: number;
+  }) => void;
   /** Called for each file that fails, as it fails (the others go on; the call then throws `DatasetDownloadError`). */
   onFailure?: (failure: DownloadFailure) => void;
 }
@@ -415,7 +424,15 @@ async function downloadOne(
       signal,
       service: 'crucible',
       ...(options.onProgress
-        ? { onProgress: (p) => options.onProgress?.({ file: job.name, bytes: p.bytes, total: p.total }) }
+        ? {
+            onProgress: (p) =>
+              options.onProgress?.({
+                file: job.name,
+                bytes: p.bytes,
+                total: p.total,
+                ...(p.resumedFrom !== undefined ? { resumedFrom: p.resumedFrom } : {}),
+              }),
+          }
         : {}),
     });
   // A partial file longer than the file cannot be the beginning of it.

@@ -340,7 +340,13 @@ async function sendParts(
       if (n <= count && p.size === lengthOf(n)) etags.set(n, p.etag);
   }
   let done = [...etags.keys()].reduce((sum, n) => sum + lengthOf(n), 0);
-  const report = () => options.onProgress?.({ file: state.file, bytes: done, total: size });
+  const resumedFrom = done;
+  const report = () =>
+    options.onProgress?.(
+      resumedFrom > 0
+        ? { file: state.file, bytes: done, total: size, resumedFrom }
+        : { file: state.file, bytes: done, total: size },
+    );
   report();
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !etags.has(n));
   const free: Buffer[] = [];

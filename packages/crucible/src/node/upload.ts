@@ -41,6 +41,8 @@ export interface UploadProgress {
   /** Bytes the server has persisted. */
   bytes: number;
   total: number;
+  /** Set when an interrupted upload is being resumed: the bytes storage already held when it went on. */
+  resumedFrom?: number;
 }
 
 export interface UploadOptions extends RequestOptions {
@@ -269,6 +271,13 @@ async function sendChunks(
     if (probed === 'done') return 0;
     offset = probed;
   }
+  const resumedFrom = offset;
+  const progress = (bytes: number) =>
+    options.onProgress?.(
+      resumedFrom > 0
+        ? { file: session.file, bytes, total: size, resumedFrom }
+        : { file: session.file, bytes, total: size },
+    );
   const buffer = Buffer.allocUnsafe(Math.min(session.chunkSize, Math.max(size, 1)));
   let failures = 0;
   // Rounds in a row in which storage answered 308 without persisting more than before: bounded, with backoff.
@@ -302,7 +311,7 @@ async function sendChunks(
       failures = 0;
       if (response.status === 308) {
         offset = persistedFrom(response.headers.get('range'));
-        options.onProgress?.({ file: session.file, bytes: offset, total: size });
+        progress(offset);
         if (offset > best) {
           best = offset;
           stalled = 0;
@@ -320,7 +329,7 @@ async function sendChunks(
         }
         continue;
       }
-      options.onProgress?.({ file: session.file, bytes: size, total: size });
+      progress(size);
       return sent;
     } catch (error) {
       if (signal?.aborted) throw new AbortError(undefined, { cause: error });
@@ -335,7 +344,7 @@ async function sendChunks(
       const probed = await probe(storage, uri, size, options);
       if (probed === 'done') return sent;
       offset = probed;
-      options.onProgress?.({ file: session.file, bytes: offset, total: size });
+      progress(offset);
     }
   }
   return sent;

@@ -153,8 +153,12 @@ describe('v2 resumable upload (§17.1)', () => {
     expect(committed).toBeGreaterThanOrEqual(2 * KIB256);
     expect(committed).toBeLessThan(data.byteLength);
     const before = session.chunkRanges.length;
-    const resumed = await client().files.upload(DSID, file, { stateDir });
+    const events: Array<{ bytes: number; resumedFrom?: number }> = [];
+    const resumed = await client().files.upload(DSID, file, { stateDir, onProgress: (p) => events.push(p) });
     expect(resumed.resumed).toBe(true);
+    // Progress says where it went on from (a progress bar shows "resuming at …").
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.resumedFrom === committed)).toBe(true);
     expect(up.initiations).toHaveLength(1);
     expect(session.probes).toBeGreaterThanOrEqual(1);
     expect(session.chunkRanges[before]).toMatch(new RegExp(`^bytes ${committed}-`));

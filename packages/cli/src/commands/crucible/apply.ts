@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type ApplyAction, applyManifest } from '@sciport/crucible';
 import type { Command } from 'commander';
 import { createProgress, info, type Progress, printNdjson } from '../../output.js';
@@ -40,7 +41,7 @@ export function registerApply(command: Command, { action }: CommandApi): void {
             current = p.file;
           }
           progress?.setTotal(p.total);
-          progress?.update(p.bytes);
+          progress?.update(p.bytes, { file: path.basename(p.file), resumedFrom: p.resumedFrom });
         },
       });
       progress?.stop();

@@ -1,8 +1,10 @@
 import { UsageError } from '@sciport/core';
 import { type CrucibleDataset, type DatasetInput, datasetBody } from '@sciport/crucible';
 import type { Command } from 'commander';
-import { info, printJson, printNdjson, printTable } from '../../output.js';
+import { formatTimestamp, info, printJson, printNdjson, printTable, timeHeader } from '../../output.js';
 import type { CommandApi } from '../../program.js';
+import { escapeTerminal } from '../../terminal.js';
+import { parseTimestamp } from '../../units.js';
 import {
   type ApiOptions,
   apiOptions,
@@ -42,15 +44,21 @@ export function registerDatasets(command: Command, { action }: CommandApi): void
       ) => {
         const limit = limitOption(o.limit);
         const client = await makeClient(ctx, o);
-        const rows: ReturnType<typeof datasetRow>[] = [];
-        for await (const d of client.datasets.list({
+        // v2's list is newest first (spec §16.6). v1's `GET /datasets` and a sample's datasets (both
+        // versions) have no order parameter and an unspecified order (spec §3): the whole list (one response
+        // there, no pages) is sorted here, newest first, and `--limit` applied after sorting.
+        const sortHere = client.apiVersion === 'v1' || o.sample !== undefined;
+        const listed = client.datasets.list({
           signal: ctx.signal,
           ...(o.project ? { projectId: o.project } : {}),
           ...(o.keyword ? { keyword: o.keyword } : {}),
           ...(o.measurement ? { measurement: o.measurement } : {}),
           ...(o.sample ? { sampleId: o.sample } : {}),
-          ...(limit ? { limit } : {}),
-        })) {
+          ...(limit && !sortHere ? { limit } : {}),
+        });
+        const items = sortHere ? newestFirst(await listed.toArray()).slice(0, limit ?? undefined) : listed;
+        const rows: ReturnType<typeof datasetRow>[] = [];
+        for await (const d of items) {
           if (ctx.json) printNdjson(ctx.out, wire(d));
           else rows.push(datasetRow(d));
         }
@@ -61,7 +69,7 @@ export function registerDatasets(command: Command, { action }: CommandApi): void
             { header: 'project', value: 'project' },
             { header: 'measurement', value: 'measurement' },
             { header: 'public', value: 'public' },
-            { header: 'created', value: 'created' },
+            { header: timeHeader('created'), value: 'created' },
           ]);
         }
       },
@@ -74,12 +82,25 @@ export function registerDatasets(command: Command, { action }: CommandApi): void
       const client = await makeClient(ctx, o);
       const d = await client.datasets.get(dsid, { includeMetadata: true, signal: ctx.signal });
       const record = wire(d) as Record<string, unknown>;
+      // The keywords (a record does not carry them): one more request, their words in the output.
+      if (!Array.isArray(record.keywords)) {
+        const keywords = await client.keywords.list(dsid, { signal: ctx.signal }).toArray();
+        record.keywords = keywords.map((k) => k.keyword);
+      }
       if (ctx.json) printJson(ctx.out, record);
       else {
         for (const [k, v] of Object.entries(record)) {
-          if (k === 'scientific_metadata') continue;
-          if (v !== null && v !== undefined && typeof v !== 'object') ctx.out.write(`${k}: ${String(v)}\n`);
+          if (k === 'scientific_metadata' || k === 'keywords') continue;
+          if (v !== null && v !== undefined && typeof v !== 'object') {
+            const text =
+              k === 'creation_time' || k === 'modification_time'
+                ? `${formatTimestamp(String(v))} UTC`
+                : String(v);
+            ctx.out.write(`${k}: ${escapeTerminal(text, { inline: true })}\n`);
+          }
         }
+        const words = (record.keywords as unknown[]).map((w) => escapeTerminal(String(w), { inline: true }));
+        ctx.out.write(`keywords: ${words.length > 0 ? words.join(', ') : '(none)'}\n`);
         ctx.out.write(`scientific_metadata: ${JSON.stringify(record.scientific_metadata ?? {}, null, 2)}\n`);
       }
     }),
@@ -167,4 +188,16 @@ function refuseEmptyDataset(input: DatasetInput, record: Record<string, unknown>
   throw new UsageError('A dataset needs a name or a project: give --name and/or --project', {
     hint: 'Or a record with dataset_name or project_id (--from); `sciport crucible upload new <file…>` names it after its first file',
   });
+}
+
+/** Datasets newest first by creation time (then by when the data was taken); undated ones last, in order. */
+export function newestFirst(datasets: readonly CrucibleDataset[]): CrucibleDataset[] {
+  const when = (d: CrucibleDataset) => {
+    const text = d.creationTime ?? d.timestamp;
+    return (typeof text === 'string' ? parseTimestamp(text) : undefined) ?? Number.NEGATIVE_INFINITY;
+  };
+  return datasets
+    .map((d, i) => ({ d, i, t: when(d) }))
+    .sort((a, b) => (b.t === a.t ? a.i - b.i : b.t > a.t ? 1 : -1))
+    .map((x) => x.d);
 }

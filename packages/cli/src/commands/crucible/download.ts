@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DatasetDownloadError, type DownloadedFile } from '@sciport/crucible';
 import type { Command } from 'commander';
 import { checkOutFolder } from '../../client-factory.js';
-import { createProgress, info, printJson, warn } from '../../output.js';
+import { createProgress, formatBytes, info, printJson, warn } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import { type ApiOptions, apiOptions, makeClient } from './shared.js';
 
@@ -51,7 +51,7 @@ export function registerDownload(command: Command, { action }: CommandApi): void
         if (ctx.json) printJson(ctx.out, done);
         else
           for (const f of done)
-            info(ctx, `${f.path} ${f.skipped ? '(already there)' : `(${f.bytes} bytes)`}`);
+            info(ctx, `${f.path} ${f.skipped ? '(already there)' : `(${formatBytes(f.bytes)})`}`);
       };
       let done: DownloadedFile[];
       try {
@@ -63,7 +63,8 @@ export function registerDownload(command: Command, { action }: CommandApi): void
           ...(o.record ? { record: true } : {}),
           onProgress: (p) => {
             progress ??= createProgress(ctx, p.total ?? 0, 'download');
-            progress.update(p.bytes);
+            progress.setTotal(p.total ?? 0);
+            progress.update(p.bytes, { file: p.file, resumedFrom: p.resumedFrom });
           },
           // Each failed file as it fails; the others go on, and the command ends with the list (exit 1).
           onFailure: (f) => warn(ctx, `${f.name}: ${f.error.message}`),

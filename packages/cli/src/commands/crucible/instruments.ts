@@ -6,7 +6,12 @@ import { type ApiOptions, apiOptions, makeClient, requireText, wire } from './sh
 /** `sciport crucible instruments list | get | create`. */
 export function registerInstruments(command: Command, { action }: CommandApi): void {
   const instruments = command.command('instruments').description('instruments');
-  apiOptions(instruments.command('list').option('--name <name>')).action(
+  apiOptions(
+    instruments
+      .command('list')
+      .description('instruments, with their id, location and owner')
+      .option('--name <name>', 'only the instrument of this name'),
+  ).action(
     action(async (ctx, o: ApiOptions & { name?: string }) => {
       const client = await makeClient(ctx, o);
       const rows: Array<Record<string, string>> = [];
@@ -36,7 +41,8 @@ export function registerInstruments(command: Command, { action }: CommandApi): v
   apiOptions(
     instruments
       .command('get')
-      .argument('<id-or-name>')
+      .description('one instrument as JSON, by id or by name')
+      .argument('<id-or-name>', 'instrument id (MFID) or name')
       .option('--by-name', 'look it up by name (the default for what is not an MFID)'),
   ).action(
     action(async (ctx, key: string, o: ApiOptions & { byName?: boolean }) => {
@@ -50,12 +56,13 @@ export function registerInstruments(command: Command, { action }: CommandApi): v
   apiOptions(
     instruments
       .command('create')
-      .requiredOption('--name <name>')
-      .requiredOption('--owner <owner>')
-      .requiredOption('--location <location>')
-      .option('--manufacturer <text>')
-      .option('--model <text>')
-      .option('--type <text>'),
+      .description('register an instrument and print its id')
+      .requiredOption('--name <name>', 'instrument name (unique)')
+      .requiredOption('--owner <owner>', 'who runs it (a person or a facility)')
+      .requiredOption('--location <location>', 'where it is (building, room)')
+      .option('--manufacturer <text>', 'manufacturer')
+      .option('--model <text>', 'model')
+      .option('--type <text>', 'instrument type (e.g. TEM, XRD)'),
   ).action(
     action(
       async (

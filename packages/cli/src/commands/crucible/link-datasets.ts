@@ -9,8 +9,8 @@ export function registerLinkDatasets(command: Command, { action }: CommandApi): 
     command
       .command('link-datasets')
       .description('link a derived dataset to its parent')
-      .argument('<parent>')
-      .argument('<child>'),
+      .argument('<parent>', 'the parent dataset id')
+      .argument('<child>', 'the derived (child) dataset id'),
   ).action(
     action(async (ctx, parent: string, child: string, o: ApiOptions) => {
       const client = await makeClient(ctx, o);

@@ -1,7 +1,7 @@
 import { UsageError } from '@sciport/core';
 import type { CrucibleJoinRequest, CrucibleUser, JoinRequestStatus, MemberRef } from '@sciport/crucible';
 import { type Command, Option } from 'commander';
-import { info, printJson, printNdjson, printTable } from '../../output.js';
+import { formatTimestamp, info, printJson, printNdjson, printTable, timeHeader } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import { type ApiOptions, apiOptions, makeClient, wire } from './shared.js';
 
@@ -13,7 +13,10 @@ export function registerProjectMembers(projects: Command, { action }: CommandApi
   const members = projects.command('members').description('project members and join requests');
 
   apiOptions(
-    members.command('list').description('the members of a project (not its lead)').argument('<project>'),
+    members
+      .command('list')
+      .description('the members of a project (not its lead)')
+      .argument('<project>', 'project id'),
   ).action(
     action(async (ctx, pid: string, o: ApiOptions) => {
       const client = await makeClient(ctx, o);
@@ -31,7 +34,7 @@ export function registerProjectMembers(projects: Command, { action }: CommandApi
       members
         .command(verb)
         .description(`${verb} a member, by ORCID, --email or --username`)
-        .argument('<project>')
+        .argument('<project>', 'project id')
         .argument('[orcid]', 'the user’s ORCID (unique id)')
         .option('--email <email>', 'the user’s email')
         .option('--username <name>', 'the user’s username'),
@@ -64,7 +67,7 @@ export function registerProjectMembers(projects: Command, { action }: CommandApi
     members
       .command('requests')
       .description('requests to join a project, newest first (the lead or an admin)')
-      .argument('<project>')
+      .argument('<project>', 'project id')
       .addOption(new Option('--status <status>', 'only these').choices(['pending', 'approved', 'rejected'])),
   ).action(
     action(async (ctx, pid: string, o: ApiOptions & { status?: JoinRequestStatus }) => {
@@ -86,7 +89,7 @@ export function registerProjectMembers(projects: Command, { action }: CommandApi
           { header: 'id', value: (r) => r.id },
           { header: 'requester', value: (r) => r.requesterId ?? '' },
           { header: 'status', value: (r) => r.status },
-          { header: 'requested', value: (r) => r.requestTime ?? '' },
+          { header: timeHeader('requested'), value: (r) => formatTimestamp(r.requestTime) },
           { header: 'reason', value: (r) => r.reason ?? '' },
         ]);
     }),
@@ -100,7 +103,7 @@ export function registerProjectMembers(projects: Command, { action }: CommandApi
       members
         .command(verb)
         .description(`${verb} a join request (the lead or an admin)`)
-        .argument('<request-id>')
+        .argument('<request-id>', 'join request id (see `members requests`)')
         .option('--notes <text>', 'a note for the requester'),
     ).action(
       action(async (ctx, requestId: string, o: ApiOptions & { notes?: string }) => {
@@ -127,7 +130,7 @@ export function registerProjectMembers(projects: Command, { action }: CommandApi
     projects
       .command('join')
       .description('ask to join a project (its lead answers)')
-      .argument('<project>')
+      .argument('<project>', 'project id')
       .option('--reason <text>', 'why, for the lead'),
   ).action(
     action(async (ctx, pid: string, o: ApiOptions & { reason?: string }) => {

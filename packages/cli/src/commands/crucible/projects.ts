@@ -8,7 +8,7 @@ import { type ApiOptions, apiOptions, makeClient, requireText, wire } from './sh
 export function registerProjects(command: Command, { action }: CommandApi): void {
   const projects = command.command('projects').description('projects');
   registerProjectMembers(projects, { action }); // issue 13: graph
-  apiOptions(projects.command('list')).action(
+  apiOptions(projects.command('list').description('projects you can see')).action(
     action(async (ctx, o: ApiOptions) => {
       const client = await makeClient(ctx, o);
       const rows: Array<Record<string, string>> = [];
@@ -28,11 +28,12 @@ export function registerProjects(command: Command, { action }: CommandApi): void
   apiOptions(
     projects
       .command('create')
-      .requiredOption('--id <project id>')
-      .requiredOption('--organization <name>')
-      .option('--title <title>')
-      .option('--lead-email <email>')
-      .option('--lead-orcid <orcid>'),
+      .description('create a project and print its id')
+      .requiredOption('--id <project id>', 'the project id to create (e.g. MF-1234)')
+      .requiredOption('--organization <name>', 'the organization it belongs to')
+      .option('--title <title>', 'project title')
+      .option('--lead-email <email>', "the project lead's email")
+      .option('--lead-orcid <orcid>', "the project lead's ORCID"),
   ).action(
     action(
       async (

@@ -10,9 +10,10 @@ export function registerSamples(command: Command, { action }: CommandApi): void 
   apiOptions(
     samples
       .command('list')
-      .option('--project <id>')
+      .description('samples you can read (newest first on v2)')
+      .option('--project <id>', 'only this project')
       .option('--dataset <id>', 'samples of this dataset')
-      .option('--limit <n>'),
+      .option('--limit <n>', 'at most this many'),
   ).action(
     action(async (ctx, o: ApiOptions & { project?: string; dataset?: string; limit?: string }) => {
       const limit = limitOption(o.limit);
@@ -46,10 +47,11 @@ export function registerSamples(command: Command, { action }: CommandApi): void 
   apiOptions(
     samples
       .command('create')
-      .requiredOption('--name <name>')
-      .option('--type <type>')
-      .option('--description <text>')
-      .option('--project <id>'),
+      .description('create a sample and print its id')
+      .requiredOption('--name <name>', 'sample name')
+      .option('--type <type>', 'sample type (e.g. powder, thin film)')
+      .option('--description <text>', 'free-text description')
+      .option('--project <id>', 'the project it belongs to'),
   ).action(
     action(
       async (

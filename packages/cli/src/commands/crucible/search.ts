@@ -2,7 +2,7 @@ import { UsageError } from '@sciport/core';
 import type { CrucibleClient, MetadataHitType } from '@sciport/crucible';
 import { type Command, Option } from 'commander';
 import type { CliContext } from '../../context.js';
-import { type Column, printNdjson, printTable } from '../../output.js';
+import { type Column, printNdjson, printTable, timeHeader } from '../../output.js';
 import type { CommandApi } from '../../program.js';
 import { type ApiOptions, apiOptions, datasetRow, limitOption, makeClient } from './shared.js';
 
@@ -10,7 +10,8 @@ const TYPES = ['datasets', 'samples', 'projects', 'instruments', 'users'] as con
 type SearchType = (typeof TYPES)[number];
 
 type Row = Record<string, string>;
-const columns = (...names: string[]): Column<Row>[] => names.map((n) => ({ header: n, value: n }));
+const columns = (...names: string[]): Column<Row>[] =>
+  names.map((n) => ({ header: n === 'created' ? timeHeader(n) : n, value: n }));
 
 /** An item as printed: the server's object for `--json`, a table row otherwise. */
 interface Found {

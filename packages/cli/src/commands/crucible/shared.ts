@@ -14,7 +14,7 @@ import {
 import { type Command, Option } from 'commander';
 import { createClient, timeoutMs } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
-import { debug, info, printJson } from '../../output.js';
+import { debug, formatTimestamp, info, printJson } from '../../output.js';
 
 /** What the `sciport crucible …` commands share: the API flags, the client, field flags, JSON input and output. */
 
@@ -63,7 +63,7 @@ export function datasetRow(d: CrucibleDataset) {
     project: d.projectId ?? '',
     measurement: d.measurement ?? '',
     public: d.public ? 'yes' : 'no',
-    created: d.creationTime ?? '',
+    created: formatTimestamp(d.creationTime),
   };
 }
 

@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { UsageError } from '@sciport/core';
-import { parserNames, RequestFailedError, type UploadFileResult } from '@sciport/crucible';
+import {
+  parserNames,
+  RequestFailedError,
+  type UploadFileResult,
+  type UploadProgress,
+} from '@sciport/crucible';
 import type { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { createProgress, info, printJson, printNdjson } from '../../output.js';
@@ -45,10 +50,10 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
         const parallel = o.parallel === undefined ? undefined : parallelCount(o.parallel);
         const client = await makeClient(ctx, o);
         let progress: ReturnType<typeof createProgress> | undefined;
-        const onProgress = (p: { file: string; bytes: number; total: number }) => {
+        const onProgress = (p: UploadProgress) => {
           progress ??= createProgress(ctx, p.total, 'upload');
           progress.setTotal(p.total);
-          progress.update(p.bytes);
+          progress.update(p.bytes, { file: path.basename(p.file), resumedFrom: p.resumedFrom });
         };
         if (dsid === 'new') {
           const created = await client.datasets.createFromFiles(files, {

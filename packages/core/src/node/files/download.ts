@@ -41,6 +41,11 @@ export interface DownloadProgress {
   bytes: number;
   /** Total size, when known. */
   total: number | undefined;
+  /**
+   * Set when the bytes now arriving continue a partial file (a kept `.part` file, or a transfer cut short and
+   * resumed with `Range`): the offset they started at. Those bytes were not transferred now (for a rate).
+   */
+  resumedFrom?: number;
 }
 
 export interface DownloadOptions {
@@ -258,13 +263,14 @@ export async function downloadToFile(
       if (next === 'again') continue;
 
       const watch = timeoutMs === undefined ? undefined : new IdleWatch(timeoutMs, signal);
+      const resumedFrom = offset;
       try {
         await pump(response, file, {
           hash,
           signal: watch?.signal ?? signal,
           onBytes: (bytes) => {
             offset = bytes;
-            options.onProgress?.({ bytes, total });
+            options.onProgress?.(resumedFrom > 0 ? { bytes, total, resumedFrom } : { bytes, total });
           },
           limit: total,
           tooLarge: (received) => tooLarge(received, total as number),
