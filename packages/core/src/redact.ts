@@ -161,10 +161,17 @@ export function redactText(text: string): string {
 
 /** `Bearer xyz`, `Cookie: a=b` and `token=xyz` patterns that leak through free text. */
 function redactInlineCredentials(text: string): string {
-  return text
-    .replace(/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/g, `$1 ${REDACTED}`)
-    .replace(/\b(sessionid|csrftoken|JSESSIONID)=([^;\s&"']+)/gi, `$1=${REDACTED}`)
-    .replace(/\/\/([^/@\s:]+):([^/@\s]+)@/g, `//$1:${REDACTED}@`);
+  return (
+    text
+      .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/g, `$1 ${REDACTED}`)
+      // DRF's `Token <40 hex digits>`; but "Token" also starts sentences ("Token verification failed", as Keycloak
+      // puts it): a plain word without a digit, shorter than any such key, stays readable.
+      .replace(/\bToken\s+([A-Za-z0-9._~+/=-]{6,})/g, (match, value: string) =>
+        /\d/.test(value) || value.length >= 16 ? `Token ${REDACTED}` : match,
+      )
+      .replace(/\b(sessionid|csrftoken|JSESSIONID)=([^;\s&"']+)/gi, `$1=${REDACTED}`)
+      .replace(/\/\/([^/@\s:]+):([^/@\s]+)@/g, `//$1:${REDACTED}@`)
+  );
 }
 
 /**

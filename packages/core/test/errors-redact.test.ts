@@ -148,6 +148,14 @@ describe('redaction', () => {
     );
   });
 
+  it('redacts DRF `Token` keys in free text but leaves prose starting with "Token" readable', () => {
+    const key = '9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b';
+    expect(redactText(`Authorization: Token ${key}`)).toBe(`Authorization: Token ${REDACTED}`);
+    expect(redactText('Token abc123x was refused')).toBe(`Token ${REDACTED} was refused`);
+    expect(redactText('Token verification failed')).toBe('Token verification failed');
+    expect(redactText('Bearer abcdefgh')).toBe(`Bearer ${REDACTED}`);
+  });
+
   it('deep-redacts values by key and by registered value', () => {
     registerSecret('hunter2hunter2');
     const out = redactValue({
