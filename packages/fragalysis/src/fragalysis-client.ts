@@ -154,6 +154,8 @@ export class FragalysisClient {
     const http = createHttpClient({
       baseUrl: this.baseUrl,
       service: 'fragalysis',
+      // A connection failure names the host and points at the setting that chose it.
+      baseUrlSetting: FRAGALYSIS_SETTINGS.stack.env,
       // An access token is a bearer header, without CSRF (DRF checks CSRF only for session users, spec §11.2).
       auth:
         credential?.kind === 'access'
