@@ -215,7 +215,7 @@ export class Archives {
         }
         if ((status.finished || state === 'SUCCESS') && archivePath) {
           keepSecret(archivePath);
-          ctx.events.emit({ type: 'archive', phase: 'done' });
+          ctx.events.emit({ type: 'archive', phase: 'done', status: status.status });
           return { done: true, value: archivePath };
         }
         const now = Date.now();
@@ -247,12 +247,17 @@ export class Archives {
               { reason: 'lost', messages: list },
             );
           }
-          ctx.events.emit({ type: 'archive', phase: 'waiting' });
+          ctx.events.emit({ type: 'archive', phase: 'waiting', status: status.status });
         }
         if (state !== 'SUCCESS' && !(WAITING_STATES.has(state) && !status.started)) {
           everStarted = true;
           unknownSince = now;
-          ctx.events.emit({ type: 'archive', phase: 'running', message: list.at(-1) });
+          ctx.events.emit({
+            type: 'archive',
+            phase: 'running',
+            message: list.at(-1),
+            status: status.status,
+          });
         }
         return { done: false };
       },
