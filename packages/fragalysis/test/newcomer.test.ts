@@ -138,7 +138,13 @@ describe('task states for progress', () => {
     const c = client({ token: sim.tokenFor('demo'), onEvent: (e) => events.push(e) });
     await c.archives.request({ target: 'Mpro', tas: 'lb18145-1', pollInterval: 10 });
     const archive = events.filter((e) => e.type === 'archive');
-    expect(archive.at(-1)).toMatchObject({ phase: 'done', status: 'SUCCESS' });
+    expect(archive.at(-1)).toMatchObject({
+      phase: 'done',
+      status: 'SUCCESS',
+      target: 'Mpro',
+      tas: 'lb18145-1',
+    });
+    expect(archive.every((e) => e.target === 'Mpro' && e.tas === 'lb18145-1')).toBe(true);
     expect(archive.some((e) => e.phase === 'running' && e.status === 'RUNNING')).toBe(true);
 
     const file = path.join(dir, 'bundle.tgz');
