@@ -128,11 +128,17 @@ export function createTaskStatus(
     linewrap: false,
     fps: 10,
   });
-  bar.start(1, 0);
+  // Drawn from the first update on, so that its first frame already shows the server's state.
+  let drawing = false;
+  const draw = () => {
+    if (drawing) return;
+    drawing = true;
+    bar.start(1, 0);
+  };
   const stop = (state?: string) => {
     if (stopped) return;
     stopped = true;
-    bar.stop();
+    if (drawing) bar.stop();
     if (state) info(ctx, line({ ...current, state, detail: undefined }));
   };
   ctx.onCleanup(() => stop());
@@ -140,17 +146,19 @@ export function createTaskStatus(
     update(update) {
       if (stopped) return;
       current = { ...current, ...update };
+      draw();
       bar.update(0);
     },
     print(write) {
-      if (stopped) {
+      if (stopped || !drawing) {
         write();
         return;
       }
-      // Clear the spinner's line; the next redraw puts it back under what was written.
-      ctx.err.stream.write('\r\u001b[2K');
+      // cli-progress keeps the cursor where the bar started (and goes back there when it stops): the bar is
+      // stopped (its line cleared), the message written, and the bar started again on the next line.
+      bar.stop();
       write();
-      bar.render();
+      bar.start(1, 0);
     },
     stop,
   };
