@@ -134,7 +134,7 @@ describe('sciport fragalysis download', () => {
     expect(await readdir(out)).toEqual(['NSP3_lb00000-1.tar.gz', 'NSP3_lb00000-1.tar.gz.report.json']);
     const ambiguous = await fragalysis(['download', 'Mpro', '--out', out]);
     expect(ambiguous.code).toBe(2);
-    expect(ambiguous.stderr).toMatch(/lb18145-1, sw30864-12/);
+    expect(ambiguous.stderr).toMatch(/Mpro@lb18145-1, Mpro@sw30864-12/);
   });
 
   it('exits 4 for a proposal the user cannot read, with the server’s reason', async () => {
@@ -248,21 +248,19 @@ describe('sciport fragalysis uploads, sync and smiles', () => {
   });
 
   it('prints the SMILES of exactly the named target in smi, csv and json', async () => {
-    const expected = [
-      ...new Set(
-        sim.targets
-          .find((t) => t.title === 'Mpro' && t.tas === 'lb18145-1')
-          ?.observations.map((o) => o.smiles),
-      ),
-    ];
+    const observations = sim.targets.find((t) => t.title === 'Mpro' && t.tas === 'lb18145-1')?.observations;
+    const expected = [...new Set(observations?.map((o) => o.smiles))];
     const smi = await fragalysis(['smiles', 'Mpro', '--tas', 'lb18145-1']);
     expect(smi.code).toBe(0);
-    expect(smi.stdout.trim().split('\n')).toEqual(expected);
+    // Each SMILES with its compound code (issue 15): a SMILES file.
+    expect(smi.stdout.trim().split('\n')).toEqual(
+      expected.map((s) => `${s}\t${observations?.find((o) => o.smiles === s)?.compoundCode}`),
+    );
     const csv = await fragalysis(['smiles', 'Mpro@lb18145-1', '--format', 'csv']);
-    expect(csv.stdout.split('\n')[0]).toBe('target,tas,smiles');
+    expect(csv.stdout.split('\n')[0]).toBe('target,tas,smiles,compound_code');
     expect(csv.stdout.trim().split('\n')).toHaveLength(expected.length + 1);
     const json = await fragalysis(['smiles', 'Mpro@lb18145-1', '--format', 'json']);
-    expect(JSON.parse(json.stdout)).toEqual({ target: 'Mpro', tas: 'lb18145-1', smiles: expected });
+    expect(JSON.parse(json.stdout)).toMatchObject({ target: 'Mpro', tas: 'lb18145-1', smiles: expected });
     const bad = await fragalysis(['smiles', 'Mpro@lb18145-1', '--format', 'sdf']);
     expect(bad.code).toBe(2);
   });

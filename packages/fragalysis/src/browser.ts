@@ -33,7 +33,7 @@ export type {
   CompoundSetUploadRequest,
   CompoundSetWaitOptions,
 } from './resources/csets-types.js';
-export type { Observations } from './resources/observations.js';
+export type { FragalysisCompound, Observations } from './resources/observations.js';
 export type { Projects } from './resources/projects.js';
 export type { TargetListOptions, Targets } from './resources/targets.js';
 // issue 14: xca

@@ -42,7 +42,10 @@ export function resolveStack(stack: string): string {
   );
 }
 
-/** A stack's URL (`http(s)://host[:port]`), without its query, fragment and trailing slash. */
+/**
+ * A stack's URL (`http(s)://host[:port]`), without its query, fragment and trailing slash. A path other than `/`
+ * is a `UsageError` that shows the origin to use instead.
+ */
 export function stackUrl(
   text: string,
   invalid: () => string = () => `Not a URL: ${JSON.stringify(text)}`,
@@ -56,7 +59,15 @@ export function stackUrl(
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new UsageError(`A Fragalysis stack URL must be http(s), got ${url.protocol}`);
   }
-  url.search = '';
-  url.hash = '';
-  return url.toString().replace(/\/+$/, '');
+  // Fragalysis answers from the root of its host (spec §1): with a path (a pasted viewer link, a `/api`), every
+  // call would be a 404 from Django, so it is refused here with the form that works.
+  if (url.pathname.replace(/\/+$/, '') !== '') {
+    throw new UsageError(
+      `A Fragalysis stack URL names the host only, got ${JSON.stringify(text.trim())} (with the path ${url.pathname})`,
+      {
+        hint: `Use ${url.origin} (in --stack, FRAGALYSIS_STACK or \`sciport config set fragalysis.stack\`); the client adds the /api/… paths itself`,
+      },
+    );
+  }
+  return url.origin;
 }

@@ -38,6 +38,11 @@ export interface ArchiveEvent {
   type: 'archive';
   phase: TaskPhase;
   message?: string | undefined;
+  /** The target being built (title and TAS), when known. */
+  target?: string | undefined;
+  tas?: string | undefined;
+  /** The task's state as the server names it (`UNKNOWN`, `RUNNING`, `SUCCESS`), when the event comes from a poll. */
+  status?: string | undefined;
   delayMs?: number | undefined;
 }
 

@@ -151,7 +151,7 @@ describe('targets and identity', () => {
   it('tells same-named targets apart by TAS and asks for one when the title is ambiguous', async () => {
     const { client } = await setup();
     await expect(client.targets.get('Mpro')).rejects.toThrow(UsageError);
-    await expect(client.targets.get('Mpro')).rejects.toThrow(/lb18145-1, sw30864-12/);
+    await expect(client.targets.get('Mpro')).rejects.toThrow(/Mpro@lb18145-1, Mpro@sw30864-12/);
     expect((await client.targets.get('Mpro', 'sw30864-12')).id).toBe(3);
     await expect(client.targets.get('NSP3', 'lb18145-1')).rejects.toThrow(NotFoundError);
     await expect(client.targets.get('NSP3', 'lb18145-1')).rejects.toThrow(/exists under lb00000-1/);

@@ -1,6 +1,7 @@
 import {
   ApiError,
   AuthenticationError,
+  createApiError,
   type EventEmitter,
   type HttpClient,
   type HttpRequestOptions,
@@ -41,6 +42,46 @@ export function tokenHint(baseUrl: string, kind: CredentialKind = 'session'): st
   return `Log in at ${baseUrl}, copy a fresh token from ${baseUrl}/api/token/ and set FRAGALYSIS_TOKEN (or run \`sciport config set fragalysis.token\`)`;
 }
 
+/** What to do when a private proposal is out of reach of an anonymous caller (issue 15). */
+export const ANONYMOUS_HINT =
+  'Private proposals need a token: set FRAGALYSIS_TOKEN (the sessionid cookie, from <stack>/api/token/ while ' +
+  'logged in) or FRAGALYSIS_ACCESS_TOKEN (an OIDC access token)';
+
+/** What to do when the caller's user is not a member of a private proposal. */
+const MEMBER_HINT =
+  "The token's user is not a member of that proposal: `sciport fragalysis whoami` lists the proposals it can read";
+
+/** Server answers that mean "anonymous" (spec §4.4, §4.5): the download view's `|anon|`, the task view's wording. */
+const ANONYMOUS_REFUSAL = /"\|anon\|"|only authenticated users/i;
+/** Server answers that mean "this user is not a member" (spec §4.4, §4.5). */
+const MEMBER_REFUSAL = /is not a member of|not a member of the proposal/i;
+
+/** A 403/404 about proposal access, with the hint that says what to do (the same class, message and fields). */
+function accessHint(error: ApiError): ApiError {
+  if ((error.status !== 403 && error.status !== 404) || error.hint !== undefined) return error;
+  const said = `${error.detail ?? ''} ${error.body ?? ''}`;
+  const hint = ANONYMOUS_REFUSAL.test(said)
+    ? ANONYMOUS_HINT
+    : MEMBER_REFUSAL.test(said)
+      ? MEMBER_HINT
+      : undefined;
+  if (!hint) return error;
+  return createApiError(
+    {
+      status: error.status,
+      method: error.method,
+      url: error.url,
+      service: error.service,
+      body: error.body,
+      detail: error.detail,
+      requestId: error.requestId,
+      hint,
+      cause: error,
+    },
+    error.message,
+  );
+}
+
 /** The 403 details of a refused bearer header: Keycloak's verdict, or a malformed header (spec §11.2). */
 const BEARER_REFUSED =
   /token verification failed|invalid "?bearer"? header|token (is )?(expired|invalid|not active)/i;
@@ -68,7 +109,7 @@ export function explain(baseUrl: string, error: unknown): unknown {
         `the session behind the token needs renewal. ${tokenHint(baseUrl)}`,
     );
   }
-  return error;
+  return accessHint(error);
 }
 
 /** A GET (or any call) whose JSON answer is parsed with `schema`, its errors explained. */

@@ -107,6 +107,7 @@ export function waitCsetTask(
   const url = onStack(ctx, task.url);
   const requestTimeout = typeof options.timeout === 'number' ? options.timeout : 60_000;
   let lastState = 'PENDING';
+  let reported: string | undefined;
   return waitFor<CompoundSetTaskResult>(
     async ({ remainingMs, signal }) => {
       const call = { signal, maxRetries: 0, timeout: Math.max(1000, Math.min(requestTimeout, remainingMs)) };
@@ -128,7 +129,9 @@ export function waitCsetTask(
               results: a.results,
               raw: a,
             }));
-      if (answer.state !== lastState) options.onState?.(answer.state);
+      // Every state seen, the first one (PENDING, usually) too.
+      if (answer.state !== reported) options.onState?.(answer.state);
+      reported = answer.state;
       lastState = answer.state;
       if (FAILED_STATES.has(answer.state)) {
         const trace = tracebackLines(answer.traceback);

@@ -16,6 +16,8 @@ export interface UploadWaitOptions extends WaitOptions, RequestOptions {
   unknownTimeout?: number | undefined;
   /** Each new message line of the loader, as it appears. */
   onMessage?: ((line: string) => void) | undefined;
+  /** The loader task's state (`UNKNOWN`, `STARTED`, `SUCCESS`, …) whenever it changes (issue 15). */
+  onState?: ((state: string) => void) | undefined;
 }
 
 const DEFAULT_MAX_WAIT = 30 * 60_000;
@@ -39,6 +41,7 @@ export async function waitForUploadTask(
   let unknownSince = Date.now();
   let lines: string[] = [];
   let lastState = 'UNKNOWN';
+  let polls = 0;
   return waitFor<string[]>(
     async ({ remainingMs, signal }) => {
       const status = await getJson(ctx, url, taskStatusRecordSchema, {
@@ -47,6 +50,7 @@ export async function waitForUploadTask(
         timeout: Math.max(1000, Math.min(requestTimeout, remainingMs)),
       });
       const state = status.status.toUpperCase();
+      if (state !== lastState || polls++ === 0) options.onState?.(state);
       lastState = state;
       const list = messageList(status.messages);
       // Lines are appended as the loader goes: report the new ones.

@@ -53,6 +53,12 @@ export interface ArchiveWaitOptions extends WaitOptions, RequestOptions {
   onStatus?: ((status: TaskStatus) => void) | undefined;
 }
 
+/** The target a wait is for, when its options name one (`request` passes its own), for `archive` events. */
+function targetOf(options: ArchiveWaitOptions): { target?: string; tas?: string } {
+  const { target, tas } = options as Partial<ArchiveRequestOptions>;
+  return typeof target === 'string' && typeof tas === 'string' ? { target, tas } : {};
+}
+
 /** What to build: a target (title and TAS) and the options of the web download dialog. */
 export interface ArchiveRequestOptions extends ArchiveWaitOptions {
   /** The target's title. */
@@ -128,6 +134,7 @@ export class Archives {
               type: 'archive',
               phase: 'queued',
               delayMs,
+              ...targetOf(request),
               message: 'the build queue is full',
             });
           return { done: false, delayMs };
@@ -160,7 +167,12 @@ export class Archives {
       },
     );
     if ('fileUrl' in answer) {
-      ctx.events.emit({ type: 'archive', phase: 'done', message: 'archive ready at once' });
+      ctx.events.emit({
+        type: 'archive',
+        phase: 'done',
+        message: 'archive ready at once',
+        ...targetOf(request),
+      });
       return { fileUrl: answer.fileUrl, immediate: true };
     }
     const fileUrl = await this.wait(answer.taskUrl, {
@@ -184,6 +196,7 @@ export class Archives {
     const ctx = this.ctx;
     const url = onStack(ctx, taskUrl);
     keepSecret(url, { whole: false });
+    const about = targetOf(options);
     const unknownTimeout = options.unknownTimeout ?? 5 * 60_000;
     const requestTimeout = typeof options.timeout === 'number' ? options.timeout : 60_000;
     const started = Date.now();
@@ -215,7 +228,7 @@ export class Archives {
         }
         if ((status.finished || state === 'SUCCESS') && archivePath) {
           keepSecret(archivePath);
-          ctx.events.emit({ type: 'archive', phase: 'done' });
+          ctx.events.emit({ type: 'archive', phase: 'done', status: status.status, ...about });
           return { done: true, value: archivePath };
         }
         const now = Date.now();
@@ -247,12 +260,18 @@ export class Archives {
               { reason: 'lost', messages: list },
             );
           }
-          ctx.events.emit({ type: 'archive', phase: 'waiting' });
+          ctx.events.emit({ type: 'archive', phase: 'waiting', status: status.status, ...about });
         }
         if (state !== 'SUCCESS' && !(WAITING_STATES.has(state) && !status.started)) {
           everStarted = true;
           unknownSince = now;
-          ctx.events.emit({ type: 'archive', phase: 'running', message: list.at(-1) });
+          ctx.events.emit({
+            type: 'archive',
+            phase: 'running',
+            message: list.at(-1),
+            status: status.status,
+            ...about,
+          });
         }
         return { done: false };
       },

@@ -7,7 +7,9 @@ import {
   UsageError,
 } from '@sciport/core';
 import type { Context } from '../internal/context.js';
+import { ANONYMOUS_HINT } from '../internal/context.js';
 import { drfList } from '../internal/pages.js';
+import { suggestSimilar } from '../internal/suggest.js';
 import type { FragalysisPage } from '../schemas/page.js';
 import { type FragalysisTarget, targetRecordSchema } from '../schemas/targets.js';
 import { Projects } from './projects.js';
@@ -68,29 +70,43 @@ export class Targets {
 
   /**
    * The target with this title under this target access string. Without `tas`, the title must be unique
-   * among the visible targets; otherwise a `UsageError` lists the candidates.
+   * among the visible targets; otherwise a `UsageError` lists the candidates as `Title@TAS`.
    *
-   * @throws NotFoundError when no visible target has that title (under that TAS).
+   * @throws NotFoundError when no visible target has that title (under that TAS); its message names the nearest
+   *   visible titles (`mpro` → `Mpro`) and, without a token, how to set one.
    */
   async get(title: string, tas?: string, options: RequestOptions = {}): Promise<FragalysisTarget> {
     const matches = await this.list({ ...options, title }).toArray();
     const found = tas === undefined ? matches : matches.filter((t) => t.tas === tas);
     if (found.length === 1) return found[0] as FragalysisTarget;
     if (found.length > 1) {
+      const first = found[0] as FragalysisTarget;
       throw new UsageError(
-        `Several targets are named ${title}: ${found.map((t) => t.tas).join(', ')}; give the target access string`,
+        `Several targets are named ${title}: ${found.map((t) => `${t.title}@${t.tas}`).join(', ')}`,
+        {
+          hint: `Name one as Title@TAS (${first.title}@${first.tas}) or give its target access string (--tas ${first.tas})`,
+        },
       );
     }
+    // Not there: the nearest titles the caller can see (one more listing, on this error path only).
+    const near =
+      matches.length > 0
+        ? []
+        : suggestSimilar(
+            title,
+            (await this.list(options).toArray()).map((t) => t.title),
+          );
     throw new NotFoundError(
       {
         status: 404,
         method: 'GET',
         url: `${this.#ctx.baseUrl}/api/targets/?title=${encodeURIComponent(title)}`,
         service: 'fragalysis',
+        ...(this.#ctx.authenticated ? {} : { hint: ANONYMOUS_HINT }),
       },
       `No visible target ${title}${tas ? ` under ${tas}` : ''}` +
         (matches.length ? ` (it exists under ${matches.map((t) => t.tas).join(', ')})` : '') +
-        (this.#ctx.authenticated ? '' : '; private proposals need FRAGALYSIS_TOKEN'),
+        (near.length ? `; did you mean ${near.join(', ')}?` : ''),
     );
   }
 

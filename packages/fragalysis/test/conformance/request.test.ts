@@ -133,7 +133,14 @@ describe('requesting an archive (spec §4.4, §6)', () => {
     const location = await client.archives.request({ target: 'Mpro', tas: 'sw30864-12', ...QUICK });
     expect(location.fileUrl).toMatch(/\/Mpro\.tar\.gz$/);
     expect(events.filter((e) => e.type === 'archive' && e.phase === 'queued')).toEqual([
-      { type: 'archive', phase: 'queued', delayMs: 0, message: 'the build queue is full' },
+      {
+        type: 'archive',
+        phase: 'queued',
+        delayMs: 0,
+        message: 'the build queue is full',
+        target: 'Mpro',
+        tas: 'sw30864-12',
+      },
     ]);
     mock.use(full(3600));
     const error = await client.archives

@@ -1,10 +1,20 @@
+import path from 'node:path';
 import { type CompoundSetTaskResult, checkPdbZip, checkSdfFile } from '@sciport/fragalysis';
 import type { Command } from 'commander';
 import { checkOutFolder } from '../../client-factory.js';
 import { ExitError } from '../../exit-codes.js';
 import { formatBytes, info, printJson, printNdjson, printTable, warn } from '../../output.js';
 import type { CommandApi } from '../../program.js';
-import { makeClient, maxWait, resolveTas, type StackOptions, stackOption } from './shared.js';
+import type { TaskStatus } from '../../task-status.js';
+import {
+  endTaskStatus,
+  makeClient,
+  maxWait,
+  resolveTas,
+  type StackOptions,
+  showTaskStatus,
+  stackOption,
+} from './shared.js';
 
 /**
  * `sciport fragalysis csets list|download|upload`: compound sets (spec §4.13, §11.4). `download` saves the SDF
@@ -140,17 +150,34 @@ export function registerCsets(command: Command, { action }: CommandApi): void {
         const tas = await resolveTas(ctx, client, options.target, options.tas);
         const what = options.validateOnly ? 'Validating' : 'Uploading';
         info(ctx, `${what} ${file} for ${options.target} (${tas})…`);
-        const { task, result } = await client.compoundSets.uploadFile(file, {
-          target: options.target,
-          tas,
-          ...(options.pdbZip ? { pdbZip: options.pdbZip } : {}),
-          ...(options.validateOnly ? { validateOnly: true } : {}),
-          ...(options.updateSet ? { updateSet: options.updateSet } : {}),
-          wait: options.wait === true,
-          ...(wait ? { maxWaitTime: wait } : {}),
-          signal: ctx.signal,
-          onState: (state) => info(ctx, `${options.validateOnly ? 'validation' : 'upload'} task: ${state}`),
-        });
+        const kind = options.validateOnly ? 'validation' : 'upload';
+        let status: TaskStatus | undefined;
+        const { task, result } = await client.compoundSets
+          .uploadFile(file, {
+            target: options.target,
+            tas,
+            ...(options.pdbZip ? { pdbZip: options.pdbZip } : {}),
+            ...(options.validateOnly ? { validateOnly: true } : {}),
+            ...(options.updateSet ? { updateSet: options.updateSet } : {}),
+            wait: options.wait === true,
+            ...(wait ? { maxWaitTime: wait } : {}),
+            signal: ctx.signal,
+            // issue 15: the wait shows the task's state (a spinner on a terminal, JSON events with --json).
+            onState: (state) => {
+              status ??= showTaskStatus(ctx, client, {
+                task: `cset-${kind}`,
+                label: `compound-set ${kind} of ${path.basename(file)} for ${options.target} (${tas})`,
+                target: options.target,
+                tas,
+              });
+              status.update({ state });
+            },
+          })
+          .catch((error: unknown) => {
+            endTaskStatus(client);
+            throw error;
+          });
+        endTaskStatus(client, result?.status);
         if (!result) {
           if (ctx.json) printJson(ctx.out, { task: { kind: task.kind, id: task.id, url: task.url } });
           else info(ctx, `Started ${task.kind} task ${task.id}; follow it at ${task.url}`);

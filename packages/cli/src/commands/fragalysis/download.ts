@@ -7,6 +7,7 @@ import { failIfIncomplete, reportSummary } from './report.js';
 import {
   type ArchiveCliOptions,
   archiveOptions,
+  endTaskStatus,
   makeClient,
   maxWait,
   parseTarget,
@@ -79,20 +80,26 @@ export function registerDownload(command: Command, { action }: CommandApi): void
         );
         info(ctx, `Asking ${client.baseUrl} for ${parsed.title} (${tas})…`);
         let progress: ReturnType<typeof createProgress> | undefined;
-        const result = await client.archives.download({
-          target: parsed.title,
-          tas,
-          destination: out,
-          options: archive,
-          ...(options.extract ? { extract: true } : {}),
-          ...(options.sha256 ? { checksum: true } : {}),
-          ...(wait ? { maxWaitTime: wait } : {}),
-          signal: ctx.signal,
-          onProgress: (p) => {
-            if (!progress) progress = createProgress(ctx, p.total ?? 0, 'download');
-            progress.update(p.bytes);
-          },
-        });
+        const result = await client.archives
+          .download({
+            target: parsed.title,
+            tas,
+            destination: out,
+            options: archive,
+            ...(options.extract ? { extract: true } : {}),
+            ...(options.sha256 ? { checksum: true } : {}),
+            ...(wait ? { maxWaitTime: wait } : {}),
+            signal: ctx.signal,
+            onProgress: (p) => {
+              if (!progress) progress = createProgress(ctx, p.total ?? 0, 'download');
+              progress.update(p.bytes);
+            },
+          })
+          .catch((error: unknown) => {
+            // The build's spinner line is cleared before the error is printed.
+            endTaskStatus(client);
+            throw error;
+          });
         progress?.stop();
         if (ctx.json) printJson(ctx.out, describeResult(result, archive.staticLink === true));
         else {

@@ -1,6 +1,7 @@
 import { UsageError } from '@sciport/core';
 import {
   ARCHIVE_FLAGS,
+  type ArchiveEvent,
   type ArchiveOptions,
   FRAGALYSIS_SETTINGS,
   FragalysisClient,
@@ -9,7 +10,8 @@ import {
 import type { Command } from 'commander';
 import { createClient, timeoutMs } from '../../client-factory.js';
 import type { CliContext } from '../../context.js';
-import { debug, info } from '../../output.js';
+import { debug, warn } from '../../output.js';
+import { createTaskStatus, type TaskDescription, type TaskStatus } from '../../task-status.js';
 
 /** What the `sciport fragalysis` commands share: the client, `--stack`, the archive flags, `title@tas`. */
 
@@ -18,9 +20,45 @@ export interface StackOptions {
   timeout?: string;
 }
 
+/** The server task being waited for and shown (spinner, status lines or JSON events), per client. */
+const shown = new WeakMap<FragalysisClient, { current: TaskStatus | undefined }>();
+
+/**
+ * Shows a wait for a server task of `client` (a compound-set or XCA load; archive builds are shown from the
+ * client's events): the client's warnings are then printed without breaking the spinner's line.
+ */
+export function showTaskStatus(ctx: CliContext, client: FragalysisClient, task: TaskDescription): TaskStatus {
+  const holder = shown.get(client) ?? { current: undefined };
+  shown.set(client, holder);
+  holder.current?.stop();
+  holder.current = createTaskStatus(ctx, task);
+  return holder.current;
+}
+
+/**
+ * Ends the display of the client's task, if one is shown: with a final `state` a summary line, without one (an
+ * error follows) the spinner's line cleared. Commands call it when a wait ends, failed or not.
+ */
+export function endTaskStatus(client: FragalysisClient, state?: string): void {
+  const holder = shown.get(client);
+  holder?.current?.stop(state);
+  if (holder) holder.current = undefined;
+}
+
 /** The client, from `--stack` > `FRAGALYSIS_STACK` > config, and the token from the environment or config. */
-export function makeClient(ctx: CliContext, options: StackOptions): Promise<FragalysisClient> {
-  return createClient(ctx, {
+export async function makeClient(ctx: CliContext, options: StackOptions): Promise<FragalysisClient> {
+  const holder: { current: TaskStatus | undefined } = { current: undefined };
+  // issue 15: a build shows what it is doing (a spinner on a terminal, status lines, or JSON events).
+  const show = (event: ArchiveEvent): TaskStatus => {
+    holder.current ??= createTaskStatus(ctx, {
+      task: 'archive',
+      label: `archive build${event.target ? ` ${event.target}${event.tas ? ` (${event.tas})` : ''}` : ''}`,
+      target: event.target,
+      tas: event.tas,
+    });
+    return holder.current;
+  };
+  const client = await createClient(ctx, {
     settings: FRAGALYSIS_SETTINGS,
     requests: { stack: { flag: options.stack, flagName: '--stack' }, token: {}, accessToken: {} },
     create: (settings, onEvent: (event: FragalysisEvent) => void) => {
@@ -48,16 +86,31 @@ export function makeClient(ctx: CliContext, options: StackOptions): Promise<Frag
       });
     },
     printEvent: (event) => {
+      if (event.type === 'warning' && holder.current) {
+        holder.current.print(() => warn(ctx, event.message));
+        return true;
+      }
       if (event.type !== 'archive') return false;
       if (event.phase === 'queued') {
-        info(
-          ctx,
-          `Fragalysis' build queue is full; asking again in ${Math.round((event.delayMs ?? 0) / 1000)} s`,
-        );
-      } else if (event.phase === 'running' && event.message) debug(ctx, `build: ${event.message}`);
+        show(event).update({
+          state: 'QUEUED',
+          detail: `Fragalysis' build queue is full; asking again in ${Math.round((event.delayMs ?? 0) / 1000)} s`,
+        });
+      } else if (event.phase === 'waiting') {
+        show(event).update({ state: event.status ?? 'UNKNOWN', detail: 'not started yet' });
+      } else if (event.phase === 'running') {
+        show(event).update({ state: event.status ?? 'RUNNING', detail: event.message });
+      } else {
+        // A build found done at its first poll still gets its summary; an archive ready at once has none.
+        if (event.status !== undefined) show(event).stop(event.status);
+        else holder.current?.stop('SUCCESS');
+        holder.current = undefined;
+      }
       return true;
     },
   });
+  shown.set(client, holder);
+  return client;
 }
 
 export function stackOption(command: Command): Command {

@@ -7,6 +7,7 @@ import type { CommandApi } from '../../program.js';
 import {
   type ArchiveCliOptions,
   archiveOptions,
+  endTaskStatus,
   makeClient,
   maxWait,
   parseTarget,
@@ -57,27 +58,32 @@ export function registerSync(command: Command, { action }: CommandApi): void {
           const p = parseTarget(spec);
           targets.push({ title: p.title, tas: await resolveTas(ctx, client, p.title, p.tas ?? options.tas) });
         }
-        const results = await client.archives.sync(targets, out, {
-          options: archive,
-          ...(options.extract ? { extract: true } : {}),
-          ...(options.observations ? { observations: true, prune: options.prune === true } : {}),
-          ...(wait ? { maxWaitTime: wait } : {}),
-          signal: ctx.signal,
-          onTarget: (r: SyncResult) => {
-            if (printObservationSync(ctx, r)) return;
-            if (ctx.json) {
-              printNdjson(ctx.out, {
-                target: r.target,
-                tas: r.tas,
-                status: r.status,
-                lastUploadIndex: r.lastUploadIndex ?? null,
-                archive: r.archive ?? null,
-                ...(r.error ? { error: r.error.message } : {}),
-              });
-            } else if (r.status === 'failed') warn(ctx, `${r.target} (${r.tas}): ${r.error?.message}`);
-            else info(ctx, `${r.target} (${r.tas}): ${r.status}${r.archive ? ` → ${r.archive}` : ''}`);
-          },
-        });
+        const results = await client.archives
+          .sync(targets, out, {
+            options: archive,
+            ...(options.extract ? { extract: true } : {}),
+            ...(options.observations ? { observations: true, prune: options.prune === true } : {}),
+            ...(wait ? { maxWaitTime: wait } : {}),
+            signal: ctx.signal,
+            onTarget: (r: SyncResult) => {
+              if (printObservationSync(ctx, r)) return;
+              if (ctx.json) {
+                printNdjson(ctx.out, {
+                  target: r.target,
+                  tas: r.tas,
+                  status: r.status,
+                  lastUploadIndex: r.lastUploadIndex ?? null,
+                  archive: r.archive ?? null,
+                  ...(r.error ? { error: r.error.message } : {}),
+                });
+              } else if (r.status === 'failed') warn(ctx, `${r.target} (${r.tas}): ${r.error?.message}`);
+              else info(ctx, `${r.target} (${r.tas}): ${r.status}${r.archive ? ` → ${r.archive}` : ''}`);
+            },
+          })
+          .catch((error: unknown) => {
+            endTaskStatus(client);
+            throw error;
+          });
         const failed = results.filter((r) => r.status === 'failed');
         if (failed.length > 0) {
           throw new SciportError(`${failed.length} of ${results.length} targets failed to sync`);

@@ -1,9 +1,18 @@
+import path from 'node:path';
 import { UsageError } from '@sciport/core';
 import type { Command } from 'commander';
 import { info, printJson } from '../../output.js';
 import type { CommandApi } from '../../program.js';
+import type { TaskStatus } from '../../task-status.js';
 import { escapeTerminal } from '../../terminal.js';
-import { makeClient, maxWait, type StackOptions, stackOption } from './shared.js';
+import {
+  endTaskStatus,
+  makeClient,
+  maxWait,
+  type StackOptions,
+  showTaskStatus,
+  stackOption,
+} from './shared.js';
 
 /**
  * `sciport fragalysis upload <bundle> --target T --tas TAS [--wait]` (issue 14: xca): an XChemAlign bundle to the
@@ -41,20 +50,37 @@ export function registerUpload(command: Command, { action }: CommandApi): void {
         const client = await makeClient(ctx, options);
         const target = options.target.trim();
         const tas = options.tas.trim();
-        const result = await client.uploads.upload(bundle, {
-          target,
-          tas,
-          contactEmail: options.contactEmail,
-          wait: options.wait === true,
-          ...(wait ? { maxWaitTime: wait } : {}),
-          signal: ctx.signal,
-          onChecked: (b) =>
-            info(
-              ctx,
-              `${bundle}: ${b.folder}/ (${b.entries} members, ${b.compression}); sending to ${client.baseUrl}…`,
-            ),
-          onMessage: (line) => info(ctx, `loader: ${escapeTerminal(line, { inline: true })}`),
-        });
+        let status: TaskStatus | undefined;
+        const loading = () =>
+          (status ??= showTaskStatus(ctx, client, {
+            task: 'xca-upload',
+            label: `XCA load of ${path.basename(bundle)} into ${target}@${tas}`,
+            target,
+            tas,
+          }));
+        const result = await client.uploads
+          .upload(bundle, {
+            target,
+            tas,
+            contactEmail: options.contactEmail,
+            wait: options.wait === true,
+            ...(wait ? { maxWaitTime: wait } : {}),
+            signal: ctx.signal,
+            onChecked: (b) =>
+              info(
+                ctx,
+                `${bundle}: ${b.folder}/ (${b.entries} members, ${b.compression}); sending to ${client.baseUrl}…`,
+              ),
+            // issue 15: the loader's state on the spinner; its lines printed above it, as before.
+            onState: (state) => loading().update({ state }),
+            onMessage: (line) =>
+              loading().print(() => info(ctx, `loader: ${escapeTerminal(line, { inline: true })}`)),
+          })
+          .catch((error: unknown) => {
+            endTaskStatus(client);
+            throw error;
+          });
+        endTaskStatus(client, result.outcome ? 'SUCCESS' : undefined);
         const summary = {
           file: bundle,
           target,
