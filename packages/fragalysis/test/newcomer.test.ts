@@ -12,7 +12,6 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveStack } from '../src/credentials.js';
 import { FragalysisClient, type FragalysisEvent } from '../src/index.js';
-import { suggestSimilar } from '../src/internal/suggest.js';
 
 /** Issue 15 (a newcomer's first hour): messages that say what to do, compound codes, task states for progress. */
 
@@ -87,13 +86,6 @@ describe('target names', () => {
     expect(error.message).toMatch(/set FRAGALYSIS_TOKEN .* or FRAGALYSIS_ACCESS_TOKEN/);
     const withToken = await failure(client({ token: sim.tokenFor('outsider') }).targets.get('NSP3'));
     expect(withToken.message).not.toMatch(/FRAGALYSIS_ACCESS_TOKEN/);
-  });
-
-  it('finds the nearest names: case first, then small edits, never the input itself', () => {
-    expect(suggestSimilar('mpro', ['Mpro', 'NSP3', 'A71EV2A'])).toEqual(['Mpro']);
-    expect(suggestSimilar('NSP4', ['Mpro', 'NSP3', 'NSP3'])).toEqual(['NSP3']);
-    expect(suggestSimilar('Mpro', ['Mpro'])).toEqual([]);
-    expect(suggestSimilar('x', ['Mpro'])).toEqual([]);
   });
 });
 

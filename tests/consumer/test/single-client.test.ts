@@ -13,7 +13,9 @@ const CLIENTS = ['@sciport/icsd', '@sciport/crucible', '@sciport/fragalysis'] as
  * What each client declares: core and zod; Fragalysis, which extracts archives, also the extraction libraries
  * (optional peer dependencies of core's `./extract` entry); Crucible also the libraries of its multipart upload
  * (p-map for the parts in flight, fast-xml-parser for storage's XML answers), its selective downloads (picomatch)
- * and its batch manifests (yaml, which keeps line numbers; tinyglobby for the files they name).
+ * and its batch manifests (yaml, which keeps line numbers; tinyglobby for the files they name); Fragalysis also
+ * csv-parse (archives' `errors.csv` and `metadata.csv` in the completeness check), htmlparser2 (the compound-set
+ * upload's HTML answers and validation tables) and yaml (the XCA bundle's config, checked before an upload).
  */
 const OWN_DEPENDENCIES: Record<(typeof CLIENTS)[number], string[]> = {
   '@sciport/icsd': ['@sciport/core', 'zod'],
@@ -26,7 +28,16 @@ const OWN_DEPENDENCIES: Record<(typeof CLIENTS)[number], string[]> = {
     'yaml',
     'zod',
   ],
-  '@sciport/fragalysis': ['@sciport/core', 'minizlib', 'tar', 'yauzl', 'zod'],
+  '@sciport/fragalysis': [
+    '@sciport/core',
+    'csv-parse',
+    'htmlparser2',
+    'minizlib',
+    'tar',
+    'yaml',
+    'yauzl',
+    'zod',
+  ],
 };
 /**
  * Packages in the whole install of a client that extracts nothing: itself, core, ky, zod, p-map, undici; for

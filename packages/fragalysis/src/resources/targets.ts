@@ -4,12 +4,12 @@ import {
   type PageIterable,
   type RequestOptions,
   requestOptions,
+  suggestSimilar,
   UsageError,
 } from '@sciport/core';
 import type { Context } from '../internal/context.js';
 import { ANONYMOUS_HINT } from '../internal/context.js';
 import { drfList } from '../internal/pages.js';
-import { suggestSimilar } from '../internal/suggest.js';
 import type { FragalysisPage } from '../schemas/page.js';
 import { type FragalysisTarget, targetRecordSchema } from '../schemas/targets.js';
 import { Projects } from './projects.js';
