@@ -2,7 +2,9 @@
  * Help text at the terminal's width. Commander wraps its own lists of commands and options at the width it is
  * given (`helpWidth`); the text commands add before or after (`addHelpText`) is written as it is, so every line
  * of help output passes `wrapHelp` too: a line wider than the terminal is broken at spaces, its continuation
- * indented under its own text (under the description of a `term  description` row).
+ * indented under its own text (under the description of a `term  description` row). A line that is a command to
+ * copy (`sciport …`, `source …`, `npm …`) stays whole: a hard break would paste as two commands, where the
+ * terminal's own soft wrap copies as one. Output that is not a terminal, without `COLUMNS`, is not wrapped.
  */
 
 /** The width help is wrapped at: a terminal's columns, else `COLUMNS`, else undefined (commander's 80). */
@@ -25,10 +27,13 @@ export function wrapHelp(text: string, width: number): string {
     .join('\n');
 }
 
+const COMMAND = /^(\$ )?(sciport|sciport-sim|source|npx|npm|pnpm|export)\s/;
+
 function wrapLine(line: string, width: number): string {
   if (line.length <= width) return line;
   const row = /^( *\S.*?\S {2,})(\S.*)$/.exec(line);
   const lead = row && row[1]!.length <= width / 2 ? row[1]! : /^ */.exec(line)![0];
+  if (COMMAND.test(line.slice(lead.length))) return line;
   const indent = ' '.repeat(lead.length);
   const words = line.slice(lead.length).split(/ +/);
   const lines: string[] = [];

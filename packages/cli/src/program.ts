@@ -93,10 +93,12 @@ export function createProgram(options: ProgramOptions): Command {
     .configureOutput({
       // Help at the terminal's width (or `COLUMNS`), the text commands add to it included.
       writeOut: (text) => {
-        options.stdout.write(wrapHelp(text, outWidth() ?? 80));
+        const width = outWidth();
+        options.stdout.write(width === undefined ? text : wrapHelp(text, width));
       },
       writeErr: (text) => {
-        if (!options.silentErrors) options.stderr.write(wrapHelp(text, errWidth() ?? 80));
+        const width = errWidth();
+        if (!options.silentErrors) options.stderr.write(width === undefined ? text : wrapHelp(text, width));
       },
       getOutHelpWidth: () => outWidth() ?? 80,
       getErrHelpWidth: () => errWidth() ?? 80,

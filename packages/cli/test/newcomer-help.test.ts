@@ -49,7 +49,14 @@ function crucible(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-const widest = (text: string) => Math.max(...text.split('\n').map((l) => l.length));
+/** The widest line, but for commands to copy, which stay whole (a hard break would paste as two commands). */
+const widest = (text: string) =>
+  Math.max(
+    ...text
+      .split('\n')
+      .filter((l) => !/^(\s*\S+ {2,})?\s*(\$ )?(sciport|sciport-sim|source|npx|npm|pnpm|export)\s/.test(l))
+      .map((l) => l.length),
+  );
 
 describe('help at the terminal width', () => {
   it('wraps every help page at COLUMNS, added text included, and uses a wide terminal', async () => {
@@ -67,6 +74,18 @@ describe('help at the terminal width', () => {
     }
     const wide = await runCli(['crucible', 'download', '--help'], { env: { COLUMNS: '200', HOME: root } });
     expect(widest(wide.stdout)).toBeGreaterThan(100);
+  });
+
+  it('keeps a command to copy on one line, and leaves piped help without COLUMNS unwrapped', async () => {
+    const narrow = await runCli(['completion', '--help'], { env: { COLUMNS: '50', HOME: root } });
+    expect(narrow.stdout).toContain(
+      '  bash  sciport completion bash > ~/.local/share/bash-completion/completions/sciport\n',
+    );
+    expect(widest(narrow.stdout)).toBeLessThanOrEqual(50);
+    const piped = await runCli(['completion', '--help'], { env: { HOME: root } });
+    expect(piped.stdout).toMatch(
+      /^Or for the current shell only: source <\(sciport completion bash\) +\(zsh: after compinit\)$/m,
+    );
   });
 
   it('sciport-sim --help wraps at COLUMNS too', async () => {
