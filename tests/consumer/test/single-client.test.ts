@@ -14,8 +14,8 @@ const CLIENTS = ['@sciport/icsd', '@sciport/crucible', '@sciport/fragalysis'] as
  * (optional peer dependencies of core's `./extract` entry); Crucible also the libraries of its multipart upload
  * (p-map for the parts in flight, fast-xml-parser for storage's XML answers), its selective downloads (picomatch)
  * and its batch manifests (yaml, which keeps line numbers; tinyglobby for the files they name); Fragalysis also
- * csv-parse (archives' `errors.csv` and `metadata.csv` in the completeness check), htmlparser2 (the compound-set
- * upload's HTML answers and validation tables) and yaml (the XCA bundle's config, checked before an upload).
+ * htmlparser2 (the compound-set upload's HTML answers and validation tables) and yaml (the XCA bundle's config,
+ * checked before an upload).
  */
 const OWN_DEPENDENCIES: Record<(typeof CLIENTS)[number], string[]> = {
   '@sciport/icsd': ['@sciport/core', 'zod'],
@@ -30,7 +30,6 @@ const OWN_DEPENDENCIES: Record<(typeof CLIENTS)[number], string[]> = {
   ],
   '@sciport/fragalysis': [
     '@sciport/core',
-    'csv-parse',
     'htmlparser2',
     'minizlib',
     'tar',

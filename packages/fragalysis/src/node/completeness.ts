@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { writeFileAtomic } from '@sciport/core/node';
-import { parse } from 'csv-parse/sync';
 import { ARCHIVE_FLAGS, type ArchiveOptions } from '../schemas/download-options.js';
 import { type ArchiveListing, listArchive } from './archive-listing.js';
+import { csvValues } from './csv.js';
 
 /**
  * The completeness check of a Fragalysis archive (spec §11.1): every requested observation present with the
@@ -173,23 +173,7 @@ function flagOn(request: Record<string, unknown>, flag: string): boolean {
 }
 
 function csvRows(bytes: Buffer): string[][] {
-  try {
-    return parse(bytes, {
-      bom: true,
-      relax_column_count: true,
-      relax_quotes: true,
-      skip_empty_lines: true,
-      trim: true,
-    }) as string[][];
-  } catch {
-    // Beyond what the parser tolerates (an unclosed quote): one row a line, split at commas, quotes dropped.
-    return bytes
-      .toString('utf8')
-      .replace(/^\uFEFF/, '')
-      .split(/\r?\n/)
-      .filter((line) => line.trim() !== '')
-      .map((line) => line.split(',').map((cell) => cell.trim().replace(/^"|"$/g, '').replace(/""/g, '"')));
-  }
+  return csvValues(bytes.toString('utf8'));
 }
 
 /** `errors.csv`: a header row (skipped when it is one), then `param,code,path` (path may be empty or hold commas). */

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseCsv } from './csv.js';
 
 /**
  * `metadata.csv` of an archive (spec §4.7): one row per observation of the whole target, non-numeric values
@@ -6,61 +7,6 @@ import { readFile } from 'node:fs/promises';
  * to, and rewrites the `Downloaded` column to say what the local tree holds; every other byte stays as the
  * server wrote it.
  */
-
-interface Field {
-  /** The field as written (quotes included). */
-  raw: string;
-  /** Its value. */
-  value: string;
-}
-
-/** Splits CSV text into records of fields (RFC 4180: quoted fields may hold commas, quotes and newlines). */
-function parseCsv(text: string): Field[][] {
-  const records: Field[][] = [];
-  let record: Field[] = [];
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const start = i;
-    let value = '';
-    if (text[i] === '"') {
-      i += 1;
-      for (;;) {
-        const q = text.indexOf('"', i);
-        if (q === -1) {
-          value += text.slice(i);
-          i = n;
-          break;
-        }
-        value += text.slice(i, q);
-        if (text[q + 1] === '"') {
-          value += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      // Anything between the closing quote and the separator is kept as written.
-      while (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') value += text[i++];
-    } else {
-      while (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') i += 1;
-      value = text.slice(start, i);
-    }
-    record.push({ raw: text.slice(start, i), value });
-    if (text[i] === ',') {
-      i += 1;
-      if (i === n) record.push({ raw: '', value: '' });
-      continue;
-    }
-    if (text[i] === '\r') i += 1;
-    if (text[i] === '\n') i += 1;
-    records.push(record);
-    record = [];
-  }
-  if (record.length) records.push(record);
-  return records;
-}
 
 export interface ObservationMetadata {
   text: string;
