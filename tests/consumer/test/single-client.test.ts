@@ -28,15 +28,7 @@ const OWN_DEPENDENCIES: Record<(typeof CLIENTS)[number], string[]> = {
     'yaml',
     'zod',
   ],
-  '@sciport/fragalysis': [
-    '@sciport/core',
-    'htmlparser2',
-    'minizlib',
-    'tar',
-    'yaml',
-    'yauzl',
-    'zod',
-  ],
+  '@sciport/fragalysis': ['@sciport/core', 'htmlparser2', 'minizlib', 'tar', 'yaml', 'yauzl', 'zod'],
 };
 /**
  * Packages in the whole install of a client that extracts nothing: itself, core, ky, zod, p-map, undici; for

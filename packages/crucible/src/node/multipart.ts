@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AbortError,
@@ -16,7 +16,7 @@ import {
   sleep,
   UsageError,
 } from '@sciport/core';
-import { sha256File, writeFileAtomic } from '@sciport/core/node';
+import { sha256File } from '@sciport/core/node';
 import { XMLParser } from 'fast-xml-parser';
 import pMap from 'p-map';
 import { z } from 'zod';

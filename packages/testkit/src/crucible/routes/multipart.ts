@@ -211,7 +211,7 @@ export const multipartStorageRoutes: CrucibleRoutes = (sim, mount) => {
         );
       }
       const upload = mp.uploads.get(q.get('uploadId') ?? '');
-      if (!upload || upload.state !== 'open' || upload.object !== object) {
+      if (upload?.state !== 'open' || upload.object !== object) {
         await drain(request.body);
         return xmlError(404, 'NoSuchUpload', 'The requested upload was not found.');
       }
@@ -395,7 +395,7 @@ async function complete(
       return xmlError(400, 'EntityTooSmall', `Part ${n} is smaller than the minimum allowed size.`);
   }
   const session = sim.db.sessions.get(upload.grant.sessionId);
-  if (!session || session.state !== 'active')
+  if (session?.state !== 'active')
     return xmlError(404, 'NoSuchUpload', 'The requested upload was not found.');
   if (session.blob) {
     sim.blobs.release(session.blob);
