@@ -50,9 +50,15 @@ const FORBIDDEN = [
 ];
 /**
  * Installed size budget of one client with everything it pulls in (measured: 9.7–9.9 MB, of which zod is ~6 MB
- * and tar ~2 MB; our own packages are under 1 MB).
+ * and tar ~2 MB; our own packages are under 1 MB). Fragalysis, measured 13.4 MB in 2026-12, also holds the
+ * archive readers (tar 2.2 MB, yauzl), htmlparser2 for the compound-set upload's HTML answers and yaml for the
+ * XCA bundle check.
  */
-const INSTALLED_BUDGET_MB = 12;
+const INSTALLED_BUDGET_MB: Record<string, number> = {
+  '@sciport/icsd': 12,
+  '@sciport/crucible': 12,
+  '@sciport/fragalysis': 15,
+};
 
 const projects: string[] = [];
 afterAll(async () => {
@@ -167,7 +173,7 @@ describe.each(CLIENTS)('only %s installed', (client) => {
     );
     expect(
       mb,
-      `${client} installs ${mb.toFixed(2)} MB, over the ${INSTALLED_BUDGET_MB} MB budget (largest: ${biggest})`,
-    ).toBeLessThan(INSTALLED_BUDGET_MB);
+      `${client} installs ${mb.toFixed(2)} MB, over the ${INSTALLED_BUDGET_MB[client]} MB budget (largest: ${biggest})`,
+    ).toBeLessThan(INSTALLED_BUDGET_MB[client] as number);
   });
 });
