@@ -126,9 +126,31 @@ describe('compounds', () => {
 
 describe('task states for progress', () => {
   it('names the server state in archive events, and reports an XCA loader state as it changes', async () => {
+    // The simulator's clock stands still while the build is RUNNING, and moves on once the client reported it
+    // (states, not a race against the wall clock); then it runs again for the upload.
+    let frozen: number | undefined = Date.now();
+    let last = 0;
+    await server.close();
+    sim = createFragalysisSimulator({
+      seed: 15,
+      buildMs: 1_000,
+      // Never backwards when it runs again (the frozen clock may be ahead of the wall clock by then).
+      now: () => {
+        last = Math.max(last, frozen ?? Date.now());
+        return last;
+      },
+    });
+    server = await startTestServer({ handlers: sim.handlers });
     const events: FragalysisEvent[] = [];
-    const c = client({ token: sim.tokenFor('demo'), onEvent: (e) => events.push(e) });
+    const c = client({
+      token: sim.tokenFor('demo'),
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'archive' && e.status === 'RUNNING' && frozen !== undefined) frozen += 1_000;
+      },
+    });
     await c.archives.request({ target: 'Mpro', tas: 'lb18145-1', pollInterval: 10 });
+    frozen = undefined;
     const archive = events.filter((e) => e.type === 'archive');
     expect(archive.at(-1)).toMatchObject({
       phase: 'done',
@@ -150,6 +172,6 @@ describe('task states for progress', () => {
       onState: (s) => states.push(s),
     });
     expect(states.at(-1)).toBe('SUCCESS');
-    expect(new Set(states).size).toBe(states.length);
+    expect(new Set(states).size, states.join(' ')).toBe(states.length);
   });
 });

@@ -50,7 +50,9 @@ export async function waitForUploadTask(
         timeout: Math.max(1000, Math.min(requestTimeout, remainingMs)),
       });
       const state = status.status.toUpperCase();
-      if (state !== lastState || polls++ === 0) options.onState?.(state);
+      // The first state is reported whatever it is, then each change once.
+      const first = polls++ === 0;
+      if (first || state !== lastState) options.onState?.(state);
       lastState = state;
       const list = messageList(status.messages);
       // Lines are appended as the loader goes: report the new ones.
