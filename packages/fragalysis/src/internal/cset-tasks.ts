@@ -16,12 +16,11 @@ import type {
 import { uploadTaskSchema, validateTaskSchema } from '../schemas/csets.js';
 import { type Context, explain, getJson, onStack } from './context.js';
 import { findCsetTask, hasForm, pageErrors, parseValidationHtml } from './cset-html.js';
-import { FAILED_STATES, isTransientPollError } from './task.js';
+import { FAILED_STATES, taskPolling } from './task.js';
 
 /** The compound-set upload (spec §11.4): the form's POST, its HTML answer, and the polling of its task. */
 
 const UPLOAD_PATH = '/viewer/upload_cset/';
-const DEFAULT_MAX_WAIT = 30 * 60_000;
 
 function describe(task: Pick<CompoundSetTask, 'kind' | 'id'>): string {
   return `compound-set ${task.kind === 'validate' ? 'validation' : 'upload'} task ${task.id}`;
@@ -162,20 +161,7 @@ export function waitCsetTask(
       return { done: true, value: result };
     },
     {
-      maxWaitTime: options.maxWaitTime,
-      defaultMaxWaitTime: DEFAULT_MAX_WAIT,
-      pollInterval: options.pollInterval,
-      maxPollInterval: options.maxPollInterval,
-      signal: options.signal,
-      delayFirst: true,
-      growth: 1.6,
-      jitter: 0.25,
-      isTransient: isTransientPollError,
-      onPollError: (error) =>
-        ctx.events.emit({
-          type: 'warning',
-          message: `${describe(task)}: ${(error as Error).message}; polling again`,
-        }),
+      ...taskPolling(ctx, options, describe(task)),
       timeoutError: (info) =>
         new FragalysisTaskTimeoutError(
           `The Fragalysis ${describe(task)} did not finish within ${Math.round(info.waitedMs / 1000)} s ` +

@@ -1,5 +1,13 @@
-import { ApiError, ConnectionError, ResponseValidationError, registerSecret } from '@sciport/core';
+import {
+  ApiError,
+  ConnectionError,
+  ResponseValidationError,
+  registerSecret,
+  type WaitForOptions,
+  type WaitOptions,
+} from '@sciport/core';
 import type { TaskStatus } from '../schemas/archives.js';
+import type { Context } from './context.js';
 
 /**
  * What a build's task status means (spec §4.5, §8): its states, its messages, the archive path among them, and
@@ -45,4 +53,31 @@ export function keepSecret(url: string, { whole = true } = {}): void {
   for (const part of url.split(/[/?#]/)) {
     if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(part)) registerSecret(part);
   }
+}
+
+/** How long a task (an archive build, a compound-set task, an XCA load) is waited for unless told. */
+export const DEFAULT_TASK_WAIT = 30 * 60_000;
+
+/**
+ * The schedule every Fragalysis task wait shares: the first look after a pause (the task was just asked for, as
+ * the web front end does), core's growing, jittered pauses, and a failed poll worth riding out reported as a
+ * warning event (`label` names what was polled). The caller adds its timeout error and anything it does
+ * differently.
+ */
+export function taskPolling(
+  ctx: Context,
+  options: WaitOptions,
+  label = 'task status',
+): WaitForOptions & { defaultMaxWaitTime: number } {
+  return {
+    maxWaitTime: options.maxWaitTime,
+    defaultMaxWaitTime: DEFAULT_TASK_WAIT,
+    pollInterval: options.pollInterval,
+    maxPollInterval: options.maxPollInterval,
+    signal: options.signal,
+    delayFirst: true,
+    isTransient: isTransientPollError,
+    onPollError: (error) =>
+      ctx.events.emit({ type: 'warning', message: `${label}: ${(error as Error).message}; polling again` }),
+  };
 }

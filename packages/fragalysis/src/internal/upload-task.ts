@@ -2,7 +2,7 @@ import { type RequestOptions, type WaitOptions, waitFor } from '@sciport/core';
 import { FragalysisTaskError, FragalysisTaskTimeoutError } from '../fragalysis-error.js';
 import { taskStatusRecordSchema } from '../schemas/archives.js';
 import { type Context, getJson, onStack } from './context.js';
-import { FAILED_STATES, isTransientPollError, keepSecret, messageList, WAITING_STATES } from './task.js';
+import { FAILED_STATES, keepSecret, messageList, taskPolling, WAITING_STATES } from './task.js';
 
 /**
  * The loader task of an XCA upload (spec §11.5, issue 14: xca), polled on §4.5's route: `messages` is an array of
@@ -19,8 +19,6 @@ export interface UploadWaitOptions extends WaitOptions, RequestOptions {
   /** The loader task's state (`UNKNOWN`, `STARTED`, `SUCCESS`, …) whenever it changes (issue 15). */
   onState?: ((state: string) => void) | undefined;
 }
-
-const DEFAULT_MAX_WAIT = 30 * 60_000;
 
 /** Whether the loader's last line says it failed (spec §11.5: `status` is FAILED when it does). */
 function failedLine(line: string | undefined): boolean {
@@ -80,21 +78,7 @@ export async function waitForUploadTask(
       return { done: false };
     },
     {
-      maxWaitTime: options.maxWaitTime,
-      defaultMaxWaitTime: DEFAULT_MAX_WAIT,
-      pollInterval: options.pollInterval,
-      maxPollInterval: options.maxPollInterval,
-      signal: options.signal,
-      delayFirst: true,
-      growth: 1.6,
-      jitter: 0.25,
-      maxFailures: 10,
-      isTransient: isTransientPollError,
-      onPollError: (error) =>
-        ctx.events.emit({
-          type: 'warning',
-          message: `task status: ${(error as Error).message}; polling again`,
-        }),
+      ...taskPolling(ctx, options),
       timeoutError: (info) =>
         new FragalysisTaskTimeoutError(
           `${what} was not finished within ${Math.round(info.waitedMs / 1000)} s (the loader task is still ` +

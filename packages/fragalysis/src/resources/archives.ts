@@ -12,11 +12,13 @@ import { STACKS } from '../credentials.js';
 import { FragalysisTaskError, FragalysisTaskTimeoutError } from '../fragalysis-error.js';
 import { type Context, explain, getJson, onStack } from '../internal/context.js';
 import {
+  DEFAULT_TASK_WAIT,
   FAILED_STATES,
   isArchivePath,
   isTransientPollError,
   keepSecret,
   messageList,
+  taskPolling,
   WAITING_STATES,
 } from '../internal/task.js';
 import { downloadResponseSchema, type TaskStatus, taskStatusRecordSchema } from '../schemas/archives.js';
@@ -27,10 +29,6 @@ import { type ArchiveOptions, archiveRequestBody, legacyFieldNames } from '../sc
  * that DRF view as JSON.
  */
 export const ARCHIVE_ACCEPT = 'application/json, */*';
-/** Default deadline of a build: large targets with maps take many minutes. */
-const DEFAULT_MAX_WAIT = 30 * 60_000;
-/** Status polls that may fail in a row (5xx, 408, timeouts, a proxy's HTML page) before the wait gives up. */
-const MAX_POLL_FAILURES = 10;
 
 /** The options of a wait for a build: core's `WaitOptions`, the per-call `RequestOptions`, and these. */
 export interface ArchiveWaitOptions extends WaitOptions, RequestOptions {
@@ -105,7 +103,7 @@ export class Archives {
     if (ctx.baseUrl === STACKS.legacy) Object.assign(body, legacyFieldNames(body));
     await ctx.session.ensure(requestOptions(request));
     const started = Date.now();
-    const maxWaitTime = request.maxWaitTime ?? DEFAULT_MAX_WAIT;
+    const maxWaitTime = request.maxWaitTime ?? DEFAULT_TASK_WAIT;
     const answer = await waitFor<Answer>(
       async ({ attempt, remainingMs, signal }) => {
         let response: HttpResponse;
@@ -276,22 +274,10 @@ export class Archives {
         return { done: false };
       },
       {
-        maxWaitTime: options.maxWaitTime,
-        defaultMaxWaitTime: DEFAULT_MAX_WAIT,
-        pollInterval: options.pollInterval,
-        maxPollInterval: options.maxPollInterval,
-        signal: options.signal,
-        // The build was just asked for: the first look comes after a pause, as the web front end does.
-        delayFirst: true,
-        growth: 1.6,
-        jitter: 0.25,
-        maxFailures: MAX_POLL_FAILURES,
+        ...taskPolling(ctx, options),
+        // Errors that end the wait whatever their class; status polls otherwise ride out 5xx, 408, timeouts and
+        // a proxy's HTML page (core's 10 in a row).
         isTransient: (error) => !(error instanceof Object && final.has(error)) && isTransientPollError(error),
-        onPollError: (error) =>
-          ctx.events.emit({
-            type: 'warning',
-            message: `task status: ${(error as Error).message}; polling again`,
-          }),
         timeoutError: (info) =>
           new FragalysisTaskTimeoutError(
             `The Fragalysis archive was not ready within ${Math.round(info.waitedMs / 1000)} s` +
